@@ -1,0 +1,66 @@
+"""actorkit: stateful actors whose logic is a YAML statechart run by sismic.
+
+A chart (``charts/todo.yaml``) names hook functions (``hooks/todo.py``) and JSON Schemas for the
+events each kind of caller may send (``schemas/todo.yaml``). :func:`load_chart` checks and
+builds it once; :meth:`Actor.spawn` makes actors of it, which take events one at a time as
+transactions and show each caller its own view.
+
+``import actorkit`` stays light: the server and the testing kit live in ``actorkit.server``
+and ``actorkit.testing``.
+"""
+
+from .actor import Actor, StepResult
+from .chart import Chart, Inspection, chart_schema, inspect_chart, load_chart
+from .diagnostics import RULES, Diagnostic, Rule, Severity
+from .errors import (
+    ActorkitError,
+    ChartError,
+    ContextError,
+    ContractError,
+    EventRejected,
+    HookError,
+    NondeterminismError,
+    OutputError,
+    SnapshotError,
+    StepError,
+    StepLimitError,
+)
+from .events import Caller, CallerType
+from .hooks import Ctx
+from .schemas import SYSTEM_EVENTS, ActorSchemas
+from .statevalue import StateValue, matches_state, state_value
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "RULES",
+    "SYSTEM_EVENTS",
+    "Actor",
+    "ActorSchemas",
+    "ActorkitError",
+    "Caller",
+    "CallerType",
+    "Chart",
+    "ChartError",
+    "ContextError",
+    "ContractError",
+    "Ctx",
+    "Diagnostic",
+    "EventRejected",
+    "HookError",
+    "Inspection",
+    "NondeterminismError",
+    "OutputError",
+    "Rule",
+    "Severity",
+    "SnapshotError",
+    "StateValue",
+    "StepError",
+    "StepLimitError",
+    "StepResult",
+    "chart_schema",
+    "inspect_chart",
+    "load_chart",
+    "matches_state",
+    "state_value",
+]

@@ -1,0 +1,609 @@
+"""One actor: a sismic interpreter and its context, driven one event at a time.
+
+Every event runs as a transaction: if anything goes wrong (a hook raises, a guard fails, sismic
+finds the chart non-deterministic, a contract breaks, the context leaves its schema) the actor
+is exactly as before the event, and the caller gets a :class:`~actorkit.StepError` saying what
+and where. After each committed step the actor keeps its state as canonical JSON bytes: that is
+what a rollback restores, what :meth:`Actor.snapshot` returns and what a store would write.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any
+
+import orjson
+from sismic.code.python import FrozenContext
+from sismic.exceptions import CodeEvaluationError, ConflictingTransitionsError, SismicError
+from sismic.exceptions import ContractError as SismicContractError
+from sismic.exceptions import NonDeterminismError as SismicNonDeterminismError
+from sismic.model import Event, InternalEvent, MacroStep
+
+from .chart import Chart
+from .engine import ActorInterpreter, StepClock
+from .errors import (
+    ContextError,
+    ContractError,
+    EventRejected,
+    HookError,
+    NondeterminismError,
+    SnapshotError,
+    StepError,
+    StepLimitError,
+)
+from .events import ActorEvent, ActorInternalEvent, Caller
+from .hooks import Ctx, HookEvaluator, PrivateBuckets, Timer
+from .schemas import pointer
+from .statevalue import StateValue, state_value
+
+__all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult"]
+
+#: Macro steps one event may cause (internal events, eventless transitions) before it is
+#: declared a loop and rolled back.
+MAX_MACRO_STEPS = 1000
+#: Timer steps one call to :meth:`Actor.advance` may run.
+MAX_TIMER_STEPS = 10_000
+
+SNAPSHOT_FORMAT = 1
+_SORTED = orjson.OPT_SORT_KEYS
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one committed step did.
+
+    ``type`` is the event's type (``None`` for a wake-up of ``after()``/``idle()`` guards or a
+    delayed sismic event), ``outputs`` the events emitted with ``ctx.emit()``, ``timers`` the
+    timer steps :meth:`Actor.send` ran first because they were due, and ``error`` the failure
+    of a timer step that :meth:`Actor.advance` rolled back and dropped.
+    """
+
+    seq: int
+    type: str | None
+    caller: Caller
+    time: float
+    outputs: tuple[dict[str, Any], ...] = ()
+    timers: tuple[StepResult, ...] = ()
+    error: StepError | None = None
+
+
+class Actor:
+    """One actor of a chart, identified by ``(chart.actor_type, id)``.
+
+    Make one with :meth:`spawn` or :meth:`restore`; drive it with :meth:`send` (client and
+    service events), :meth:`advance` (timers) and the lifecycle methods :meth:`connect`,
+    :meth:`disconnect` and :meth:`resume`; read it with :meth:`view`, :attr:`value` and
+    :meth:`snapshot`.
+    """
+
+    __slots__ = (
+        "_clock", "_committed", "_evaluator", "_final", "_initial_caller", "_input", "_interp",
+        "_now", "_seq", "_time", "_timers", "_value", "_wakeup", "chart", "id",
+    )
+
+    def __init__(self, chart: Chart, actor_id: str, *, input: dict[str, Any],
+                 initial_caller: Caller, clock: Callable[[], float] | None,
+                 context: dict[str, Any], run_preamble: bool, at: float) -> None:
+        # Use spawn() or restore(): this only wires the pieces together.
+        self.chart = chart
+        self.id = actor_id
+        self._input = input
+        self._initial_caller = initial_caller
+        self._now = clock or _time.time
+        self._seq = 0
+        self._time = at
+        self._timers: list[Timer] = []
+        self._wakeup: float | None = None
+        self._final: str | None = None
+        self._value: StateValue = {}
+        self._committed = b""
+        self._clock = StepClock(at)
+        evaluator = partial(
+            HookEvaluator, plans=chart.plans, code_cache=chart.code_cache,
+            hooks_file=chart.hooks_file, run_preamble=run_preamble)
+        try:
+            self._interp = ActorInterpreter(
+                chart.statechart, evaluator_klass=evaluator, initial_context=context,
+                clock=self._clock, ignore_contract=not chart.contracts)
+        except CodeEvaluationError as e:
+            raise HookError(f"the statechart preamble raised {e.__cause__!r}", hook="preamble",
+                            where="preamble") from e
+        self._evaluator: HookEvaluator = self._interp._evaluator
+
+    # -- making actors ---------------------------------------------------------------------
+
+    @classmethod
+    def spawn(cls, chart: Chart, actor_id: str, *, caller: Caller, input: Any = None,
+              clock: Callable[[], float] | None = None) -> Actor:
+        """Create actor ``actor_id`` of ``chart`` for its first ``caller`` with ``input``.
+
+        The input is checked against the input schema (:class:`~actorkit.EventRejected`).
+        The chart enters its initial states and, if the chart handles it, receives the
+        ``INITIALIZE`` system event, all in one transaction: any failure raises and no actor
+        exists.
+        """
+        if not isinstance(actor_id, str) or not actor_id:
+            raise ValueError("actor id must be a non-empty string")
+        checked = chart.schemas.validate_input(input)
+        now = (clock or _time.time)()
+        context = dict(orjson.loads(orjson.dumps(chart.initial_context)))
+        context["private"] = PrivateBuckets({}, chart.default_private)
+        actor = cls(chart, actor_id, input=checked, initial_caller=caller, clock=clock,
+                    context=context, run_preamble=True, at=now)
+        actor._step(caller, now, None, initialize=chart.handles("INITIALIZE"))
+        return actor
+
+    @classmethod
+    def restore(cls, chart: Chart, snapshot: Mapping[str, Any] | str | bytes, *,
+                clock: Callable[[], float] | None = None) -> Actor:
+        """Rebuild an actor from :meth:`snapshot` (a dict or its JSON) so that it continues
+        exactly as the original would: configuration, history, context, timers, sequence.
+
+        The preamble does not run again and no event is sent (see :meth:`resume`). Raises
+        :class:`~actorkit.SnapshotError` if the snapshot does not fit ``chart``.
+        """
+        snap = _parse_snapshot(snapshot)
+        _check_fits(chart, snap)
+        try:
+            actor = cls(chart, snap["actor"]["id"], input=snap["input"],
+                        initial_caller=Caller.from_json(snap["initialCaller"]), clock=clock,
+                        context={}, run_preamble=False, at=float(snap["time"]))
+            actor._apply(snap)
+            actor._committed = orjson.dumps(actor._snapshot_dict(), option=_SORTED)
+        except (KeyError, TypeError, ValueError) as e:
+            raise SnapshotError(f"snapshot is malformed ({type(e).__name__}: {e}); it must be "
+                                f"what Actor.snapshot() returned") from e
+        return actor
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def type(self) -> str:
+        """The actor type (the chart's ``actor``)."""
+        return self.chart.actor_type
+
+    @property
+    def seq(self) -> int:
+        """Sequence number of the last committed step (0 after spawn)."""
+        return self._seq
+
+    @property
+    def time(self) -> float:
+        """Time (epoch seconds) of the last committed step."""
+        return self._time
+
+    @property
+    def value(self) -> StateValue:
+        """The active configuration as an XState state value."""
+        return _copy(self._value)
+
+    @property
+    def configuration(self) -> list[str]:
+        """Names of the active states, outermost first."""
+        return list(self._interp.configuration)
+
+    @property
+    def done(self) -> bool:
+        """Whether the chart reached a final state of its root (it then takes no events)."""
+        return self._final is not None
+
+    @property
+    def input(self) -> dict[str, Any]:
+        """The input the actor was spawned with."""
+        return _copy(self._input)  # type: ignore[no-any-return]
+
+    @property
+    def initial_caller(self) -> Caller:
+        """The caller that spawned the actor."""
+        return self._initial_caller
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """A copy of the whole committed context (public, private and internal keys)."""
+        return _copy(self._evaluator._context)  # type: ignore[no-any-return]
+
+    @property
+    def timers(self) -> list[dict[str, Any]]:
+        """Pending ``ctx.schedule()`` timers: id, due time, event type and data."""
+        return [t.to_json() for t in self._timers]
+
+    @property
+    def next_deadline(self) -> float | None:
+        """When the actor next has something to do on its own (a timer, a delayed event, an
+        ``after()``/``idle()`` guard), or ``None``. Call :meth:`advance` at that time."""
+        due = [t for t in (
+            self._timers[0].due if self._timers else None,
+            self._interp._internal_queue[0][0] if self._interp._internal_queue else None,
+            self._interp._external_queue[0][0] if self._interp._external_queue else None,
+            self._wakeup,
+        ) if t is not None]
+        return min(due) if due else None
+
+    def view(self, caller: Caller) -> dict[str, Any]:
+        """What ``caller`` sees: ``{"public", "private", "value"}``, where ``private`` is that
+        caller's own bucket (the chart's default if it has none) and no one else's."""
+        ctx = self._evaluator._context
+        private = ctx["private"]
+        bucket = private.view(caller.id) if isinstance(private, PrivateBuckets) else {}
+        return _copy({"public": ctx["public"], "private": bucket, "value": self._value})  # type: ignore[no-any-return]
+
+    def snapshot(self) -> dict[str, Any]:
+        """The actor's committed state as plain JSON, for :meth:`restore`."""
+        return orjson.loads(self._committed)  # type: ignore[no-any-return]
+
+    def snapshot_json(self) -> bytes:
+        """:meth:`snapshot` as canonical JSON bytes (sorted keys): equal states, equal bytes."""
+        return self._committed
+
+    def __repr__(self) -> str:
+        return f"<Actor {self.type}/{self.id} seq={self._seq} value={self._value!r}>"
+
+    # -- driving ---------------------------------------------------------------------------
+
+    def send(self, event: Mapping[str, Any], caller: Caller) -> StepResult:
+        """Run one client or service event to completion, as a transaction.
+
+        The event is checked against the schema of ``caller.type`` first
+        (:class:`~actorkit.EventRejected`, nothing runs). Timers already due run before it.
+        If the step fails, a :class:`~actorkit.StepError` is raised and the actor is as before.
+        """
+        if caller.type == "system":
+            raise EventRejected("system events come only from the actorkit runtime; send as a "
+                                "client or service caller")
+        etype, payload = self.chart.schemas.validate_event(caller.type, event)
+        if self._final is not None:
+            raise EventRejected(f"the actor reached its final state {self._final!r} and takes "
+                                f"no more events", event_type=etype)
+        now = self._now()
+        fired = self.advance(now)
+        result = self._step(caller, now, ActorEvent(etype, payload, caller))
+        return replace(result, timers=tuple(fired)) if fired else result
+
+    def advance(self, now: float | None = None) -> list[StepResult]:
+        """Run every timer step due at or before ``now`` (default: the clock), each at its own
+        due time, in order. A timer step that fails is rolled back and dropped; its result
+        carries the ``error``."""
+        now = self._now() if now is None else now
+        results: list[StepResult] = []
+        for _ in range(MAX_TIMER_STEPS):
+            due = self.next_deadline
+            if due is None or due > now or self._final is not None:
+                return results
+            results.append(self._fire(due))
+        raise StepLimitError(f"more than {MAX_TIMER_STEPS} timer steps were due at once: a "
+                             f"timer keeps rescheduling itself with no delay")
+
+    def connect(self, caller: Caller) -> StepResult | None:
+        """Tell the actor ``caller`` connected: sends ``CONNECT`` if the chart handles it."""
+        return self._system("CONNECT", {"connectingCaller": caller.to_json()})
+
+    def disconnect(self, caller: Caller) -> StepResult | None:
+        """Tell the actor ``caller`` left: sends ``DISCONNECT`` if the chart handles it."""
+        return self._system("DISCONNECT", {"disconnectingCaller": caller.to_json()})
+
+    def resume(self) -> StepResult | None:
+        """After a restart (not a mere restore): sends ``RESUME`` if the chart handles it."""
+        return self._system("RESUME", {})
+
+    def _system(self, etype: str, data: dict[str, Any]) -> StepResult | None:
+        if not self.chart.handles(etype) or self._final is not None:
+            return None
+        now = self._now()
+        fired = self.advance(now)
+        system = Caller.system(self.id)
+        result = self._step(system, now, ActorEvent(etype, data, system))
+        return replace(result, timers=tuple(fired)) if fired else result
+
+    # -- the transaction ---------------------------------------------------------------------
+
+    def _fire(self, due: float) -> StepResult:
+        system = Caller.system(self.id)
+        timer = self._timers[0] if self._timers and self._timers[0].due <= due else None
+        if timer is not None:
+            self._timers.pop(0)
+        event = ActorEvent(timer.type, timer.data, system) if timer is not None else None
+        try:
+            return self._step(system, due, event)
+        except StepError as e:
+            # Rolled back; drop what was due so it cannot fail again on every advance().
+            if timer is not None:
+                self._timers = [t for t in self._timers if t.id != timer.id]
+            else:
+                interp = self._interp
+                interp._internal_queue = [q for q in interp._internal_queue if q[0] > due]
+                interp._external_queue = [q for q in interp._external_queue if q[0] > due]
+                if self._wakeup is not None and self._wakeup <= due:
+                    self._wakeup = None
+            self._committed = orjson.dumps(self._snapshot_dict(), option=_SORTED)
+            return StepResult(self._seq, timer.type if timer else None, system, due, error=e)
+
+    def _step(self, caller: Caller, at: float, event: ActorEvent | None, *,
+              initialize: bool = False) -> StepResult:
+        interp, evaluator = self._interp, self._evaluator
+        now = max(at, self._time)
+        seq = self._seq + 1 if self._committed else 0
+        self._clock.now = now
+        context = evaluator._context
+        ctx = Ctx(interp=interp, context=context, caller=caller, actor_id=self.id,
+                  actor_type=self.chart.actor_type, input=self._input,
+                  initial_caller=self._initial_caller, now=now, seq=seq, timers=self._timers,
+                  outputs=self.chart.schemas.output)
+        evaluator.ctx = ctx
+        private = context["private"]
+        if isinstance(private, PrivateBuckets):
+            private.touched = set()
+        try:
+            try:
+                if event is not None:
+                    interp._queue_event(event)
+                steps = self._execute()
+                if initialize:
+                    system = Caller.system(self.id)
+                    ctx.caller = system
+                    interp._queue_event(ActorEvent("INITIALIZE", {}, system))
+                    steps += self._execute()
+                self._check_context()
+                self._commit(seq, now, steps)
+            except StepError:
+                raise
+            except SismicContractError as e:
+                raise ContractError(_contract_message(e)) from e
+            except (SismicNonDeterminismError, ConflictingTransitionsError) as e:
+                first = str(e).splitlines()[0]
+                raise NondeterminismError(f"{first}: add guards or priorities so only one "
+                                          f"transition is enabled") from e
+            except CodeEvaluationError as e:
+                raise HookError(f"{e} (in a contract condition)", hook=str(e),
+                                where="contract") from e
+            except SismicError as e:
+                raise StepError(f"sismic failed: {e}") from e
+        except StepError as e:
+            e.event_type = event.name if event is not None else None
+            self._rollback()
+            raise
+        except BaseException:
+            self._rollback()
+            raise
+        finally:
+            evaluator.ctx = None
+        return StepResult(seq, event.name if event is not None else None, caller, now,
+                          tuple(ctx._outputs))
+
+    def _execute(self) -> list[MacroStep]:
+        steps: list[MacroStep] = self._interp.execute(max_steps=MAX_MACRO_STEPS + 1)
+        if len(steps) > MAX_MACRO_STEPS:
+            raise StepLimitError(f"the event caused more than {MAX_MACRO_STEPS} macro steps "
+                                 f"without settling: an eventless transition or internal event "
+                                 f"loops; give it a guard that becomes false")
+        return steps
+
+    def _check_context(self) -> None:
+        context = self._evaluator._context
+        schemas = self.chart.schemas
+        public = context.get("public")
+        if not isinstance(public, dict):
+            raise ContextError("context.public must stay an object", pointer="/public")
+        if schemas.public is not None:
+            problem = schemas.public.error(public)
+            if problem is not None:
+                raise ContextError(f"context.public breaks the `public` schema at "
+                                   f"{problem[1] or '/'}: {problem[0]}",
+                                   pointer="/public" + problem[1])
+        private = context.get("private")
+        if not isinstance(private, PrivateBuckets):
+            if not isinstance(private, dict):
+                raise ContextError("context.private must stay an object of buckets by caller id",
+                                   pointer="/private")
+            private = context["private"] = PrivateBuckets(private, self.chart.default_private)
+            private.touched = None
+        keys = private.keys() if private.touched is None else private.touched & private.keys()
+        for key in keys:
+            bucket = dict.__getitem__(private, key)
+            if not isinstance(bucket, dict):
+                raise ContextError(f"private bucket {key!r} must be an object",
+                                   pointer=pointer(["private", key]))
+            if schemas.private is not None:
+                problem = schemas.private.error(bucket)
+                if problem is not None:
+                    raise ContextError(
+                        f"private bucket {key!r} breaks the `private` schema at "
+                        f"{problem[1] or '/'}: {problem[0]}",
+                        pointer=pointer(["private", key]) + problem[1])
+
+    def _commit(self, seq: int, now: float, steps: list[MacroStep]) -> None:
+        interp = self._interp
+        self._seq, self._time = seq, now
+        self._wakeup = interp.wakeup
+        if self._final is None and interp.final:
+            self._final = _final_state(steps, interp.statechart.root)
+        self._value = self._compute_value()
+        snap = self._snapshot_dict()
+        try:
+            self._committed = orjson.dumps(snap, option=_SORTED)
+        except TypeError as e:
+            where = _non_json(snap["context"], "/context")[0] or "/context"
+            raise ContextError(f"the context is not plain JSON at {where}: {e}; store only "
+                               f"dicts, lists, strings, numbers, booleans and None",
+                               pointer=where.removeprefix("/context")) from None
+
+    def _rollback(self) -> None:
+        if self._committed:
+            self._apply(orjson.loads(self._committed))
+
+    def _compute_value(self) -> StateValue:
+        if self._final is not None:
+            return self._final
+        return state_value(self._interp.statechart, self._interp._configuration)
+
+    # -- snapshots ---------------------------------------------------------------------------
+
+    def _snapshot_dict(self) -> dict[str, Any]:
+        interp, evaluator = self._interp, self._evaluator
+        snap: dict[str, Any] = {
+            "format": SNAPSHOT_FORMAT,
+            "actor": {"type": self.chart.actor_type, "id": self.id,
+                      "version": self.chart.version},
+            "seq": self._seq,
+            "time": self._time,
+            "input": self._input,
+            "initialCaller": self._initial_caller.to_json(),
+            "value": self._value,
+            "final": self._final,
+            "configuration": sorted(interp._configuration),
+            "memory": {k: sorted(v) for k, v in interp._memory.items() if v is not None},
+            "entered": interp._entry_time,
+            "idle": interp._idle_time,
+            "context": evaluator._context,
+            "timers": [t.to_json() for t in self._timers],
+            "queue": [_queued(due, e) for due, e in
+                      (*interp._internal_queue, *interp._external_queue)],
+            "wakeup": self._wakeup,
+        }
+        if self.chart.contracts and evaluator._memory:
+            keys = _contract_keys(self.chart)
+            snap["old"] = {keys[k]: dict(v.__getstate__())
+                           for k, v in evaluator._memory.items() if k in keys}
+        return snap
+
+    def _apply(self, snap: dict[str, Any]) -> None:
+        interp, evaluator = self._interp, self._evaluator
+        interp._initialized = True
+        interp._configuration = set(snap["configuration"])
+        interp._memory = {k: list(v) for k, v in snap["memory"].items()}
+        interp._time = self._clock.now = float(snap["time"])
+        interp._entry_time = {k: float(v) for k, v in snap["entered"].items()}
+        interp._idle_time = {k: float(v) for k, v in snap["idle"].items()}
+        internal, external = [], []
+        for item in snap["queue"]:
+            event = _unqueued(item)
+            (internal if isinstance(event, InternalEvent) else external).append(
+                (float(item["due"]), event))
+        interp._internal_queue, interp._external_queue = internal, external
+        context = snap["context"]
+        context["private"] = PrivateBuckets(context.get("private") or {},
+                                            self.chart.default_private)
+        evaluator._context = context
+        old = snap.get("old") or {}
+        if old:
+            by_key = {v: k for k, v in _contract_keys(self.chart).items()}
+            evaluator._memory = {by_key[k]: _frozen(v) for k, v in old.items() if k in by_key}
+        else:
+            evaluator._memory = {}
+        self._seq = int(snap["seq"])
+        self._time = float(snap["time"])
+        self._timers = [Timer.from_json(t) for t in snap["timers"]]
+        self._wakeup = None if snap["wakeup"] is None else float(snap["wakeup"])
+        self._final = snap.get("final")
+        self._value = self._compute_value()
+
+
+def _copy(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value))
+
+
+def _parse_snapshot(snapshot: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
+    if isinstance(snapshot, str | bytes):
+        try:
+            snapshot = orjson.loads(snapshot)
+        except orjson.JSONDecodeError as e:
+            raise SnapshotError(f"snapshot is not valid JSON: {e}") from e
+    if not isinstance(snapshot, Mapping):
+        raise SnapshotError("a snapshot is the JSON object Actor.snapshot() returned")
+    return _copy(snapshot)  # type: ignore[no-any-return]
+
+
+def _check_fits(chart: Chart, snap: dict[str, Any]) -> None:
+    if snap.get("format") != SNAPSHOT_FORMAT:
+        raise SnapshotError(f"unknown snapshot format {snap.get('format')!r}; this actorkit "
+                            f"reads format {SNAPSHOT_FORMAT}")
+    actor = snap.get("actor") or {}
+    if actor.get("type") != chart.actor_type:
+        raise SnapshotError(f"snapshot is of a {actor.get('type')!r} actor, but the chart is "
+                            f"{chart.actor_type!r}: restore it with its own chart")
+    if actor.get("version") != chart.version:
+        raise SnapshotError(f"snapshot was taken with version {actor.get('version')} of chart "
+                            f"{chart.actor_type!r}, which is now version {chart.version}: "
+                            f"migrate the snapshot first")
+    states = set(chart.statechart.states)
+    unknown = sorted({*snap.get("configuration", []), *snap.get("memory", {})} - states)
+    for names in (snap.get("memory") or {}).values():
+        unknown += sorted(set(names) - states)
+    if unknown:
+        raise SnapshotError(f"snapshot has state {unknown[0]!r}, which chart "
+                            f"{chart.actor_type!r} does not have (renamed or removed?): bump "
+                            f"the chart's version and migrate")
+
+
+def _queued(due: float, event: Event) -> dict[str, Any]:
+    item: dict[str, Any] = {"due": due, "internal": isinstance(event, InternalEvent),
+                            "type": event.name, "data": event.data}
+    caller = getattr(event, "caller", None)
+    if isinstance(caller, Caller):
+        item["caller"] = caller.to_json()
+    return item
+
+
+def _unqueued(item: dict[str, Any]) -> Event:
+    data = dict(item["data"])
+    if "caller" in item:
+        cls = ActorInternalEvent if item["internal"] else ActorEvent
+        return cls(item["type"], data, Caller.from_json(item["caller"]))  # type: ignore[no-any-return]
+    event = (InternalEvent if item["internal"] else Event).__new__(
+        InternalEvent if item["internal"] else Event)
+    event.name, event.data = item["type"], data
+    return event  # type: ignore[no-any-return]
+
+
+def _frozen(data: dict[str, Any]) -> FrozenContext:
+    frozen = FrozenContext.__new__(FrozenContext)
+    frozen.__setstate__(data)
+    return frozen
+
+
+def _contract_keys(chart: Chart) -> dict[int, str]:
+    """Stable names for the states and transitions sismic keys its ``__old__`` memory by."""
+    sc = chart.statechart
+    keys = {id(sc.state_for(name)): f"state:{name}" for name in sc.states}
+    keys.update({id(t): f"transition:{i}" for i, t in enumerate(sc.transitions)})
+    return keys
+
+
+def _final_state(steps: list[MacroStep], root: str | None) -> str:
+    for macro in reversed(steps):
+        for micro in reversed(macro.steps):
+            exited = micro.exited_states
+            if len(exited) >= 2 and exited[-1] == root:
+                return exited[0]  # type: ignore[no-any-return]
+    return root or "final"
+
+
+def _contract_message(e: SismicContractError) -> str:
+    kind = type(e).__name__.replace("Error", "").lower()
+    obj = getattr(e, "obj", None)
+    what = f"transition {obj}" if obj is not None and hasattr(obj, "source") \
+        else f"state {getattr(obj, 'name', obj)!r}"
+    return f"{kind} `{getattr(e, 'condition', '?')}` of {what} does not hold"
+
+
+def _non_json(value: Any, path: str) -> tuple[str, Any]:
+    """The pointer of the first value orjson cannot write, found by walking ``value``."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                return path, k
+            found = _non_json(v, f"{path}/{k}")
+            if found[0] != "":
+                return found
+        return "", None
+    if isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _non_json(v, f"{path}/{i}")
+            if found[0] != "":
+                return found
+        return "", None
+    if value is None or isinstance(value, str | int | float | bool):
+        return "", None
+    return path, value

@@ -1,0 +1,494 @@
+"""Charts: a YAML file (settings, initial context, a sismic statechart) with its hooks module and
+schemas file, checked and built once, then shared by every actor of that type.
+
+``load_chart(path)`` returns a :class:`Chart` or raises :class:`~actorkit.ChartError` listing
+every problem with its ``file:line:col``; ``inspect_chart(path)`` returns the diagnostics
+(warnings included) without raising, which is what ``actorkit lint`` shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import inspect
+import json
+import keyword
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jsonschema
+import orjson
+from sismic.exceptions import StatechartError
+from sismic.io.datadict import import_from_dict
+
+from .checks import ChartModel, Finding, sent_event_names
+from .diagnostics import Diagnostic, Severity
+from .engine import FrozenStatechart, freeze
+from .errors import ChartError
+from .schemas import ActorSchemas, load_schemas, pointer
+from .source import Source, SourceError, load_yaml
+
+__all__ = ["Chart", "Inspection", "chart_schema", "inspect_chart", "load_chart"]
+
+HookFn = Callable[..., Any]
+NodePath = tuple[str | int, ...]
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_CODE_KEYS = ("on entry", "on exit")
+
+
+def chart_schema() -> dict[str, Any]:
+    """The JSON Schema (draft-07) of a chart document, as shipped in the package."""
+    text = resources.files("actorkit").joinpath("chart.schema.json").read_text("utf-8")
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+_DOC = jsonschema.Draft7Validator(chart_schema())
+
+
+@dataclass(eq=False)
+class Chart:
+    """A loaded chart: one actor type, ready to spawn actors. Load it with :func:`load_chart`."""
+
+    path: str
+    actor_type: str
+    version: int
+    persisted: bool
+    description: str | None
+    statechart: FrozenStatechart
+    schemas: ActorSchemas
+    initial_context: dict[str, Any]
+    hooks_module: ModuleType | None = None
+    #: code string -> the hook functions it calls, for every piece of code that names hooks
+    plans: dict[str, tuple[HookFn, ...]] = field(default_factory=dict)
+    #: whether any state or transition has a sismic contract (checked only then)
+    contracts: bool = False
+    #: events some transition waits for
+    handled_events: frozenset[str] = frozenset()
+    #: the chart document with positions, for tools that point into it
+    source: Source | None = field(default=None, repr=False)
+    # compiled inline code, shared by all actors of this chart
+    code_cache: tuple[dict[str, Any], dict[str, Any]] = field(
+        default_factory=lambda: ({}, {}), repr=False)
+
+    def __post_init__(self) -> None:
+        self.default_private = orjson.dumps(self.initial_context.get("private", {}))
+        self.hooks_file = getattr(self.hooks_module, "__file__", None)
+
+    def handles(self, event_type: str) -> bool:
+        """Whether some transition of the chart waits for ``event_type``."""
+        return event_type in self.handled_events
+
+    def position(self, state: str) -> tuple[int, int] | None:
+        """``(line, column)`` of a state's ``name`` in the chart file."""
+        if self.source is None:
+            return None
+        model = ChartModel(self.source.data["statechart"])
+        info = model.states.get(state)
+        return self.source.at((*info.path, "name")) if info else None
+
+
+@dataclass
+class Inspection:
+    """What :func:`inspect_chart` found: the chart (``None`` if it could not be built) and
+    every diagnostic, errors and warnings."""
+
+    path: str
+    chart: Chart | None
+    diagnostics: list[Diagnostic]
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity is Severity.ERROR]
+
+
+def load_chart(path: str | Path) -> Chart:
+    """Load, check and build the chart at ``path``.
+
+    Raises :class:`~actorkit.ChartError` with every error found (warnings do not stop it).
+    """
+    found = inspect_chart(path)
+    if found.errors or found.chart is None:
+        raise ChartError(found.errors or found.diagnostics)
+    return found.chart
+
+
+def inspect_chart(path: str | Path) -> Inspection:
+    """Check the chart at ``path`` and build it if it has no errors; never raises for a
+    problem in the chart, its hooks or its schemas."""
+    return _Builder(Path(path), str(path)).run()
+
+
+def _find_upward(start: Path, relative: Path) -> Path | None:
+    for folder in (start, *start.parents):
+        candidate = folder / relative
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _module_file(start: Path, dotted: str) -> Path | None:
+    parts = dotted.split(".")
+    for rel in (Path(*parts).with_suffix(".py"), Path(*parts, "__init__.py")):
+        found = _find_upward(start, rel)
+        if found is not None:
+            return found
+    return None
+
+
+def _import_hooks(file: Path, dotted: str) -> ModuleType:
+    # A unique module name per file: two projects' `hooks.todo` never collide in sys.modules.
+    digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:12]
+    name = f"_actorkit_hooks_{digest}.{dotted}"
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {file}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _hook_names(code: Any) -> list[str] | None:
+    """The hook names a piece of code consists of, or ``None`` if it is inline Python."""
+    if isinstance(code, list):
+        return [str(c) for c in code]
+    if not isinstance(code, str):
+        return None
+    lines = [line.strip() for line in code.strip().splitlines()]
+    if lines and all(_IDENT.match(n) and not keyword.iskeyword(n) for n in lines):
+        return lines
+    return None
+
+
+def _code_text(code: Any) -> str:
+    return "\n".join(code) if isinstance(code, list) else str(code)
+
+
+class _Builder:
+    def __init__(self, file: Path, display: str) -> None:
+        self.file = file
+        self.display = display
+        self.diags: list[Diagnostic] = []
+        self.src: Source | None = None
+
+    def at(self, node: NodePath, code: str, message: str, src: Source | None = None) -> None:
+        src = src or self.src
+        assert src is not None
+        self.diags.append(Diagnostic(src.path, *src.at(node), code, message))
+
+    def finding(self, f: Finding, schemas: ActorSchemas | None) -> None:
+        if f.path and f.path[0] == "schemas" and schemas is not None and schemas.path:
+            # Findings about declared events point into the schemas file.
+            self.diags.append(Diagnostic(schemas.path, *self._schema_pos(f.path[1:]),
+                                         f.code, f.message))
+        else:
+            self.at(f.path, f.code, f.message)
+
+    def _schema_pos(self, node: NodePath) -> tuple[int, int]:
+        src = self.schemas_src
+        return src.key_at(node) if src is not None else (1, 1)
+
+    def run(self) -> Inspection:
+        try:
+            self.src = load_yaml(self.file, self.display)
+        except SourceError as e:
+            self.diags.append(Diagnostic(self.display, *e.position, e.code, e.message))
+            return Inspection(self.display, None, self.diags)
+        data = self.src.data
+        if not self._document(data):
+            return Inspection(self.display, None, self.diags)
+        hooks = self._hooks(data)
+        schemas = self._schemas(data)
+        model = ChartModel(data["statechart"])
+        for f in model.structure():
+            self.finding(f, schemas)
+        statechart = None if self.diags_since_errors() else self._sismic(data)
+        plans, inline = self._code(model, data, hooks)
+        self._initial_context(data, schemas)
+        hooks_source = _read(hooks.__file__) if hooks is not None and hooks.__file__ else None
+        sent = sent_event_names(inline, hooks_source)
+        for f in model.behaviour(schemas, sent):
+            self.finding(f, schemas)
+        chart = None
+        if statechart is not None and schemas is not None and not self.diags_since_errors():
+            chart = Chart(
+                path=self.display,
+                actor_type=data["actor"],
+                version=data.get("version", 1),
+                persisted=data.get("persisted", True),
+                description=data.get("description"),
+                statechart=statechart,
+                schemas=schemas,
+                initial_context=self._context(data),
+                hooks_module=hooks,
+                plans=plans,
+                contracts=_has_contracts(model),
+                handled_events=frozenset(t.event for t in model.transitions() if t.event),
+                source=self.src,
+            )
+        return Inspection(self.display, chart, self.diags)
+
+    def diags_since_errors(self) -> bool:
+        return any(d.severity is Severity.ERROR for d in self.diags)
+
+    # -- the document --------------------------------------------------------------------------
+
+    def _document(self, data: Any) -> bool:
+        errors = sorted(_DOC.iter_errors(data), key=lambda e: self._sort_key(e.absolute_path))
+        for err in _leaf_errors(errors):
+            node = tuple(err.absolute_path)
+            self.at(node, "AK101", _explain(err))
+        return not errors
+
+    def _sort_key(self, path: Any) -> tuple[int, int]:
+        assert self.src is not None
+        return self.src.at(tuple(path))
+
+    def _hooks(self, data: dict[str, Any]) -> ModuleType | None:
+        dotted = data.get("hooks")
+        if dotted is None:
+            return None
+        file = _module_file(self.file.parent, dotted)
+        if file is None:
+            rel = Path(*dotted.split(".")).with_suffix(".py")
+            self.at(("hooks",), "AK102",
+                    f"hooks module {dotted!r} not found: create {rel.as_posix()} in the chart's "
+                    f"folder or a folder above it (looked upwards from {self.file.parent})")
+            return None
+        try:
+            return _import_hooks(file, dotted)
+        except Exception as e:
+            where = ""
+            if isinstance(e, SyntaxError) and e.lineno:
+                where = f" (line {e.lineno})"
+            self.at(("hooks",), "AK102",
+                    f"hooks module {dotted!r} ({file}) fails to import{where}: "
+                    f"{type(e).__name__}: {e}")
+            return None
+
+    def _schemas(self, data: dict[str, Any]) -> ActorSchemas | None:
+        self.schemas_src: Source | None = None
+        rel = data.get("schemas")
+        if rel is None:
+            return ActorSchemas()
+        file = _find_upward(self.file.parent, Path(rel))
+        if file is None:
+            self.at(("schemas",), "AK105",
+                    f"schemas file {rel!r} not found: create it in the chart's folder or a "
+                    f"folder above it (looked upwards from {self.file.parent})")
+            return None
+        shown = _display(file)
+        try:
+            self.schemas_src = load_yaml(file, shown)
+        except SourceError as e:
+            code = "AK105" if e.code == "AK002" else e.code
+            self.diags.append(Diagnostic(shown, *e.position, code, e.message))
+            return None
+        from .schemas import schemas_from_source
+
+        schemas, diags = schemas_from_source(self.schemas_src)
+        self.diags.extend(diags)
+        return schemas
+
+    # -- the statechart ------------------------------------------------------------------------
+
+    def _sismic(self, data: dict[str, Any]) -> FrozenStatechart | None:
+        try:
+            statechart = import_from_dict({"statechart": _for_sismic(data["statechart"])})
+        except StatechartError as e:
+            cause = e.__cause__ if e.__cause__ is not None else e
+            self.at(("statechart",), "AK201", f"sismic rejects the statechart: {cause}")
+            return None
+        return freeze(statechart)
+
+    def _code(self, model: ChartModel, data: dict[str, Any],
+              hooks: ModuleType | None) -> tuple[dict[str, tuple[HookFn, ...]], list[str]]:
+        plans: dict[str, tuple[HookFn, ...]] = {}
+        inline: list[str] = []
+        hooks_name = data.get("hooks")
+        for node, code, mode in _code_nodes(model, data):
+            names = _hook_names(code) if mode != "contract" else None
+            if names is not None and (hooks_name is not None or mode != "eval"):
+                fns = self._resolve(node, names, hooks, hooks_name)
+                if fns is not None:
+                    plans[_code_text(code).strip()] = fns
+                continue
+            text = str(code)
+            inline.append(text)
+            try:
+                compile(text, "<chart>", "eval" if mode in ("eval", "contract") else "exec")
+            except SyntaxError as e:
+                detail = f" (line {e.lineno} of the code)" if (e.lineno or 1) > 1 else ""
+                self.at(node, "AK207", f"inline Python does not compile{detail}: {e.msg}")
+        preamble = data["statechart"].get("preamble")
+        if preamble is not None:
+            inline.append(preamble)
+            try:
+                compile(preamble, "<chart>", "exec")
+            except SyntaxError as e:
+                self.at(("statechart", "preamble"), "AK207",
+                        f"preamble does not compile (line {e.lineno} of the code): {e.msg}")
+        return plans, inline
+
+    def _resolve(self, node: NodePath, names: list[str], hooks: ModuleType | None,
+                 hooks_name: str | None) -> tuple[HookFn, ...] | None:
+        if hooks_name is None:
+            self.at(node, "AK103",
+                    f"`{names[0]}` looks like a hook but the chart has no `hooks:` module: add "
+                    f"`hooks: hooks.<name>` with `def {names[0]}(ctx, event)`, or write inline "
+                    f"Python")
+            return None
+        if hooks is None:
+            return None  # the module itself failed: AK102 already says so
+        fns: list[HookFn] = []
+        file = _display(Path(hooks.__file__ or ""))
+        for i, name in enumerate(names):
+            item = (*node, i) if len(names) > 1 and self.src and (*node, i) in self.src.values \
+                else node
+            fn = getattr(hooks, name, None)
+            if fn is None:
+                self.at(item, "AK103",
+                        f"hook `{name}` not found in {file}: define `def {name}(ctx, event)`")
+                continue
+            if not callable(fn):
+                self.at(item, "AK103", f"`{name}` in {file} is not a function: define "
+                                       f"`def {name}(ctx, event)`")
+                continue
+            try:
+                inspect.signature(fn).bind(None, None)
+            except TypeError:
+                self.at(item, "AK104", f"hook `{name}` in {file} cannot be called as "
+                                       f"{name}(ctx, event): give it exactly those two parameters")
+                continue
+            except ValueError:  # builtins without a signature: let them be
+                pass
+            fns.append(fn)
+        return tuple(fns) if len(fns) == len(names) else None
+
+    # -- the context ---------------------------------------------------------------------------
+
+    def _context(self, data: dict[str, Any]) -> dict[str, Any]:
+        ctx = dict(data.get("context") or {})
+        ctx.setdefault("public", {})
+        ctx.setdefault("private", {})
+        return ctx
+
+    def _initial_context(self, data: dict[str, Any], schemas: ActorSchemas | None) -> None:
+        if schemas is None:
+            return
+        ctx = self._context(data)
+        for part in ("public", "private"):
+            validator = getattr(schemas, part)
+            if validator is None:
+                continue
+            problem = validator.error(ctx[part])
+            if problem is not None:
+                message, ptr = problem
+                at = f" at {ptr}" if ptr else ""
+                what = "initial context.public" if part == "public" \
+                    else "the default private bucket (context.private)"
+                self.at(("context", part, *_unpointer(ptr)), "AK107",
+                        f"{what} violates the `{part}` schema{at}: {message}")
+
+
+def _has_contracts(model: ChartModel) -> bool:
+    return any("contract" in s.raw or any("contract" in t for t in s.raw.get("transitions") or [])
+               for s in model.order)
+
+
+def _unpointer(ptr: str) -> list[str]:
+    return [p.replace("~1", "/").replace("~0", "~") for p in ptr.split("/")[1:]] if ptr else []
+
+
+def _read(file: str) -> str | None:
+    try:
+        return Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _display(file: Path) -> str:
+    """A path relative to the working directory when possible, as users typed it."""
+    try:
+        return file.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(file)
+
+
+def _code_nodes(model: ChartModel, data: dict[str, Any]) -> Iterator[tuple[NodePath, Any, str]]:
+    """Every piece of code in the statechart: (node path, code, mode)."""
+    for s in model.order:
+        for key in _CODE_KEYS:
+            if s.raw.get(key) is not None:
+                yield (*s.path, key), s.raw[key], "exec"
+        for c_i, cond in enumerate(s.raw.get("contract") or []):
+            for kind, code in cond.items():
+                yield (*s.path, "contract", c_i, kind), code, "contract"
+        for t in s.transitions:
+            raw = s.raw["transitions"][t.index]
+            if raw.get("guard") is not None:
+                yield (*t.path, "guard"), raw["guard"], "eval"
+            if raw.get("action") is not None:
+                yield (*t.path, "action"), raw["action"], "exec"
+            for c_i, cond in enumerate(raw.get("contract") or []):
+                for kind, code in cond.items():
+                    yield (*t.path, "contract", c_i, kind), code, "contract"
+
+
+def _for_sismic(node: Any) -> Any:
+    """The statechart section as sismic's importer wants it: hook lists joined into one
+    string per action, names as strings."""
+    if isinstance(node, dict):
+        out = {}
+        for k, v in node.items():
+            if k in ("action", "on entry", "on exit") and isinstance(v, list):
+                out[k] = "\n".join(v)
+            elif k in ("name", "target", "event", "initial", "memory") and v is not None:
+                out[k] = str(v)
+            else:
+                out[k] = _for_sismic(v)
+        return out
+    if isinstance(node, list):
+        return [_for_sismic(v) for v in node]
+    return node
+
+
+def _leaf_errors(errors: list[jsonschema.ValidationError]) -> Iterator[jsonschema.ValidationError]:
+    """The most specific error of each failing node (``oneOf`` explains itself badly)."""
+    seen: set[tuple[Any, ...]] = set()
+    for err in errors:
+        node = tuple(err.absolute_path)
+        if node in seen:
+            continue
+        seen.add(node)
+        yield err
+
+
+def _explain(err: jsonschema.ValidationError) -> str:
+    node = list(err.absolute_path)
+    where = pointer(node) or "the document"
+    key = node[-1] if node else None
+    if err.validator == "additionalProperties":
+        allowed = sorted((err.schema.get("properties") or {}).keys())
+        return f"{err.message} at {where}; allowed keys: {', '.join(allowed)}"
+    if err.validator == "not" and "states" in str(err.validator_value):
+        return (f"state at {where} has both `states` and `parallel states`: a state is either "
+                f"compound or parallel, keep one")
+    if err.validator == "oneOf" and key in ("action", "on entry", "on exit"):
+        return (f"`{key}` at {where} must be inline Python (a string) or a list of hook "
+                f"names")
+    if err.validator == "pattern" and key == "actor":
+        return (f"actor type {err.instance!r} must be lower-case kebab-case (it is the URL "
+                f"segment in /api/{{actor_type}}/...), e.g. 'todo' or 'game-round'")
+    return f"{err.message} (at {where})"

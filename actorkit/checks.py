@@ -1,0 +1,323 @@
+"""Checks on a chart's statechart that sismic does not make, each reported with its position.
+
+They run on the plain data of the ``statechart`` section (already shape-checked against the
+chart schema), so a chart with several mistakes gets all of them reported at once, not one
+exception at a time from sismic's importer.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .schemas import SYSTEM_EVENTS, ActorSchemas
+
+__all__ = ["ChartModel", "Finding", "StateInfo", "TransitionInfo", "sent_event_names"]
+
+NodePath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem in the statechart: rule ``code`` at the node ``path`` of the chart document."""
+
+    code: str
+    path: NodePath
+    message: str
+
+
+@dataclass
+class TransitionInfo:
+    source: str
+    index: int
+    path: NodePath
+    target: str | None
+    event: str | None
+    guard: str | None
+    action: Any
+    priority: int
+
+
+@dataclass
+class StateInfo:
+    name: str
+    path: NodePath
+    parent: str | None
+    kind: str  # atomic | compound | orthogonal | final | shallow history | deep history
+    initial: str | None = None
+    memory: str | None = None
+    children: list[str] = field(default_factory=list)
+    transitions: list[TransitionInfo] = field(default_factory=list)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _priority(value: Any) -> int:
+    return {"high": 1, "low": -1}.get(value, value) if value is not None else 0
+
+
+class ChartModel:
+    """The states and transitions of a statechart section, indexed by name, with positions."""
+
+    def __init__(self, statechart: dict[str, Any], base: NodePath = ("statechart",)) -> None:
+        self.states: dict[str, StateInfo] = {}
+        self.order: list[StateInfo] = []
+        self.duplicates: list[StateInfo] = []
+        self.root = self._walk(statechart["root state"], (*base, "root state"), None)
+
+    def _walk(self, raw: dict[str, Any], path: NodePath, parent: str | None) -> str:
+        name = str(raw["name"])
+        kind = raw.get("type")
+        if kind is None:
+            kind = ("orthogonal" if "parallel states" in raw
+                    else "compound" if "states" in raw else "atomic")
+        info = StateInfo(name, path, parent, kind, raw=raw,
+                         initial=None if raw.get("initial") is None else str(raw["initial"]),
+                         memory=None if raw.get("memory") is None else str(raw["memory"]))
+        if name in self.states:
+            self.duplicates.append(info)
+        else:
+            self.states[name] = info
+        self.order.append(info)
+        for i, t in enumerate(raw.get("transitions") or []):
+            info.transitions.append(TransitionInfo(
+                source=name, index=i, path=(*path, "transitions", i),
+                target=None if t.get("target") is None else str(t["target"]),
+                event=None if t.get("event") is None else str(t["event"]).strip(),
+                guard=t.get("guard"), action=t.get("action"),
+                priority=_priority(t.get("priority"))))
+        key = "parallel states" if "parallel states" in raw else "states"
+        for i, child in enumerate(raw.get(key) or []):
+            info.children.append(self._walk(child, (*path, key, i), name))
+        return name
+
+    def transitions(self) -> Iterator[TransitionInfo]:
+        for state in self.order:
+            yield from state.transitions
+
+    def ancestors(self, name: str) -> list[str]:
+        out, parent = [], self.states[name].parent
+        while parent is not None:
+            out.append(parent)
+            parent = self.states[parent].parent
+        return out
+
+    def is_descendant(self, name: str, of: str) -> bool:
+        return of in self.ancestors(name)
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def structure(self) -> list[Finding]:
+        """Problems that stop the chart from being built: AK202, AK203, AK204, AK209, AK201."""
+        out: list[Finding] = []
+        for dup in self.duplicates:
+            out.append(Finding("AK202", (*dup.path, "name"),
+                               f"state name {dup.name!r} is used twice; state names are global "
+                               f"in a statechart: rename one of them"))
+        for state in self.order:
+            out.extend(self._state_structure(state))
+        for t in self.transitions():
+            if t.target is not None and t.target not in self.states:
+                out.append(Finding("AK203", (*t.path, "target"),
+                                   f"transition targets unknown state {t.target!r}"
+                                   f"{self._did_you_mean(t.target)}"))
+        return out
+
+    def _did_you_mean(self, name: str) -> str:
+        import difflib
+
+        close = difflib.get_close_matches(name, list(self.states), n=1)
+        return f": did you mean {close[0]!r}?" if close else ": add the state or fix the name"
+
+    def _state_structure(self, s: StateInfo) -> Iterator[Finding]:
+        if s.initial is not None:
+            if s.kind != "compound":
+                yield Finding("AK204", (*s.path, "initial"),
+                              f"`initial` has no effect on {s.kind} state {s.name!r}: only a "
+                              f"state with `states` uses it; remove it")
+            elif s.initial not in s.children:
+                where = ("is not a state" if s.initial not in self.states
+                         else "is not a direct child of it")
+                yield Finding("AK204", (*s.path, "initial"),
+                              f"initial state {s.initial!r} of {s.name!r} {where}: name one of "
+                              f"{', '.join(repr(c) for c in s.children) or 'its children'}")
+        if s.kind.endswith("history"):
+            parent = self.states.get(s.parent) if s.parent else None
+            if parent is not None and parent.kind == "orthogonal":
+                yield Finding("AK201", (*s.path, "type"),
+                              f"history state {s.name!r} cannot be a region of parallel state "
+                              f"{parent.name!r}: put it inside a compound state")
+            if s.memory is not None and (s.memory == s.name or s.memory not in self.states
+                                         or self.states[s.memory].parent != s.parent):
+                yield Finding("AK209", (*s.path, "memory"),
+                              f"memory {s.memory!r} of history state {s.name!r} must be one of "
+                              f"its sibling states")
+        elif s.memory is not None:
+            yield Finding("AK209", (*s.path, "memory"),
+                          f"`memory` only applies to history states; remove it from {s.name!r}")
+        if s.transitions and (s.kind == "final" or s.kind.endswith("history")):
+            yield Finding("AK201", (*s.path, "transitions"),
+                          f"{s.kind} state {s.name!r} cannot have transitions (sismic refuses "
+                          f"them): move them to its parent")
+        if s.kind in ("final",) or s.kind.endswith("history"):
+            for key in ("states", "parallel states"):
+                if s.raw.get(key):
+                    yield Finding("AK201", (*s.path, key),
+                                  f"{s.kind} state {s.name!r} cannot have children")
+
+    def behaviour(self, schemas: ActorSchemas | None, sent: set[str]) -> list[Finding]:
+        """Problems in how the chart behaves: AK205, AK206, AK208, AK210, AK301, AK302."""
+        out: list[Finding] = []
+        out.extend(self._no_initial())
+        out.extend(self._unreachable())
+        out.extend(self._nondeterministic())
+        out.extend(self._eventless_loops())
+        out.extend(self._events(schemas, sent))
+        return out
+
+    def _default_entries(self) -> set[str]:
+        """States entered "by default", i.e. not just as an ancestor of an explicit target."""
+        out = {self.root}
+        for s in self.order:
+            if s.kind == "compound" and s.initial:
+                out.add(s.initial)
+            if s.kind == "orthogonal":
+                out.update(s.children)
+            if s.memory:
+                out.add(s.memory)
+        out.update(t.target for t in self.transitions() if t.target)
+        return out
+
+    def _no_initial(self) -> Iterator[Finding]:
+        for name in sorted(self._default_entries() & set(self.states)):
+            s = self.states[name]
+            if s.kind == "compound" and not s.initial and s.children:
+                yield Finding("AK205", (*s.path, "name"),
+                              f"compound state {name!r} is entered by default but has no "
+                              f"`initial`: it would stay empty; add `initial: "
+                              f"{s.children[0]}` (or one of its other children)")
+
+    def reachable(self) -> set[str]:
+        """States some run can enter (an over-approximation: guards are assumed passable)."""
+        seen: set[str] = set()
+
+        def enter(name: str) -> None:
+            if name in seen or name not in self.states:
+                return
+            seen.add(name)
+            s = self.states[name]
+            for anc in self.ancestors(name):
+                enter(anc)
+            if s.kind == "compound" and s.initial:
+                enter(s.initial)
+            if s.kind == "orthogonal":
+                for c in s.children:
+                    enter(c)
+            if s.memory:
+                enter(s.memory)
+
+        enter(self.root)
+        changed = True
+        while changed:
+            before = len(seen)
+            for t in self.transitions():
+                if t.source in seen and t.target:
+                    enter(t.target)
+            changed = len(seen) != before
+        return seen
+
+    def _unreachable(self) -> Iterator[Finding]:
+        reach = self.reachable()
+        for s in self.order:
+            if s.name not in reach and s.name in self.states and self.states[s.name] is s:
+                # Report only the outermost unreachable state, not each of its descendants.
+                parent = s.parent
+                if parent is not None and parent not in reach:
+                    continue
+                hint = ("make it the `initial` of its parent or the target of a transition"
+                        if not s.kind.endswith("history") else "target it from a transition")
+                yield Finding("AK206", (*s.path, "name"),
+                              f"state {s.name!r} can never be entered: {hint}")
+
+    def _nondeterministic(self) -> Iterator[Finding]:
+        for s in self.order:
+            seen: dict[tuple[str | None, int], TransitionInfo] = {}
+            for t in s.transitions:
+                if t.guard is not None:
+                    continue
+                key = (t.event, t.priority)
+                if key in seen:
+                    what = f"event {t.event!r}" if t.event else "no event"
+                    yield Finding("AK208", t.path,
+                                  f"state {s.name!r} has two transitions on {what} without a "
+                                  f"guard (the other is transition #{seen[key].index + 1}): sismic "
+                                  f"cannot choose; add a guard or a `priority`")
+                else:
+                    seen[key] = t
+
+    def _eventless_loops(self) -> Iterator[Finding]:
+        for t in self.transitions():
+            if t.event is None and t.guard is None and (
+                t.target is None or t.target == t.source or (
+                    t.target in self.states and self.is_descendant(t.target, t.source))):
+                yield Finding("AK210", t.path,
+                              f"transition from {t.source!r} has no event and no guard and stays "
+                              f"in {t.source!r}: it fires forever; give it an event or a guard")
+
+    def _events(self, schemas: ActorSchemas | None, sent: set[str]) -> Iterator[Finding]:
+        declared = set(SYSTEM_EVENTS) | sent
+        if schemas is not None:
+            declared |= set(schemas.client) | set(schemas.service) | set(schemas.internal)
+        handled: set[str] = set()
+        where = schemas.path if schemas is not None and schemas.path else "a schemas file"
+        for t in self.transitions():
+            if t.event is None:
+                continue
+            handled.add(t.event)
+            if t.event not in declared:
+                yield Finding("AK301", (*t.path, "event"),
+                              f"event {t.event!r} is neither declared under `client:` or "
+                              f"`service:` in {where} nor sent by the chart: declare it (or list "
+                              f"it under `internal:` if a hook sends it under a computed name)")
+        if schemas is None:
+            return
+        for section in ("client", "service"):
+            for name in getattr(schemas, section):
+                if name not in handled:
+                    yield Finding("AK302", ("schemas", section, name),
+                                  f"{section} event {name!r} is declared but no transition "
+                                  f"handles it: add a transition or remove the declaration")
+
+
+def _called_names(tree: ast.AST, accept: Callable[[ast.expr], bool]) -> Iterator[str]:
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and node.args and accept(node.func)
+                and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            yield node.args[0].value
+
+
+def _is_inline_send(func: ast.expr) -> bool:
+    return isinstance(func, ast.Name) and func.id == "send"
+
+
+def _is_ctx_send(func: ast.expr) -> bool:
+    return isinstance(func, ast.Attribute) and func.attr in ("send", "schedule")
+
+
+def sent_event_names(inline_code: Iterable[str], hooks_source: str | None) -> set[str]:
+    """Event names the chart sends itself: ``send('X')`` in inline code and
+    ``ctx.send("X")``/``ctx.schedule("X")`` in the hooks module (literal names only)."""
+    names: set[str] = set()
+    for code in inline_code:
+        try:
+            tree = ast.parse(code)
+        except SyntaxError:
+            continue
+        names.update(_called_names(tree, lambda f: _is_inline_send(f) or _is_ctx_send(f)))
+    if hooks_source:
+        try:
+            names.update(_called_names(ast.parse(hooks_source), _is_ctx_send))
+        except SyntaxError:
+            pass
+    return names

@@ -1,0 +1,109 @@
+"""Callers and the event objects the statechart sees.
+
+A :class:`Caller` is who sent an event: a ``client`` (a browser, an end user), a ``service`` (a
+trusted backend) or the ``system`` (the actorkit runtime itself). Hooks and inline code receive
+sismic ``Event`` objects; the ones actorkit creates also carry the ``caller``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal, cast
+
+from sismic.model import Event, InternalEvent
+
+__all__ = ["CALLER_TYPES", "ActorEvent", "ActorInternalEvent", "Caller", "CallerType"]
+
+CallerType = Literal["client", "service", "system"]
+CALLER_TYPES: tuple[CallerType, ...] = ("client", "service", "system")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sends an event: ``Caller("client", "alice")``. Private context is keyed by ``id``."""
+
+    type: CallerType
+    id: str
+
+    def __post_init__(self) -> None:
+        if self.type not in CALLER_TYPES:
+            raise ValueError(f"caller type must be one of {', '.join(CALLER_TYPES)}, "
+                             f"not {self.type!r}")
+        if not isinstance(self.id, str) or not self.id:
+            raise ValueError("caller id must be a non-empty string")
+
+    @classmethod
+    def client(cls, id: str) -> Caller:
+        """A client caller (an end user or browser)."""
+        return cls("client", id)
+
+    @classmethod
+    def service(cls, id: str) -> Caller:
+        """A trusted service caller."""
+        return cls("service", id)
+
+    @classmethod
+    def system(cls, id: str) -> Caller:
+        """The runtime itself (timers, lifecycle events)."""
+        return cls("system", id)
+
+    @classmethod
+    def parse(cls, text: str) -> Caller:
+        """Parse ``"client:alice"`` (the form the CLI takes)."""
+        kind, sep, ident = text.partition(":")
+        if not sep or kind not in CALLER_TYPES or not ident:
+            raise ValueError(f"caller must look like client:<id> or service:<id>, not {text!r}")
+        return cls(cast(CallerType, kind), ident)
+
+    @classmethod
+    def from_json(cls, data: Any) -> Caller:
+        """Inverse of :meth:`to_json`."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a caller is an object with `type` and `id`, not {data!r}")
+        return cls(data.get("type"), data.get("id"))  # type: ignore[arg-type]
+
+    def to_json(self) -> dict[str, str]:
+        """``{"type": ..., "id": ...}``, the shape Actor Kit uses on the wire."""
+        return {"type": self.type, "id": self.id}
+
+    def __str__(self) -> str:
+        return f"{self.type}:{self.id}"
+
+
+class ActorEvent(Event):  # type: ignore[misc]
+    """An event from a caller: ``name``, ``data`` (the payload) and ``caller``.
+
+    Payload fields read as attributes (``event.text``), as in sismic, except the names that
+    are attributes already (``name``, ``data``, ``caller``, ``delay``): use ``event.data[...]``.
+    """
+
+    __slots__ = ("caller",)
+    # A payload field named "delay" must never make sismic delay the event.
+    delay: ClassVar[int] = 0
+
+    def __init__(self, name: str, data: dict[str, Any], caller: Caller) -> None:
+        self.name = name
+        self.data = data
+        self.caller = caller
+
+    @property
+    def type(self) -> str:
+        """The event's type, as Actor Kit names it (same as ``name``)."""
+        return self.name  # type: ignore[no-any-return]
+
+
+class ActorInternalEvent(InternalEvent):  # type: ignore[misc]
+    """An event a hook sent with ``ctx.send()``; it carries the caller of the current step."""
+
+    __slots__ = ("caller",)
+    delay: ClassVar[int] = 0
+
+    def __init__(self, name: str, data: dict[str, Any], caller: Caller) -> None:
+        self.name = name
+        self.data = data
+        self.caller = caller
+
+    @property
+    def type(self) -> str:
+        """The event's type (same as ``name``)."""
+        return self.name  # type: ignore[no-any-return]

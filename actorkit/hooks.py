@@ -1,0 +1,429 @@
+"""Hook functions: the sismic evaluator that calls them, and the ``ctx`` object they receive.
+
+In a chart with a ``hooks:`` module, an ``action``, ``guard``, ``on entry`` or ``on exit`` that
+is a bare name (or a list of names) calls those functions as ``fn(ctx, event)``. Anything else is
+inline Python with sismic's own semantics (``after()``, ``idle()``, ``active()``, ``send()``,
+``event``), which can also use ``ctx``.
+"""
+
+from __future__ import annotations
+
+import traceback
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sismic.code import PythonEvaluator
+from sismic.exceptions import CodeEvaluationError
+from sismic.model import Event, StateMixin, Transition
+
+from .errors import HookError, OutputError, StepError
+from .events import ActorInternalEvent, Caller
+
+if TYPE_CHECKING:
+    from .engine import ActorInterpreter
+    from .schemas import Validator
+
+__all__ = ["Ctx", "HookEvaluator", "PrivateBuckets", "Timer"]
+
+HookFn = Callable[..., Any]
+
+# Deterministic ids: uuid5 of (actor type, actor id, sequence number, n-th id of the step).
+_ID_NAMESPACE = uuid.UUID("6f0b9d8e-4a1c-5e7b-9d3f-a2c4e6f8b0d1")
+
+_GUARD, _ACTION = "guard", "action"
+
+
+class PrivateBuckets(dict[str, Any]):
+    """``context.private``: one bucket per caller id, created from the chart's default on first
+    use. It remembers which buckets a step touched so only those are checked against the
+    private schema after the step."""
+
+    __slots__ = ("default", "touched")
+
+    def __init__(self, data: Mapping[str, Any], default: bytes) -> None:
+        super().__init__(data)
+        self.default = default  # JSON of the default bucket
+        self.touched: set[str] | None = set()  # None: every bucket may have changed
+
+    def __missing__(self, key: str) -> Any:
+        if not isinstance(key, str):
+            raise TypeError(f"private buckets are keyed by caller id (a str), not {key!r}")
+        bucket = orjson.loads(self.default)
+        dict.__setitem__(self, key, bucket)
+        return bucket
+
+    def _touch(self, key: Any) -> None:
+        if self.touched is not None:
+            self.touched.add(key)
+
+    def _touch_all(self) -> None:
+        self.touched = None
+
+    def __getitem__(self, key: str) -> Any:
+        self._touch(key)
+        return dict.__getitem__(self, key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._touch(key)
+        dict.__setitem__(self, key, value)
+
+    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        self._touch(key)
+        return dict.get(self, key, default)
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self._touch(key)
+        return dict.setdefault(self, key, default)
+
+    def pop(self, key: str, *default: Any) -> Any:  # type: ignore[override]
+        self._touch(key)
+        return dict.pop(self, key, *default)
+
+    def values(self) -> Any:
+        self._touch_all()
+        return dict.values(self)
+
+    def items(self) -> Any:
+        self._touch_all()
+        return dict.items(self)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self._touch_all()
+        dict.update(self, *args, **kwargs)
+
+    def copy(self) -> dict[str, Any]:
+        self._touch_all()
+        return dict(dict.items(self))
+
+    def view(self, caller_id: str) -> Any:
+        """The bucket of ``caller_id`` (or the default), without creating or touching it."""
+        bucket = dict.get(self, caller_id)
+        return bucket if bucket is not None else orjson.loads(self.default)
+
+
+class Timer:
+    """A pending ``ctx.schedule()``: the event ``type`` with ``data``, due at ``due``."""
+
+    __slots__ = ("data", "due", "id", "type")
+
+    def __init__(self, id: str, due: float, type: str, data: dict[str, Any]) -> None:
+        self.id, self.due, self.type, self.data = id, due, type, data
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "due": self.due, "type": self.type, "data": self.data}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> Timer:
+        return cls(d["id"], float(d["due"]), d["type"], dict(d["data"]))
+
+
+def _json(value: Any, what: str) -> Any:
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except TypeError as e:
+        raise TypeError(f"{what} must be plain JSON: {e}") from None
+
+
+class Ctx:
+    """What a hook receives as ``ctx``: the context, who is calling, and what it may do.
+
+    Attributes: ``public``, ``private`` (buckets by caller id), ``caller``, ``actor_id``,
+    ``actor_type``, ``input``, ``initial_caller``, ``now`` (epoch seconds of this step),
+    ``seq`` (the sequence number this step will commit as), ``state`` (the state whose hook
+    runs; for transitions, their source) and ``context`` (the whole context, including
+    internal keys no caller sees).
+    """
+
+    __slots__ = (
+        "_ids", "_interp", "_mode", "_outputs", "_schemas", "_sent", "_timers",
+        "actor_id", "actor_type", "caller", "context", "initial_caller", "input", "now", "seq",
+        "state",
+    )
+
+    def __init__(
+        self,
+        *,
+        interp: ActorInterpreter,
+        context: dict[str, Any],
+        caller: Caller,
+        actor_id: str,
+        actor_type: str,
+        input: Mapping[str, Any],
+        initial_caller: Caller,
+        now: float,
+        seq: int,
+        timers: list[Timer],
+        outputs: Mapping[str, Validator],
+    ) -> None:
+        self._interp = interp
+        self.context = context
+        self.caller = caller
+        self.actor_id = actor_id
+        self.actor_type = actor_type
+        self.input = input
+        self.initial_caller = initial_caller
+        self.now = now
+        self.seq = seq
+        self.state: str | None = None
+        self._timers = timers
+        self._schemas = outputs
+        self._ids = 0
+        self._mode = _ACTION
+        self._sent: list[Event] = []
+        self._outputs: list[dict[str, Any]] = []
+
+    # -- the context -----------------------------------------------------------------------
+
+    @property
+    def public(self) -> Any:
+        """``context.public``: what every caller sees."""
+        return self.context["public"]
+
+    @public.setter
+    def public(self, value: Any) -> None:
+        self.context["public"] = value
+
+    @property
+    def private(self) -> PrivateBuckets:
+        """``context.private``: one bucket per caller id, each seen only by that caller."""
+        return self.context["private"]  # type: ignore[no-any-return]
+
+    @property
+    def mine(self) -> Any:
+        """The private bucket of the current caller (created from the default if new)."""
+        return self.context["private"][self.caller.id]
+
+    # -- effects -----------------------------------------------------------------------------
+
+    def _effect(self, what: str) -> None:
+        if self._mode == _GUARD:
+            raise HookError(f"ctx.{what}() was called from a guard; guards must not have "
+                            f"effects: move it to an action", hook=what, where=_GUARD)
+
+    def new_id(self) -> str:
+        """A new unique id, the same every time the same events are replayed."""
+        self._ids += 1
+        name = f"{self.actor_type}/{self.actor_id}/{self.seq}/{self._ids}"
+        return str(uuid.uuid5(_ID_NAMESPACE, name))
+
+    def send(self, type: str, **data: Any) -> None:
+        """Send an internal event; it runs right after the current step, before any other."""
+        self._effect("send")
+        self._sent.append(ActorInternalEvent(type, _json(data, f"data of {type}"), self.caller))
+
+    def schedule(self, type: str, *, delay: float, **data: Any) -> str:
+        """Send ``type`` to this actor ``delay`` seconds from now; returns the timer's id.
+
+        The timer is part of the actor's state: it is snapshotted and survives restores.
+        """
+        self._effect("schedule")
+        if not isinstance(delay, int | float) or delay < 0:
+            raise ValueError(f"delay must be a number of seconds >= 0, not {delay!r}")
+        timer = Timer(self.new_id(), self.now + float(delay), type, _json(data, f"data of {type}"))
+        self._timers.append(timer)
+        self._timers.sort(key=lambda t: (t.due, t.id))
+        return timer.id
+
+    def cancel(self, timer_id: str) -> bool:
+        """Cancel a timer made by :meth:`schedule`; ``False`` if it was not pending."""
+        self._effect("cancel")
+        for i, timer in enumerate(self._timers):
+            if timer.id == timer_id:
+                del self._timers[i]
+                return True
+        return False
+
+    def emit(self, type: str, **data: Any) -> None:
+        """Emit an output event (declared under ``output:`` in the schemas) to the callers."""
+        self._effect("emit")
+        validator = self._schemas.get(type)
+        if validator is None:
+            raise OutputError(f"output event {type!r} is not declared: add it under `output:` "
+                              f"in the schemas file")
+        payload = _json(data, f"output event {type}")
+        problem = validator.error(payload)
+        if problem is not None:
+            at = f" at {problem[1]}" if problem[1] else ""
+            raise OutputError(f"output event {type} breaks its schema{at}: {problem[0]}")
+        self._outputs.append({"type": type, **payload})
+
+    # -- questions about the chart ------------------------------------------------------------
+
+    def active(self, name: str) -> bool:
+        """Whether state ``name`` is active."""
+        return name in self._interp._configuration
+
+    def after(self, seconds: float) -> bool:
+        """In a guard: has the transition's source state been active for ``seconds``?"""
+        return self._since(self._interp._entry_time, seconds)
+
+    def idle(self, seconds: float) -> bool:
+        """In a guard: has the source state fired no transition for ``seconds``?"""
+        return self._since(self._interp._idle_time, seconds)
+
+    def _since(self, times: dict[str, float], seconds: float) -> bool:
+        if self.state is None:
+            raise HookError("ctx.after()/ctx.idle() only make sense in a guard",
+                            hook="after", where=_GUARD)
+        return _elapsed(self._interp, times[self.state], seconds)
+
+
+def _elapsed(interp: ActorInterpreter, since: float, seconds: float) -> bool:
+    due = since + seconds
+    if interp.time >= due:
+        return True
+    interp.note_deadline(due)
+    return False
+
+
+def _hook_location(exc: BaseException, module_file: str | None) -> str:
+    """`` at hooks/todo.py:14`` for the innermost frame of the hooks module, if any."""
+    if module_file is None:
+        return ""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == module_file]
+    return f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+
+
+class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
+    """sismic's Python evaluator, extended: bare names call hook functions, and ``ctx``,
+    ``after()``/``idle()`` deadlines and the triggering event reach every piece of code."""
+
+    def __init__(
+        self,
+        interpreter: Any = None,
+        *,
+        initial_context: Mapping[str, Any] | None = None,
+        plans: Mapping[str, tuple[HookFn, ...]],
+        code_cache: tuple[dict[str, Any], dict[str, Any]],
+        hooks_file: str | None,
+        run_preamble: bool,
+    ) -> None:
+        super().__init__(interpreter, initial_context=initial_context)
+        # One compiled-code cache per chart, not per actor: saves ~1.5 KB per actor.
+        self._evaluable_code, self._executable_code = code_cache
+        self._plans = plans
+        self._hooks_file = hooks_file
+        self._run_preamble = run_preamble
+        self.ctx: Ctx | None = None
+
+    def execute_statechart(self, statechart: Any) -> None:
+        # The preamble initialises a new actor; a restored one already has its context.
+        if self._run_preamble:
+            super().execute_statechart(statechart)
+
+    # -- dispatch ----------------------------------------------------------------------------
+
+    def _call(self, plan: tuple[HookFn, ...], event: Event | None, where: str) -> Any:
+        ctx = self.ctx
+        assert ctx is not None, "hooks run only inside an actor step"
+        result = None
+        for fn in plan:
+            try:
+                result = fn(ctx, event)
+            except StepError:
+                raise
+            except Exception as e:
+                at = _hook_location(e, self._hooks_file)
+                raise HookError(f"hook `{fn.__name__}` ({where}) raised "
+                                f"{type(e).__name__}: {e}{at}",
+                                hook=fn.__name__, where=where) from e
+        return result
+
+    def _inline(self, run: Callable[[], Any], code: str, where: str) -> Any:
+        try:
+            return run()
+        except StepError:
+            raise
+        except CodeEvaluationError as e:
+            cause = e.__cause__ if e.__cause__ is not None else e
+            if isinstance(cause, StepError):
+                raise cause from None
+            raise HookError(f"inline code `{_short(code)}` ({where}) raised "
+                            f"{type(cause).__name__}: {cause}", hook=code, where=where) from cause
+        except SyntaxError as e:
+            raise HookError(f"inline code `{_short(code)}` ({where}) does not compile: {e.msg}",
+                            hook=code, where=where) from e
+
+    def _take_sent(self, extra: Iterable[Event] = ()) -> list[Event]:
+        ctx = self.ctx
+        assert ctx is not None
+        sent = [*extra, *ctx._sent] if ctx._sent else list(extra)
+        ctx._sent = []
+        return sent
+
+    def evaluate_guard(self, transition: Transition, event: Event | None = None) -> bool | None:
+        code = transition.guard
+        if code is None:
+            return None
+        ctx = self.ctx
+        assert ctx is not None
+        where = f"guard of {_describe(transition)}"
+        ctx.state, ctx._mode = transition.source, _GUARD
+        try:
+            plan = self._plans.get(code)
+            if plan is not None:
+                return bool(self._call(plan, event, where))
+            interp = self._interpreter
+            entry, idle = interp._entry_time, interp._idle_time
+            source = transition.source
+            extra = {
+                "after": lambda seconds: _elapsed(interp, entry[source], seconds),
+                "idle": lambda seconds: _elapsed(interp, idle[source], seconds),
+                "event": event,
+                "ctx": ctx,
+            }
+            return self._inline(  # type: ignore[no-any-return]
+                lambda: self._evaluate_code(code, additional_context=extra), code, where)
+        finally:
+            ctx._mode = _ACTION
+
+    def execute_action(self, transition: Transition, event: Event | None = None) -> list[Event]:
+        code = transition.action
+        if not code:
+            return []
+        ctx = self.ctx
+        assert ctx is not None
+        ctx.state = transition.source
+        where = f"action of {_describe(transition)}"
+        plan = self._plans.get(code)
+        if plan is not None:
+            self._call(plan, event, where)
+            return self._take_sent()
+        sent = self._inline(lambda: self._execute_code(
+            code, additional_context={"event": event, "ctx": ctx}), code, where)
+        return self._take_sent(sent)
+
+    def _state_code(self, state: StateMixin, code: str | None, which: str) -> list[Event]:
+        if not code:
+            return []
+        ctx = self.ctx
+        assert ctx is not None
+        ctx.state = state.name
+        event = self._interpreter.current_event
+        where = f"{which} of state {state.name!r}"
+        plan = self._plans.get(code)
+        if plan is not None:
+            self._call(plan, event, where)
+            return self._take_sent()
+        sent = self._inline(lambda: self._execute_code(
+            code, additional_context={"event": event, "ctx": ctx}), code, where)
+        return self._take_sent(sent)
+
+    def execute_on_entry(self, state: StateMixin) -> list[Event]:
+        return self._state_code(state, getattr(state, "on_entry", None), "on entry")
+
+    def execute_on_exit(self, state: StateMixin) -> list[Event]:
+        return self._state_code(state, getattr(state, "on_exit", None), "on exit")
+
+
+def _short(code: str) -> str:
+    line = code.strip().splitlines()[0] if code.strip() else code
+    return line if len(line) <= 60 and "\n" not in code.strip() else line[:57] + "..."
+
+
+def _describe(t: Transition) -> str:
+    on = f"on {t.event}" if t.event else "(eventless)"
+    to = f" -> {t.target}" if t.target else ""
+    return f"transition {t.source} {on}{to}"

@@ -1,0 +1,94 @@
+"""``actorkit lint``: check chart files and report every problem in text, JSON or GitHub form.
+
+The CLI is a thin shell over :func:`lint_paths` and :meth:`LintReport.render`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .chart import inspect_chart
+from .diagnostics import Diagnostic, Severity
+
+__all__ = ["FORMATS", "LintReport", "chart_files", "lint_paths"]
+
+FORMATS = ("text", "json", "github")
+CHART_SUFFIXES = (".yaml", ".yml")
+
+
+class LintUsageError(Exception):
+    """The paths given to lint cannot be linted at all (exit code 2)."""
+
+
+@dataclass
+class LintReport:
+    """The diagnostics of every file linted, in file order."""
+
+    files: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for d in self.diagnostics if d.severity is severity)
+
+    def failed(self, fail_level: Severity = Severity.WARNING) -> bool:
+        """Whether the report has a diagnostic at ``fail_level`` or worse."""
+        if fail_level is Severity.ERROR:
+            return self.count(Severity.ERROR) > 0
+        return bool(self.diagnostics)
+
+    def render(self, fmt: str = "text") -> str:
+        """The report as ``text`` (``path:line:col: CODE message``), ``json`` or ``github``."""
+        if fmt == "json":
+            return json.dumps([d.to_json() for d in self.diagnostics], indent=2)
+        if fmt == "github":
+            return "\n".join(_github(d) for d in self.diagnostics)
+        lines = [d.format() for d in self.diagnostics]
+        errors, warnings = self.count(Severity.ERROR), self.count(Severity.WARNING)
+        n = len(self.files)
+        files = f"{n} chart{'s' if n != 1 else ''}"
+        if errors or warnings:
+            lines.append(f"Found {errors} error{'s' if errors != 1 else ''} and {warnings} "
+                         f"warning{'s' if warnings != 1 else ''} in {files}.")
+        else:
+            lines.append(f"All clean: {files} checked.")
+        return "\n".join(lines)
+
+
+def _escape(text: str, *, prop: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if prop else text
+
+
+def _github(d: Diagnostic) -> str:
+    level = "error" if d.severity is Severity.ERROR else "warning"
+    return (f"::{level} file={_escape(d.path, prop=True)},line={d.line},col={d.column},"
+            f"title={d.code}::{_escape(d.message)}")
+
+
+def chart_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The chart files named by ``paths``: files as given, folders searched recursively for
+    ``*.yaml``/``*.yml``. Raises :class:`LintUsageError` for a path that does not exist."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.suffix in CHART_SUFFIXES
+                              and p.is_file()))
+        elif path.is_file():
+            out.append(path)
+        else:
+            raise LintUsageError(f"{raw}: no such file or folder")
+    return out
+
+
+def lint_paths(paths: Iterable[str | Path]) -> LintReport:
+    """Lint every chart under ``paths`` (see :func:`chart_files`)."""
+    report = LintReport()
+    for file in chart_files(paths):
+        found = inspect_chart(file)
+        report.files.append(str(file))
+        report.diagnostics.extend(found.diagnostics)
+    return report

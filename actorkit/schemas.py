@@ -1,0 +1,268 @@
+"""The schemas file of an actor: JSON Schemas for its input, events by caller type, outputs and
+context, compiled once and used to check every event before it runs.
+
+A schemas file (YAML or JSON) looks like::
+
+    input:   {type: object, properties: {...}}     # spawn input (default: the empty object)
+    public:  {...}                                 # context.public
+    private: {...}                                 # each caller's context.private bucket
+    client:  {ADD_TODO: {properties: {text: {type: string}}, required: [text]}}
+    service: {SYNC_TODOS: {...}}
+    output:  {TODO_ADDED: {...}}
+    internal: [TICK]                               # events only the chart itself sends
+    definitions: {todo: {...}}                     # shared, reachable as "#/definitions/todo"
+
+An event schema describes the event object without its ``type``. An object schema that does not
+say otherwise gets ``additionalProperties: false``: unknown fields are refused, not ignored.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import fastjsonschema
+import jsonschema
+import orjson
+
+from .diagnostics import Diagnostic
+from .errors import EventRejected
+from .source import Source, SourceError, load_yaml
+
+__all__ = [
+    "CALLER_SECTIONS",
+    "RESERVED_FIELDS",
+    "SYSTEM_EVENTS",
+    "ActorSchemas",
+    "Validator",
+    "load_schemas",
+    "to_json",
+]
+
+#: Events only the runtime sends, with the data each carries.
+SYSTEM_EVENTS: frozenset[str] = frozenset(
+    {"INITIALIZE", "RESUME", "CONNECT", "DISCONNECT", "MIGRATE"}
+)
+#: Fields an event may never carry: actorkit sets them itself.
+RESERVED_FIELDS: frozenset[str] = frozenset({"type", "caller"})
+CALLER_SECTIONS: tuple[Literal["client"], Literal["service"]] = ("client", "service")
+EVENT_SECTIONS = ("client", "service", "output")
+
+_EMPTY_OBJECT: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+def pointer(path: Iterable[Any]) -> str:
+    """RFC 6901 JSON pointer for a sequence of keys and indexes."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+
+
+def to_json(value: Any, what: str) -> Any:
+    """A deep copy of ``value`` made of plain JSON types, or :class:`EventRejected`.
+
+    Going through JSON both copies (so the actor never shares objects with its caller) and
+    proves the value is JSON (no sets, bytes, NaN or non-string keys).
+    """
+    try:
+        return orjson.loads(orjson.dumps(value))
+    except TypeError as e:
+        raise EventRejected(f"{what} is not plain JSON ({e})") from None
+
+
+class Validator:
+    """A compiled JSON Schema: fast to check, with a precise message when the check fails."""
+
+    __slots__ = ("_check", "_full", "schema")
+
+    def __init__(self, schema: Any) -> None:
+        self.schema = schema
+        # fastjsonschema generates Python code for the schema: ~20x faster than jsonschema on
+        # the per-event and per-step checks. jsonschema (the reference implementation) is only
+        # asked on failure, for its message and the pointer of the bad field.
+        self._check = fastjsonschema.compile(schema)
+        self._full = jsonschema.Draft7Validator(
+            schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
+        )
+
+    def error(self, value: Any) -> tuple[str, str] | None:
+        """``None`` when ``value`` is valid, else ``(message, json_pointer)``."""
+        try:
+            self._check(value)
+            return None
+        except fastjsonschema.JsonSchemaValueException as fast:
+            best = jsonschema.exceptions.best_match(self._full.iter_errors(value))
+            if best is not None:
+                return best.message, pointer(best.absolute_path)
+            return fast.message, pointer(p for p in (fast.path or [])[1:])
+
+
+def _event_schema(schema: Any, definitions: Mapping[str, Any] | None) -> Any:
+    if schema is None:
+        schema = dict(_EMPTY_OBJECT)
+    elif isinstance(schema, dict):
+        schema = dict(schema)
+        looks_like_object = schema.get("type") == "object" or "properties" in schema
+        if looks_like_object and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+        schema.setdefault("type", "object")
+    return _with_definitions(schema, definitions)
+
+
+def _with_definitions(schema: Any, definitions: Mapping[str, Any] | None) -> Any:
+    if definitions and isinstance(schema, dict) and "definitions" not in schema:
+        return {**schema, "definitions": dict(definitions)}
+    return schema
+
+
+@dataclass
+class ActorSchemas:
+    """Every schema of one actor type, compiled. Built by :func:`load_schemas`."""
+
+    path: str | None = None
+    input: Validator = field(default_factory=lambda: Validator(_EMPTY_OBJECT))
+    public: Validator | None = None
+    private: Validator | None = None
+    client: dict[str, Validator] = field(default_factory=dict)
+    service: dict[str, Validator] = field(default_factory=dict)
+    output: dict[str, Validator] = field(default_factory=dict)
+    internal: frozenset[str] = frozenset()
+
+    def events_for(self, caller_type: str) -> dict[str, Validator]:
+        """The events a caller of ``caller_type`` may send, by name."""
+        if caller_type == "client":
+            return self.client
+        if caller_type == "service":
+            return self.service
+        return {}
+
+    def _where(self, section: str) -> str:
+        return f"`{section}:` in {self.path}" if self.path else f"the `{section}` schemas"
+
+    def validate_event(self, caller_type: str, event: Any) -> tuple[str, dict[str, Any]]:
+        """Check an event sent by a caller of ``caller_type``; return ``(type, payload)``.
+
+        The payload is a fresh JSON copy of the event without ``type``. Raises
+        :class:`EventRejected` with the JSON Schema message and the pointer of the bad field.
+        """
+        if not isinstance(event, Mapping):
+            raise EventRejected("an event must be a JSON object with a string `type`")
+        etype = event.get("type")
+        if etype is None:
+            raise EventRejected("the event has no `type`: add e.g. {\"type\": \"ADD_TODO\"}",
+                                pointer="/type")
+        if not isinstance(etype, str):
+            raise EventRejected("`type` must be a string", pointer="/type")
+        if "caller" in event:
+            raise EventRejected(
+                "`caller` is set by actorkit from the access token; remove it from the event",
+                pointer="/caller", event_type=etype)
+        validator = self.events_for(caller_type).get(etype)
+        if validator is None:
+            raise EventRejected(self._unknown(caller_type, etype), pointer="/type",
+                                event_type=etype)
+        payload = to_json({k: v for k, v in event.items() if k != "type"}, f"event {etype}")
+        problem = validator.error(payload)
+        if problem is not None:
+            raise EventRejected(problem[0], pointer=problem[1], event_type=etype)
+        return etype, payload
+
+    def _unknown(self, caller_type: str, etype: str) -> str:
+        if etype in SYSTEM_EVENTS:
+            return f"{etype} is a system event: only the actorkit runtime sends it"
+        if caller_type not in CALLER_SECTIONS:
+            return f"a {caller_type} caller cannot send events from outside the runtime"
+        others = [s for s in CALLER_SECTIONS if s != caller_type and etype in self.events_for(s)]
+        if others:
+            return (f"{etype} is a {others[0]}-only event; a {caller_type} caller cannot send it "
+                    f"(declare it under {self._where(caller_type)} to allow that)")
+        return (f"unknown event type {etype!r} for {caller_type} callers: declare it under "
+                f"{self._where(caller_type)}")
+
+    def validate_input(self, value: Any) -> dict[str, Any]:
+        """Check spawn input; return a JSON copy. Raises :class:`EventRejected`."""
+        value = {} if value is None else to_json(value, "input")
+        problem = self.input.error(value)
+        if problem is not None:
+            where = f" at {problem[1]}" if problem[1] else ""
+            raise EventRejected(
+                f"input rejected{where}: {problem[0]} (see {self._where('input')})",
+                pointer=problem[1])
+        return value  # type: ignore[no-any-return]
+
+
+def _meta_schema() -> Any:
+    text = resources.files("actorkit").joinpath("schemas.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+_SHAPE = jsonschema.Draft7Validator(_meta_schema())
+
+
+def load_schemas(path: Path, display: str) -> tuple[ActorSchemas | None, list[Diagnostic]]:
+    """Load and compile a schemas file. Problems come back as diagnostics (AK105/106/108)."""
+    try:
+        src = load_yaml(path, display)
+    except SourceError as e:
+        code = "AK105" if e.code == "AK002" else e.code
+        return None, [Diagnostic(display, *e.position, code, e.message)]
+    return schemas_from_source(src)
+
+
+def schemas_from_source(src: Source) -> tuple[ActorSchemas | None, list[Diagnostic]]:
+    """Compile the schemas in an already parsed schemas file."""
+    diags: list[Diagnostic] = []
+    data = src.data if src.data is not None else {}
+
+    def diag(code: str, node: tuple[Any, ...], message: str) -> None:
+        diags.append(Diagnostic(src.path, *src.at(node), code, message))
+
+    for err in sorted(_SHAPE.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        node = tuple(err.absolute_path)
+        diag("AK105", node, f"schemas file: {err.message} (at {pointer(node) or 'top level'})")
+    if diags:
+        return None, diags
+
+    definitions = data.get("definitions")
+    out = ActorSchemas(path=src.path, internal=frozenset(data.get("internal") or ()))
+
+    def compile_at(node: tuple[Any, ...], schema: Any) -> Validator | None:
+        try:
+            jsonschema.Draft7Validator.check_schema(schema)
+        except jsonschema.SchemaError as e:
+            bad = (*node, *e.absolute_path) if e.absolute_path else node
+            diag("AK106", bad, f"not a valid JSON Schema (draft-07): {e.message}")
+            return None
+        try:
+            return Validator(schema)
+        except fastjsonschema.JsonSchemaDefinitionException as e:
+            diag("AK106", node, f"schema cannot be compiled: {e}")
+            return None
+
+    for section in ("input", "public", "private"):
+        if section in data:
+            v = compile_at((section,), _with_definitions(data[section], definitions))
+            if v is not None:
+                setattr(out, section, v)
+    for section in EVENT_SECTIONS:
+        table: dict[str, Validator] = getattr(out, section)
+        for name, schema in (data.get(section) or {}).items():
+            node = (section, name)
+            if name in SYSTEM_EVENTS:
+                diag("AK108", node, f"{name} is a system event sent by the runtime; it cannot be "
+                                    f"declared as a {section} event: rename it")
+                continue
+            props = schema.get("properties", {}) if isinstance(schema, dict) else {}
+            reserved = sorted(RESERVED_FIELDS & set(props)) if isinstance(props, dict) else []
+            if reserved:
+                diag("AK108", (*node, "properties", reserved[0]),
+                     f"event {name} declares the reserved field `{reserved[0]}`: actorkit sets "
+                     f"`type` and `caller` itself; remove it from the schema")
+                continue
+            v = compile_at(node, _event_schema(schema, definitions))
+            if v is not None:
+                table[name] = v
+    # Even with problems, return what compiled: lint goes on to check the chart against it.
+    return out, diags
