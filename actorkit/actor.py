@@ -37,7 +37,7 @@ from .errors import (
 from .events import ActorEvent, ActorInternalEvent, Caller
 from .hooks import Ctx, HookEvaluator, PrivateBuckets, Timer
 from .schemas import pointer
-from .statevalue import StateValue, state_value
+from .statevalue import StateValue
 
 __all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult"]
 
@@ -373,12 +373,25 @@ class Actor:
                           tuple(ctx._outputs))
 
     def _execute(self) -> list[MacroStep]:
-        steps: list[MacroStep] = self._interp.execute(max_steps=MAX_MACRO_STEPS + 1)
-        if len(steps) > MAX_MACRO_STEPS:
-            raise StepLimitError(f"the event caused more than {MAX_MACRO_STEPS} macro steps "
-                                 f"without settling: an eventless transition or internal event "
-                                 f"loops; give it a guard that becomes false")
-        return steps
+        # sismic's execute() ends with one empty macro step; skip it when it provably has
+        # nothing to do (no due event, no eventless transition) and contracts are off, since
+        # with contracts that step also checks the state invariants.
+        interp = self._interp
+        skip = not self.chart.contracts
+        steps: list[MacroStep] = []
+        while True:
+            step = interp.execute_once()
+            if step is None:
+                return steps
+            steps.append(step)
+            if len(steps) > MAX_MACRO_STEPS:
+                raise StepLimitError(
+                    f"the event caused more than {MAX_MACRO_STEPS} macro steps without "
+                    f"settling: an eventless transition or internal event loops; give it a "
+                    f"guard that becomes false")
+            if skip and not interp.may_step():
+                interp.wakeup = None
+                return steps
 
     def _check_context(self) -> None:
         context = self._evaluator._context
@@ -436,7 +449,7 @@ class Actor:
     def _compute_value(self) -> StateValue:
         if self._final is not None:
             return self._final
-        return state_value(self._interp.statechart, self._interp._configuration)
+        return self.chart.value_of(self._interp._configuration)
 
     # -- snapshots ---------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import json
 import keyword
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -33,12 +33,14 @@ from .engine import FrozenStatechart, freeze
 from .errors import ChartError
 from .schemas import ActorSchemas, load_schemas, pointer
 from .source import Source, SourceError, load_yaml
+from .statevalue import StateValue, state_value
 
 __all__ = ["Chart", "Inspection", "chart_schema", "inspect_chart", "load_chart"]
 
 HookFn = Callable[..., Any]
 NodePath = tuple[str | int, ...]
 
+_VALUE_CACHE = 4096
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CODE_KEYS = ("on entry", "on exit")
 
@@ -80,6 +82,17 @@ class Chart:
     def __post_init__(self) -> None:
         self.default_private = orjson.dumps(self.initial_context.get("private", {}))
         self.hooks_file = getattr(self.hooks_module, "__file__", None)
+        self._values: dict[frozenset[str], StateValue] = {}
+
+    def value_of(self, configuration: Collection[str]) -> StateValue:
+        """The XState state value of a configuration (memoised: configurations repeat)."""
+        key = frozenset(configuration)
+        value = self._values.get(key)
+        if value is None:
+            value = state_value(self.statechart, key)
+            if len(self._values) < _VALUE_CACHE:
+                self._values[key] = value
+        return value
 
     def handles(self, event_type: str) -> bool:
         """Whether some transition of the chart waits for ``event_type``."""

@@ -8,6 +8,7 @@ inline Python with sismic's own semantics (``after()``, ``idle()``, ``active()``
 
 from __future__ import annotations
 
+import hashlib
 import traceback
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +34,15 @@ HookFn = Callable[..., Any]
 _ID_NAMESPACE = uuid.UUID("6f0b9d8e-4a1c-5e7b-9d3f-a2c4e6f8b0d1")
 
 _GUARD, _ACTION = "guard", "action"
+
+
+def _uuid5(name: bytes) -> str:
+    """``str(uuid.uuid5(_ID_NAMESPACE, name))``, without building UUID objects (5x faster)."""
+    raw = bytearray(hashlib.sha1(_ID_NAMESPACE.bytes + name).digest()[:16])
+    raw[6] = (raw[6] & 0x0F) | 0x50
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class PrivateBuckets(dict[str, Any]):
@@ -205,8 +215,8 @@ class Ctx:
     def new_id(self) -> str:
         """A new unique id, the same every time the same events are replayed."""
         self._ids += 1
-        name = f"{self.actor_type}/{self.actor_id}/{self.seq}/{self._ids}"
-        return str(uuid.uuid5(_ID_NAMESPACE, name))
+        name = f"{self.actor_type}/{self.actor_id}/{self.seq}/{self._ids}".encode()
+        return _uuid5(name)
 
     def send(self, type: str, **data: Any) -> None:
         """Send an internal event; it runs right after the current step, before any other."""
@@ -315,7 +325,8 @@ class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
 
     # -- dispatch ----------------------------------------------------------------------------
 
-    def _call(self, plan: tuple[HookFn, ...], event: Event | None, where: str) -> Any:
+    def _call(self, plan: tuple[HookFn, ...], event: Event | None, where: Callable[[], str],
+              ) -> Any:
         ctx = self.ctx
         assert ctx is not None, "hooks run only inside an actor step"
         result = None
@@ -326,12 +337,12 @@ class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
                 raise
             except Exception as e:
                 at = _hook_location(e, self._hooks_file)
-                raise HookError(f"hook `{fn.__name__}` ({where}) raised "
+                raise HookError(f"hook `{fn.__name__}` ({where()}) raised "
                                 f"{type(e).__name__}: {e}{at}",
-                                hook=fn.__name__, where=where) from e
+                                hook=fn.__name__, where=where()) from e
         return result
 
-    def _inline(self, run: Callable[[], Any], code: str, where: str) -> Any:
+    def _inline(self, run: Callable[[], Any], code: str, where: Callable[[], str]) -> Any:
         try:
             return run()
         except StepError:
@@ -340,11 +351,11 @@ class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
             cause = e.__cause__ if e.__cause__ is not None else e
             if isinstance(cause, StepError):
                 raise cause from None
-            raise HookError(f"inline code `{_short(code)}` ({where}) raised "
-                            f"{type(cause).__name__}: {cause}", hook=code, where=where) from cause
+            raise HookError(f"inline code `{_short(code)}` ({where()}) raised "
+                            f"{type(cause).__name__}: {cause}", hook=code, where=where()) from cause
         except SyntaxError as e:
-            raise HookError(f"inline code `{_short(code)}` ({where}) does not compile: {e.msg}",
-                            hook=code, where=where) from e
+            raise HookError(f"inline code `{_short(code)}` ({where()}) does not compile: "
+                            f"{e.msg}", hook=code, where=where()) from e
 
     def _take_sent(self, extra: Iterable[Event] = ()) -> list[Event]:
         ctx = self.ctx
@@ -359,7 +370,9 @@ class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
             return None
         ctx = self.ctx
         assert ctx is not None
-        where = f"guard of {_describe(transition)}"
+        def where() -> str:
+            return f"guard of {_describe(transition)}"
+
         ctx.state, ctx._mode = transition.source, _GUARD
         try:
             plan = self._plans.get(code)
@@ -386,7 +399,10 @@ class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
         ctx = self.ctx
         assert ctx is not None
         ctx.state = transition.source
-        where = f"action of {_describe(transition)}"
+
+        def where() -> str:
+            return f"action of {_describe(transition)}"
+
         plan = self._plans.get(code)
         if plan is not None:
             self._call(plan, event, where)
@@ -402,7 +418,10 @@ class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
         assert ctx is not None
         ctx.state = state.name
         event = self._interpreter.current_event
-        where = f"{which} of state {state.name!r}"
+
+        def where() -> str:
+            return f"{which} of state {state.name!r}"
+
         plan = self._plans.get(code)
         if plan is not None:
             self._call(plan, event, where)
