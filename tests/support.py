@@ -1,0 +1,37 @@
+"""Helpers shared by the tests (import as ``from support import ...``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from actorkit import Actor, Caller, Chart, load_chart
+
+ROOT = Path(__file__).resolve().parent.parent
+CHARTS = Path(__file__).resolve().parent / "charts"
+
+alice = Caller.client("alice")
+bob = Caller.client("bob")
+ops = Caller.service("ops")
+
+
+class FakeClock:
+    """A clock tests move by hand: ``clock.t += 5``."""
+
+    def __init__(self, t: float = 1_000_000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def chart(name: str) -> Chart:
+    """A test chart from tests/charts/."""
+    return load_chart(CHARTS / f"{name}.yaml")
+
+
+def live_state(actor: Actor) -> bytes:
+    """The actor's live state (interpreter, context, timers), not just its last commit:
+    what a rollback must put back exactly."""
+    return orjson.dumps(actor._snapshot_dict(), option=orjson.OPT_SORT_KEYS)

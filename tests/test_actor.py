@@ -1,0 +1,260 @@
+"""The actor: spawning, events by caller type, transactions, views, ids, final states."""
+
+from __future__ import annotations
+
+import pytest
+from support import FakeClock, alice, bob, chart, live_state, ops
+
+from actorkit import (
+    Actor,
+    Caller,
+    ContextError,
+    EventRejected,
+    HookError,
+    NondeterminismError,
+    OutputError,
+    StepError,
+    StepLimitError,
+)
+
+
+@pytest.fixture(scope="module")
+def txn():
+    return chart("txn")
+
+
+@pytest.fixture
+def actor(txn, clock):
+    return Actor.spawn(txn, "t-1", caller=alice, clock=clock)
+
+
+def test_spawn_enters_initial_state_and_shows_views(actor):
+    assert actor.value == "idle"
+    assert actor.seq == 0
+    assert actor.view(alice) == {"public": {"count": 0, "log": []},
+                                 "private": {"clicks": 0}, "value": "idle"}
+
+
+def test_events_run_and_count(actor):
+    r = actor.send({"type": "INC", "by": 3}, alice)
+    assert (r.seq, r.type, r.caller) == (1, "INC", alice)
+    actor.send({"type": "INC"}, ops)  # services may send INC too
+    assert actor.view(bob)["public"]["count"] == 4
+    assert actor.seq == 2
+
+
+@pytest.mark.parametrize(("event", "pointer", "words"), [
+    ({}, "/type", "no `type`"),
+    ({"type": 3}, "/type", "must be a string"),
+    ({"type": "NOPE"}, "/type", "unknown event type 'NOPE' for client callers"),
+    ({"type": "INC", "by": "two"}, "/by", "is not of type 'integer'"),
+    ({"type": "INC", "extra": 1}, "", "Additional properties are not allowed"),
+    ({"type": "INC", "caller": {"type": "service", "id": "x"}}, "/caller", "access token"),
+    ({"type": "SAY"}, "", "'words' is a required property"),
+    ({"type": "CONNECT"}, "/type", "system event"),
+])
+def test_invalid_events_are_rejected_with_pointer_and_change_nothing(actor, event, pointer, words):
+    before = live_state(actor)
+    with pytest.raises(EventRejected) as info:
+        actor.send(event, alice)
+    assert info.value.pointer == pointer
+    assert words in str(info.value)
+    assert live_state(actor) == before
+
+
+def test_a_client_cannot_send_a_service_only_event(txn, clock):
+    # schemas: client and service both have INC; only client has CLICK.
+    a = Actor.spawn(txn, "t-2", caller=alice, clock=clock)
+    with pytest.raises(EventRejected, match="client-only event; a service caller cannot"):
+        a.send({"type": "CLICK"}, ops)
+
+
+def test_system_callers_cannot_send_from_outside(actor):
+    with pytest.raises(EventRejected, match="only from the actorkit runtime"):
+        actor.send({"type": "INC"}, Caller.system("t-1"))
+
+
+def test_non_json_payload_is_rejected(actor):
+    with pytest.raises(EventRejected, match="not plain JSON"):
+        actor.send({"type": "INC", "by": {1, 2}}, alice)
+
+
+@pytest.mark.parametrize(("event", "error", "words"), [
+    ("BOOM", HookError, "hook `boom` (action of transition idle on BOOM) raised RuntimeError: "
+                        "kaboom at "),
+    ("BAD_GUARD", HookError, "hook `bad_guard` (guard of transition idle on BAD_GUARD -> busy) "
+                             "raised ZeroDivisionError"),
+    ("AMBIG", NondeterminismError, "add guards or priorities"),
+    ("BREAK", ContextError, "context.public breaks the `public` schema at /count"),
+    ("SETSET", ContextError, "not plain JSON at /context/public/log/0"),
+    ("EMIT_BAD", OutputError, "output event SAID breaks its schema at /words"),
+    ("EMIT_UNKNOWN", OutputError, "'NOT_DECLARED' is not declared: add it under `output:`"),
+    ("SEND_IN_GUARD", HookError, "guards must not have effects"),
+    ("BREAK_PRIVATE", ContextError, "private bucket 'alice' breaks the `private` schema at "
+                                    "/clicks"),
+    ("LOOP", StepLimitError, "macro steps without settling"),
+])
+def test_a_failing_step_leaves_the_actor_exactly_as_before(actor, event, error, words):
+    actor.send({"type": "INC"}, alice)
+    actor.send({"type": "CLICK"}, alice)
+    before = live_state(actor)
+    with pytest.raises(error) as info:
+        actor.send({"type": event}, alice)
+    assert words in str(info.value)
+    assert info.value.event_type == event
+    assert live_state(actor) == before
+    assert actor.snapshot_json() == before
+    assert actor.value == "idle"
+    # ...and the actor is not wedged: the next event runs normally.
+    actor.send({"type": "INC"}, alice)
+    assert actor.view(alice)["public"]["count"] == 2
+    assert actor.seq == 3
+
+
+def test_hook_errors_point_at_the_hooks_file_and_keep_the_cause(actor):
+    with pytest.raises(HookError) as info:
+        actor.send({"type": "BOOM"}, alice)
+    assert "hooks/txn.py:" in str(info.value)
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert (info.value.hook, info.value.where) == ("boom", "action of transition idle on BOOM")
+
+
+def test_context_errors_carry_the_pointer(actor):
+    with pytest.raises(ContextError) as info:
+        actor.send({"type": "BREAK_PRIVATE"}, alice)
+    assert info.value.pointer == "/private/alice/clicks"
+
+
+def test_all_step_errors_share_one_base(actor):
+    with pytest.raises(StepError):
+        actor.send({"type": "BOOM"}, alice)
+
+
+def test_entry_and_exit_hooks_receive_the_event_that_caused_them(actor):
+    actor.send({"type": "GO"}, bob)
+    assert actor.value == "busy"
+    assert actor.view(alice)["public"]["log"] == ["exit idle on GO", "enter busy on GO by bob"]
+
+
+def test_initial_entry_hooks_get_no_event_and_the_first_caller(clock):
+    room = Actor.spawn(chart("lifecycle"), "r", caller=bob, input={"topic": "x"}, clock=clock)
+    assert room.view(bob)["public"]["entered_by"] == ["client", "bob", True]
+
+
+def test_private_buckets_are_per_caller_and_never_leak(actor):
+    actor.send({"type": "CLICK"}, alice)
+    actor.send({"type": "CLICK"}, alice)
+    actor.send({"type": "CLICK"}, bob)
+    assert actor.view(alice)["private"] == {"clicks": 2}
+    assert actor.view(bob)["private"] == {"clicks": 1}
+    carol = Caller.client("carol")
+    assert actor.view(carol)["private"] == {"clicks": 0}  # the chart's default bucket
+    assert "alice" not in str(actor.view(bob))
+
+
+def test_a_hook_may_touch_another_callers_bucket_and_it_is_checked(actor):
+    actor.send({"type": "PEEK"}, alice)
+    assert actor.view(Caller.client("zoe"))["private"] == {"clicks": 10}
+    assert actor.view(alice)["private"] == {"clicks": 0}
+
+
+def test_bucket_is_keyed_by_caller_id_not_type(actor):
+    actor.send({"type": "CLICK"}, Caller.client("same"))
+    assert actor.view(Caller.service("same"))["private"] == {"clicks": 1}
+
+
+def test_views_are_copies(actor):
+    view = actor.view(alice)
+    view["public"]["count"] = 99
+    view["private"]["clicks"] = 99
+    assert actor.view(alice)["public"]["count"] == 0
+    assert actor.view(alice)["private"]["clicks"] == 0
+
+
+def test_internal_events_run_in_the_same_step(actor):
+    r = actor.send({"type": "PING"}, alice)
+    assert actor.view(alice)["public"]["count"] == 5
+    assert r.seq == actor.seq == 1
+
+
+def test_outputs_come_back_with_the_step(actor):
+    r = actor.send({"type": "SAY", "words": "hello"}, alice)
+    assert r.outputs == ({"type": "SAID", "words": "hello"},)
+
+
+def test_new_ids_are_unique_and_replay_identically(txn, clock):
+    a = Actor.spawn(txn, "same-id", caller=alice, clock=clock)
+    b = Actor.spawn(txn, "same-id", caller=alice, clock=FakeClock(5.0))
+    c = Actor.spawn(txn, "other-id", caller=alice, clock=clock)
+    for x in (a, b, c):
+        x.send({"type": "ID"}, alice)
+        x.send({"type": "ID"}, alice)
+    ids = a.view(alice)["public"]["log"]
+    assert len(set(ids)) == 4
+    assert ids == b.view(alice)["public"]["log"]  # same actor, same events: same ids
+    assert not set(ids) & set(c.view(alice)["public"]["log"])
+
+
+def test_final_state_is_the_value_and_stops_events(actor):
+    actor.send({"type": "FINISH"}, alice)
+    assert actor.done
+    assert actor.value == "done"
+    with pytest.raises(EventRejected, match="final state 'done'"):
+        actor.send({"type": "INC"}, alice)
+
+
+def test_spawn_validates_input(clock):
+    room = chart("lifecycle")
+    with pytest.raises(EventRejected) as info:
+        Actor.spawn(room, "r", caller=alice, input={"topic": ""}, clock=clock)
+    assert info.value.pointer == "/topic"
+    assert "input rejected at /topic" in str(info.value)
+    with pytest.raises(EventRejected, match="'topic' is a required property"):
+        Actor.spawn(room, "r", caller=alice, clock=clock)
+    with pytest.raises(EventRejected, match="Additional properties"):
+        Actor.spawn(room, "r", caller=alice, input={"topic": "x", "id": "hack"}, clock=clock)
+
+
+def test_initialize_runs_at_spawn_with_input_and_first_caller(clock):
+    room = Actor.spawn(chart("lifecycle"), "r", caller=bob, input={"topic": "rust"}, clock=clock)
+    public = room.view(alice)["public"]
+    assert (public["owner"], public["topic"]) == ("bob", "rust")
+    assert room.input == {"topic": "rust"}
+    assert room.initial_caller == bob
+
+
+def test_connect_disconnect_and_resume_are_system_events(clock):
+    room = Actor.spawn(chart("lifecycle"), "r", caller=bob, input={"topic": "t"}, clock=clock)
+    r = room.connect(alice)
+    assert r is not None and r.type == "CONNECT" and r.caller == Caller.system("r")
+    room.connect(bob)
+    room.disconnect(alice)
+    assert room.view(bob)["public"]["online"] == ["bob"]
+    room.resume()
+    assert room.view(bob)["public"]["resumed"] == 1
+
+
+def test_system_events_a_chart_does_not_handle_are_not_sent(actor):
+    assert actor.connect(bob) is None
+    assert actor.resume() is None
+    assert actor.seq == 0
+
+
+def test_spawn_failure_raises_and_leaves_no_actor(tmp_path):
+    (tmp_path / "hooks").mkdir()
+    (tmp_path / "hooks" / "bad.py").write_text("def explode(ctx, event):\n    raise KeyError('x')\n")
+    (tmp_path / "bad.yaml").write_text(
+        "actor: bad\nhooks: hooks.bad\nstatechart:\n  name: b\n  root state:\n"
+        "    name: r\n    on entry: explode\n")
+    from actorkit import load_chart
+
+    with pytest.raises(HookError, match="on entry of state 'r'"):
+        Actor.spawn(load_chart(tmp_path / "bad.yaml"), "b", caller=alice)
+
+
+def test_actors_of_one_chart_share_its_statechart(txn, clock):
+    a = Actor.spawn(txn, "a", caller=alice, clock=clock)
+    b = Actor.spawn(txn, "b", caller=alice, clock=clock)
+    assert a._interp.statechart is b._interp.statechart is txn.statechart
+    a.send({"type": "GO"}, alice)
+    assert b.value == "idle"  # shared chart, separate state
