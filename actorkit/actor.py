@@ -51,6 +51,12 @@ SNAPSHOT_FORMAT = 1
 _SORTED = orjson.OPT_SORT_KEYS
 
 
+def _dump(snap: dict[str, Any]) -> bytes:
+    """Canonical JSON of a snapshot, in a bytes object of its own size: orjson's own result
+    keeps its whole growth buffer (8 KB for a 600-byte snapshot), and actors keep this one."""
+    return bytes(memoryview(orjson.dumps(snap, option=_SORTED)))
+
+
 @dataclass(frozen=True)
 class StepResult:
     """What one committed step did.
@@ -152,7 +158,7 @@ class Actor:
                         initial_caller=Caller.from_json(snap["initialCaller"]), clock=clock,
                         context={}, run_preamble=False, at=float(snap["time"]))
             actor._apply(snap)
-            actor._committed = orjson.dumps(actor._snapshot_dict(), option=_SORTED)
+            actor._committed = _dump(actor._snapshot_dict())
         except (KeyError, TypeError, ValueError) as e:
             raise SnapshotError(f"snapshot is malformed ({type(e).__name__}: {e}); it must be "
                                 f"what Actor.snapshot() returned") from e
@@ -178,7 +184,8 @@ class Actor:
     @property
     def value(self) -> StateValue:
         """The active configuration as an XState state value."""
-        return _copy(self._value)
+        value: StateValue = _copy(self._value)
+        return value
 
     @property
     def configuration(self) -> list[str]:
@@ -317,7 +324,7 @@ class Actor:
                 interp._external_queue = [q for q in interp._external_queue if q[0] > due]
                 if self._wakeup is not None and self._wakeup <= due:
                     self._wakeup = None
-            self._committed = orjson.dumps(self._snapshot_dict(), option=_SORTED)
+            self._committed = _dump(self._snapshot_dict())
             return StepResult(self._seq, timer.type if timer else None, system, due, error=e)
 
     def _step(self, caller: Caller, at: float, event: ActorEvent | None, *,
@@ -369,6 +376,9 @@ class Actor:
             raise
         finally:
             evaluator.ctx = None
+            private = evaluator._context["private"]
+            if isinstance(private, PrivateBuckets):
+                private.touched = None  # no set kept per idle actor
         return StepResult(seq, event.name if event is not None else None, caller, now,
                           tuple(ctx._outputs))
 
@@ -435,7 +445,7 @@ class Actor:
         self._value = self._compute_value()
         snap = self._snapshot_dict()
         try:
-            self._committed = orjson.dumps(snap, option=_SORTED)
+            self._committed = _dump(snap)
         except TypeError as e:
             where = _non_json(snap["context"], "/context")[0] or "/context"
             raise ContextError(f"the context is not plain JSON at {where}: {e}; store only "
@@ -449,7 +459,8 @@ class Actor:
     def _compute_value(self) -> StateValue:
         if self._final is not None:
             return self._final
-        return self.chart.value_of(self._interp._configuration)
+        value: StateValue = self.chart.value_of(self._interp._configuration)
+        return value
 
     # -- snapshots ---------------------------------------------------------------------------
 
@@ -489,7 +500,8 @@ class Actor:
         interp._time = self._clock.now = float(snap["time"])
         interp._entry_time = {k: float(v) for k, v in snap["entered"].items()}
         interp._idle_time = {k: float(v) for k, v in snap["idle"].items()}
-        internal, external = [], []
+        internal: list[tuple[float, Event]] = []
+        external: list[tuple[float, Event]] = []
         for item in snap["queue"]:
             event = _unqueued(item)
             (internal if isinstance(event, InternalEvent) else external).append(
@@ -563,11 +575,11 @@ def _unqueued(item: dict[str, Any]) -> Event:
     data = dict(item["data"])
     if "caller" in item:
         cls = ActorInternalEvent if item["internal"] else ActorEvent
-        return cls(item["type"], data, Caller.from_json(item["caller"]))  # type: ignore[no-any-return]
+        return cls(item["type"], data, Caller.from_json(item["caller"]))
     event = (InternalEvent if item["internal"] else Event).__new__(
         InternalEvent if item["internal"] else Event)
     event.name, event.data = item["type"], data
-    return event  # type: ignore[no-any-return]
+    return event
 
 
 def _frozen(data: dict[str, Any]) -> FrozenContext:

@@ -106,7 +106,7 @@ def _by_priority(transitions: list[Transition]) -> tuple[tuple[Transition, ...],
 def freeze(statechart: Statechart) -> FrozenStatechart:
     """Turn a freshly imported ``Statechart`` into a :class:`FrozenStatechart` (in place)."""
     statechart.__class__ = FrozenStatechart
-    frozen: FrozenStatechart = statechart  # type: ignore[assignment]
+    frozen: FrozenStatechart = statechart
     frozen._memo = {}
     sources: dict[str, list[Transition]] = {}
     for t in frozen._transitions:

@@ -8,7 +8,7 @@ sismic ``Event`` objects; the ones actorkit creates also carry the ``caller``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, cast
+from typing import Any, ClassVar, Literal
 
 from sismic.model import Event, InternalEvent
 
@@ -53,7 +53,7 @@ class Caller:
         kind, sep, ident = text.partition(":")
         if not sep or kind not in CALLER_TYPES or not ident:
             raise ValueError(f"caller must look like client:<id> or service:<id>, not {text!r}")
-        return cls(cast(CallerType, kind), ident)
+        return cls(kind, ident)
 
     @classmethod
     def from_json(cls, data: Any) -> Caller:
@@ -77,33 +77,31 @@ class ActorEvent(Event):  # type: ignore[misc]
     are attributes already (``name``, ``data``, ``caller``, ``delay``): use ``event.data[...]``.
     """
 
-    __slots__ = ("caller",)
     # A payload field named "delay" must never make sismic delay the event.
     delay: ClassVar[int] = 0
 
     def __init__(self, name: str, data: dict[str, Any], caller: Caller) -> None:
-        self.name = name
-        self.data = data
+        super().__init__(name)
+        self.data = data  # the payload as given: it may hold keys sismic reserves, like "name"
         self.caller = caller
 
     @property
     def type(self) -> str:
         """The event's type, as Actor Kit names it (same as ``name``)."""
-        return self.name  # type: ignore[no-any-return]
+        return str(self.name)
 
 
 class ActorInternalEvent(InternalEvent):  # type: ignore[misc]
     """An event a hook sent with ``ctx.send()``; it carries the caller of the current step."""
 
-    __slots__ = ("caller",)
     delay: ClassVar[int] = 0
 
     def __init__(self, name: str, data: dict[str, Any], caller: Caller) -> None:
-        self.name = name
-        self.data = data
+        super().__init__(name)
+        self.data = data  # the payload as given: it may hold keys sismic reserves, like "name"
         self.caller = caller
 
     @property
     def type(self) -> str:
         """The event's type (same as ``name``)."""
-        return self.name  # type: ignore[no-any-return]
+        return str(self.name)

@@ -79,7 +79,7 @@ class PrivateBuckets(dict[str, Any]):
         self._touch(key)
         dict.__setitem__(self, key, value)
 
-    def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> Any:
         self._touch(key)
         return dict.get(self, key, default)
 
@@ -87,7 +87,7 @@ class PrivateBuckets(dict[str, Any]):
         self._touch(key)
         return dict.setdefault(self, key, default)
 
-    def pop(self, key: str, *default: Any) -> Any:  # type: ignore[override]
+    def pop(self, key: str, *default: Any) -> Any:
         self._touch(key)
         return dict.pop(self, key, *default)
 

@@ -32,7 +32,7 @@ def _value(sc: Statechart, name: str, config: Collection[str]) -> StateValue:
         return {c: _value(sc, c, config) for c in sorted(active)}
     if not active:
         return {}
-    child = active[0]
+    child: str = active[0]
     if not sc.children_for(child):
         return child
     return {child: _value(sc, child, config)}

@@ -242,7 +242,8 @@ def test_system_events_a_chart_does_not_handle_are_not_sent(actor):
 
 def test_spawn_failure_raises_and_leaves_no_actor(tmp_path):
     (tmp_path / "hooks").mkdir()
-    (tmp_path / "hooks" / "bad.py").write_text("def explode(ctx, event):\n    raise KeyError('x')\n")
+    (tmp_path / "hooks" / "bad.py").write_text(
+        "def explode(ctx, event):\n    raise KeyError('x')\n")
     (tmp_path / "bad.yaml").write_text(
         "actor: bad\nhooks: hooks.bad\nstatechart:\n  name: b\n  root state:\n"
         "    name: r\n    on entry: explode\n")
