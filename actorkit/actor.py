@@ -220,7 +220,10 @@ class Actor:
     @property
     def next_deadline(self) -> float | None:
         """When the actor next has something to do on its own (a timer, a delayed event, an
-        ``after()``/``idle()`` guard), or ``None``. Call :meth:`advance` at that time."""
+        ``after()``/``idle()`` guard), or ``None``. Call :meth:`advance` at that time.
+        A done actor has none: timers still pending at its final state never fire."""
+        if self._final is not None:
+            return None
         due = [t for t in (
             self._timers[0].due if self._timers else None,
             self._interp._internal_queue[0][0] if self._interp._internal_queue else None,

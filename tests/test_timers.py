@@ -148,3 +148,22 @@ def test_a_failing_timer_is_dropped_not_retried_forever(tmp_path, clock):
     assert a.timers == [] and a.next_deadline is None
     assert a.advance() == []
     assert a.snapshot()["timers"] == []
+
+
+def test_a_done_actor_has_no_deadline(tmp_path, clock):
+    (tmp_path / "hooks").mkdir()
+    (tmp_path / "hooks" / "ends.py").write_text(
+        "def arm(ctx, event):\n    ctx.schedule('LATER', delay=5)\n")
+    (tmp_path / "ends.yaml").write_text(
+        "actor: ends\nhooks: hooks.ends\nstatechart:\n  name: e\n  root state:\n"
+        "    name: root\n    initial: a\n    states:\n"
+        "      - {name: a, on entry: arm, transitions: [{event: LATER, target: b},"
+        " {event: INITIALIZE, target: done}]}\n"
+        "      - {name: b}\n      - {name: done, type: final}\n")
+    from actorkit import load_chart
+
+    a = Actor.spawn(load_chart(tmp_path / "ends.yaml"), "e", caller=alice, clock=clock)
+    assert a.done and a.value == "done"
+    assert a.next_deadline is None
+    clock.t += 10
+    assert a.advance() == []
