@@ -8,6 +8,7 @@ every problem with its ``file:line:col``; ``inspect_chart(path)`` returns the di
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import importlib.util
 import inspect
@@ -15,7 +16,7 @@ import json
 import keyword
 import re
 import sys
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -31,7 +32,7 @@ from .checks import ChartModel, Finding, sent_event_names
 from .diagnostics import Diagnostic, Severity
 from .engine import FrozenStatechart, freeze
 from .errors import ChartError
-from .schemas import ActorSchemas, load_schemas, pointer
+from .schemas import ActorSchemas, pointer, schemas_from_source
 from .source import Source, SourceError, load_yaml
 from .statevalue import StateValue, state_value
 
@@ -139,10 +140,14 @@ def inspect_chart(path: str | Path) -> Inspection:
 
 
 def _find_upward(start: Path, relative: Path) -> Path | None:
-    for folder in (start, *start.parents):
+    """``relative`` in ``start`` or the nearest folder above it that has it. The search goes
+    up from the absolute folder (``Path("charts").parents`` would stop at the working
+    directory); a relative ``start`` gives a result relative to the working directory."""
+    here = start.resolve()
+    for folder in (here, *here.parents):
         candidate = folder / relative
         if candidate.exists():
-            return candidate
+            return candidate if start.is_absolute() else Path(_display(candidate))
     return None
 
 
@@ -156,9 +161,19 @@ def _module_file(start: Path, dotted: str) -> Path | None:
 
 
 def _import_hooks(file: Path, dotted: str) -> ModuleType:
-    # A unique module name per file: two projects' `hooks.todo` never collide in sys.modules.
-    digest = hashlib.sha1(str(file.resolve()).encode()).hexdigest()[:12]
-    name = f"_actorkit_hooks_{digest}.{dotted}"
+    # The module lives in a package unique to the folder `dotted` starts from: two projects'
+    # `hooks.todo` never collide in sys.modules, and a hooks module can import its siblings
+    # relatively (`from .common import helper`).
+    parts = dotted.split(".")
+    base = file.resolve().parents[len(parts) - (file.name != "__init__.py")]
+    root = "_actorkit_hooks_" + hashlib.sha1(str(base).encode()).hexdigest()[:12]
+    for i in range(len(parts)):
+        package = ".".join([root, *parts[:i]])
+        if package not in sys.modules:
+            module = ModuleType(package)
+            module.__path__ = [str(base.joinpath(*parts[:i]))]
+            sys.modules[package] = module
+    name = f"{root}.{dotted}"
     spec = importlib.util.spec_from_file_location(name, file)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {file}")
@@ -205,6 +220,9 @@ class _Builder:
             # Findings about declared events point into the schemas file.
             self.diags.append(Diagnostic(schemas.path, *self._schema_pos(f.path[1:]),
                                          f.code, f.message))
+        elif f.other is not None and self.src is not None:
+            self.at(f.path, f.code, f"{f.message} (the other one is at line "
+                                    f"{self.src.at(f.other)[0]})")
         else:
             self.at(f.path, f.code, f.message)
 
@@ -217,10 +235,10 @@ class _Builder:
             self.src = load_yaml(self.file, self.display)
         except SourceError as e:
             self.diags.append(Diagnostic(self.display, *e.position, e.code, e.message))
-            return Inspection(self.display, None, self.diags)
+            return self._done(None)
         data = self.src.data
         if not self._document(data):
-            return Inspection(self.display, None, self.diags)
+            return self._done(None)
         hooks = self._hooks(data)
         schemas = self._schemas(data)
         model = ChartModel(data["statechart"])
@@ -250,6 +268,11 @@ class _Builder:
                 handled_events=frozenset(t.event for t in model.transitions() if t.event),
                 source=self.src,
             )
+        return self._done(chart)
+
+    def _done(self, chart: Chart | None) -> Inspection:
+        # In file order: the chart's own problems first, then those in its schemas file.
+        self.diags.sort(key=lambda d: (d.path != self.display, d.path, d.line, d.column))
         return Inspection(self.display, chart, self.diags)
 
     def diags_since_errors(self) -> bool:
@@ -258,15 +281,32 @@ class _Builder:
     # -- the document --------------------------------------------------------------------------
 
     def _document(self, data: Any) -> bool:
-        errors = sorted(_DOC.iter_errors(data), key=lambda e: self._sort_key(e.absolute_path))
+        src = self.src
+        assert src is not None
+        if data is None:
+            self.at((), "AK101", "the file is empty: a chart needs at least `actor:` and "
+                                 "`statechart:`")
+            return False
+        found: list[Diagnostic] = []
+        errors = list(_DOC.iter_errors(data))
         for err in _leaf_errors(errors):
             node = tuple(err.absolute_path)
-            self.at(node, "AK101", _explain(err))
+            if (err.validator == "additionalProperties" and isinstance(err.instance, dict)
+                    and isinstance(err.schema, Mapping)):
+                allowed = sorted((err.schema.get("properties") or {}).keys())
+                for key in err.instance:
+                    if key not in allowed:
+                        found.append(Diagnostic(src.path, *src.key_at((*node, key)), "AK101",
+                                                _unknown_key(key, allowed, _what(data, node))))
+                continue
+            pos = src.at(node)
+            if err.validator == "pattern" and node == ("context",):  # from propertyNames
+                pos = src.key_at((*node, str(err.instance)))
+            elif err.instance is None:  # an empty value has no position of its own
+                pos = src.key_at(node)
+            found.append(Diagnostic(src.path, *pos, "AK101", _explain(err, data)))
+        self.diags.extend(sorted(found, key=lambda d: (d.line, d.column)))
         return not errors
-
-    def _sort_key(self, path: Any) -> tuple[int, int]:
-        assert self.src is not None
-        return self.src.at(tuple(path))
 
     def _hooks(self, data: dict[str, Any]) -> ModuleType | None:
         dotted = data.get("hooks")
@@ -281,13 +321,19 @@ class _Builder:
             return None
         try:
             return _import_hooks(file, dotted)
-        except Exception as e:
-            where = ""
-            if isinstance(e, SyntaxError) and e.lineno:
-                where = f" (line {e.lineno})"
-            self.at(("hooks",), "AK102",
-                    f"hooks module {dotted!r} ({file}) fails to import{where}: "
-                    f"{type(e).__name__}: {e}")
+        except (Exception, SystemExit) as e:
+            line = e.lineno if isinstance(e, SyntaxError) else _raised_at(e, file)
+            where = f"{_display(file)}{f', line {line}' if line else ''}"
+            fix = ("fix it: lint imports the module to check the hook names, so importing it "
+                   "must work without side effects that can fail")
+            missing = getattr(e, "name", None) if isinstance(e, ModuleNotFoundError) else None
+            package = dotted.rpartition(".")[0]
+            if missing and package and missing.startswith(f"{package}."):
+                fix = (f"hooks modules are loaded from their file, not from sys.path: import "
+                       f"their neighbours relatively: `from .{missing[len(package) + 1:]} "
+                       f"import ...`")
+            self.at(("hooks",), "AK102", f"hooks module {dotted!r} fails to import ({where}): "
+                                         f"{type(e).__name__}: {e}; {fix}")
             return None
 
     def _schemas(self, data: dict[str, Any]) -> ActorSchemas | None:
@@ -308,8 +354,6 @@ class _Builder:
             code = "AK105" if e.code == "AK002" else e.code
             self.diags.append(Diagnostic(shown, *e.position, code, e.message))
             return None
-        from .schemas import schemas_from_source
-
         schemas, diags = schemas_from_source(self.schemas_src)
         self.diags.extend(diags)
         return schemas
@@ -343,16 +387,34 @@ class _Builder:
                 compile(text, "<chart>", "eval" if mode in ("eval", "contract") else "exec")
             except SyntaxError as e:
                 detail = f" (line {e.lineno} of the code)" if (e.lineno or 1) > 1 else ""
-                self.at(node, "AK207", f"inline Python does not compile{detail}: {e.msg}")
+                self._code_error(node, e, f"inline Python does not compile{detail}: {e.msg}")
         preamble = data["statechart"].get("preamble")
         if preamble is not None:
             inline.append(preamble)
             try:
                 compile(preamble, "<chart>", "exec")
             except SyntaxError as e:
-                self.at(("statechart", "preamble"), "AK207",
-                        f"preamble does not compile (line {e.lineno} of the code): {e.msg}")
+                self._code_error(("statechart", "preamble"), e,
+                                 f"preamble does not compile (line {e.lineno} of the code): "
+                                 f"{e.msg}")
         return plans, inline
+
+    def _code_error(self, node: NodePath, err: SyntaxError, message: str) -> None:
+        """AK207 at the offending line of the code when the chart shows it line for line (a
+        ``|`` block or a one-line plain scalar), else at the start of the code."""
+        assert self.src is not None
+        line, col = self.src.at(node)
+        lines = _read(str(self.file)) or ""
+        text = lines.splitlines()
+        here = text[line - 1] if 0 < line <= len(text) else ""
+        lineno, offset = err.lineno or 1, err.offset or 1
+        if here[col - 1:col] == "|" and line + lineno <= len(text):
+            body = next((t for t in text[line:] if t.strip()), "")
+            indent = len(body) - len(body.lstrip())
+            line, col = line + lineno, indent + offset
+        elif lineno == 1 and here[col - 1:col] not in ("'", '"', ">", "|", "[", "{", "-"):
+            col += offset - 1
+        self.diags.append(Diagnostic(self.src.path, line, col, "AK207", message))
 
     def _resolve(self, node: NodePath, names: list[str], hooks: ModuleType | None,
                  hooks_name: str | None) -> tuple[HookFn, ...] | None:
@@ -371,8 +433,10 @@ class _Builder:
                 else node
             fn = getattr(hooks, name, None)
             if fn is None:
-                self.at(item, "AK103",
-                        f"hook `{name}` not found in {file}: define `def {name}(ctx, event)`")
+                close = difflib.get_close_matches(name, _functions(hooks), n=1)
+                fix = (f"did you mean `{close[0]}`? (or define `def {name}(ctx, event)`)"
+                       if close else f"define `def {name}(ctx, event)`")
+                self.at(item, "AK103", f"hook `{name}` not found in {file}: {fix}")
                 continue
             if not callable(fn):
                 self.at(item, "AK103", f"`{name}` in {file} is not a function: define "
@@ -412,12 +476,30 @@ class _Builder:
                 what = "initial context.public" if part == "public" \
                     else "the default private bucket (context.private)"
                 self.at(("context", part, *_unpointer(ptr)), "AK107",
-                        f"{what} violates the `{part}` schema{at}: {message}")
+                        f"{what} violates the `{part}` schema{at}: {message}; fix the value "
+                        f"in the chart or the `{part}:` schema in {schemas.path}")
 
 
 def _has_contracts(model: ChartModel) -> bool:
     return any("contract" in s.raw or any("contract" in t for t in s.raw.get("transitions") or [])
                for s in model.order)
+
+
+def _functions(module: ModuleType) -> list[str]:
+    """The public functions of a hooks module."""
+    return [n for n, v in vars(module).items() if inspect.isfunction(v) and not n.startswith("_")]
+
+
+def _raised_at(exc: BaseException, file: Path) -> int | None:
+    """The line of ``file`` where ``exc`` was raised (the innermost frame in it)."""
+    line = None
+    tb = exc.__traceback__
+    target = file.resolve()
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).resolve() == target:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def _unpointer(ptr: str) -> list[str]:
@@ -488,19 +570,78 @@ def _leaf_errors(errors: list[jsonschema.ValidationError]) -> Iterator[jsonschem
         yield err
 
 
-def _explain(err: jsonschema.ValidationError) -> str:
+def _what(data: Any, node: NodePath) -> str:
+    """How a user would name the mapping at ``node``: a state, a transition, or a pointer."""
+    def get(path: NodePath) -> Any:
+        value = data
+        for p in path:
+            value = value[p]
+        return value
+
+    try:
+        if (node and node[-1] == "root state") or (
+                len(node) > 1 and node[-2] in ("states", "parallel states")):
+            name = get(node).get("name")
+            return f"state {name!r}" if name is not None else f"the state at {pointer(node)}"
+        if len(node) > 2 and node[-2] == "transitions":
+            name = get(node[:-2]).get("name")
+            if name is not None:
+                return f"transition #{int(node[-1]) + 1} of state {name!r}"
+    except (KeyError, IndexError, TypeError, AttributeError):
+        pass
+    if len(node) > 1 and isinstance(node[-1], str):
+        owner = _what(data, node[:-1])
+        if owner.startswith(("state ", "transition ")):
+            return f"`{node[-1]}` of {owner}"
+    return f"`{pointer(node)[1:]}`" if node else "the chart"
+
+
+def _unknown_key(key: str, allowed: list[str], what: str) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    if close:
+        return f"unknown key {key!r} in {what}: did you mean {close[0]!r}?"
+    return f"unknown key {key!r} in {what}: use one of {', '.join(allowed)}"
+
+
+_KINDS = {"object": "a mapping", "array": "a list", "string": "a string",
+          "integer": "an integer", "number": "a number", "boolean": "true or false",
+          "null": "empty"}
+
+
+def _kind(value: Any) -> str:
+    """The YAML kind of ``value``, in words."""
+    for kind, py in (("boolean", bool), ("integer", int), ("number", float), ("string", str),
+                     ("array", list), ("object", dict)):
+        if isinstance(value, py):
+            return f"{_KINDS[kind]} ({value!r})" if kind not in ("array", "object") \
+                else _KINDS[kind]
+    return "empty" if value is None else type(value).__name__
+
+
+def _explain(err: jsonschema.ValidationError, data: Any) -> str:
     node = list(err.absolute_path)
     where = pointer(node) or "the document"
     key = node[-1] if node else None
-    if err.validator == "additionalProperties":
-        allowed = sorted((err.schema.get("properties") or {}).keys())
-        return f"{err.message} at {where}; allowed keys: {', '.join(allowed)}"
+    if err.validator == "required":
+        missing = err.message.split("'")[1] if "'" in err.message else err.message
+        return f"{_what(data, tuple(node))} is missing the required key {missing!r}: add it"
+    if err.validator == "type" and not node:
+        return "a chart is a mapping with at least `actor:` and `statechart:` keys"
+    if key == "priority":
+        return (f"{_what(data, tuple(node))} is {err.instance!r}: use an integer (higher runs "
+                f"first), 'high' or 'low'")
+    if err.validator == "type" and isinstance(err.validator_value, str):
+        return (f"{_what(data, tuple(node))} must be {_KINDS.get(err.validator_value, '?')}, "
+                f"not {_kind(err.instance)}")
+    if err.validator == "pattern" and node == ["context"]:
+        return (f"context key {err.instance!r} must be a Python identifier (letters, digits, "
+                f"_): hooks read it as ctx.context[...] and inline code as a variable")
     if err.validator == "not" and "states" in str(err.validator_value):
-        return (f"state at {where} has both `states` and `parallel states`: a state is either "
-                f"compound or parallel, keep one")
+        return (f"{_what(data, tuple(node))} has both `states` and `parallel states`: a state "
+                f"is either compound or parallel, keep one")
     if err.validator == "oneOf" and key in ("action", "on entry", "on exit"):
-        return (f"`{key}` at {where} must be inline Python (a string) or a list of hook "
-                f"names")
+        return (f"{_what(data, tuple(node))} must be inline Python (a string) or a list of "
+                f"hook names (identifiers)")
     if err.validator == "pattern" and key == "actor":
         return (f"actor type {err.instance!r} must be lower-case kebab-case (it is the URL "
                 f"segment in /api/{{actor_type}}/...), e.g. 'todo' or 'game-round'")

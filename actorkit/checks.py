@@ -8,6 +8,8 @@ exception at a time from sismic's importer.
 from __future__ import annotations
 
 import ast
+import contextlib
+import difflib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +28,8 @@ class Finding:
     code: str
     path: NodePath
     message: str
+    #: another node the problem involves (the first of two duplicates), shown with its line
+    other: NodePath | None = None
 
 
 @dataclass
@@ -114,7 +118,8 @@ class ChartModel:
         for dup in self.duplicates:
             out.append(Finding("AK202", (*dup.path, "name"),
                                f"state name {dup.name!r} is used twice; state names are global "
-                               f"in a statechart: rename one of them"))
+                               f"in a statechart: rename one of them",
+                               other=(*self.states[dup.name].path, "name")))
         for state in self.order:
             out.extend(self._state_structure(state))
         for t in self.transitions():
@@ -125,10 +130,15 @@ class ChartModel:
         return out
 
     def _did_you_mean(self, name: str) -> str:
-        import difflib
-
         close = difflib.get_close_matches(name, list(self.states), n=1)
         return f": did you mean {close[0]!r}?" if close else ": add the state or fix the name"
+
+    def _meant(self, name: str) -> str:
+        """``name``, or for a misspelt state name the state AK203/AK204 suggests instead."""
+        if name in self.states:
+            return name
+        close = difflib.get_close_matches(name, list(self.states), n=1)
+        return close[0] if close else name
 
     def _state_structure(self, s: StateInfo) -> Iterator[Finding]:
         if s.initial is not None:
@@ -139,20 +149,29 @@ class ChartModel:
             elif s.initial not in s.children:
                 where = ("is not a state" if s.initial not in self.states
                          else "is not a direct child of it")
+                close = difflib.get_close_matches(s.initial, s.children, n=1)
+                fix = (f"did you mean {close[0]!r}?" if close else
+                       f"name one of {', '.join(repr(c) for c in s.children) or 'its children'}")
                 yield Finding("AK204", (*s.path, "initial"),
-                              f"initial state {s.initial!r} of {s.name!r} {where}: name one of "
-                              f"{', '.join(repr(c) for c in s.children) or 'its children'}")
+                              f"initial state {s.initial!r} of {s.name!r} {where}: {fix}")
         if s.kind.endswith("history"):
             parent = self.states.get(s.parent) if s.parent else None
-            if parent is not None and parent.kind == "orthogonal":
+            if parent is None:
+                yield Finding("AK201", (*s.path, "type"),
+                              f"history state {s.name!r} cannot be the root state: put it "
+                              f"inside a compound state")
+            elif parent.kind == "orthogonal":
                 yield Finding("AK201", (*s.path, "type"),
                               f"history state {s.name!r} cannot be a region of parallel state "
                               f"{parent.name!r}: put it inside a compound state")
             if s.memory is not None and (s.memory == s.name or s.memory not in self.states
                                          or self.states[s.memory].parent != s.parent):
+                siblings = [c for c in (parent.children if parent else [])
+                            if c != s.name and not self.states[c].kind.endswith("history")]
                 yield Finding("AK209", (*s.path, "memory"),
                               f"memory {s.memory!r} of history state {s.name!r} must be one of "
-                              f"its sibling states")
+                              f"its sibling states: name "
+                              f"{' or '.join(repr(c) for c in siblings) or 'a sibling state'}")
         elif s.memory is not None:
             yield Finding("AK209", (*s.path, "memory"),
                           f"`memory` only applies to history states; remove it from {s.name!r}")
@@ -210,12 +229,16 @@ class ChartModel:
             for anc in self.ancestors(name):
                 enter(anc)
             if s.kind == "compound" and s.initial:
-                enter(s.initial)
+                enter(self._meant(s.initial))
+            elif s.kind == "compound":  # no `initial` (AK205): any child might be meant
+                for c in s.children:
+                    if not self.states[c].kind.endswith("history"):
+                        enter(c)
             if s.kind == "orthogonal":
                 for c in s.children:
                     enter(c)
             if s.memory:
-                enter(s.memory)
+                enter(self._meant(s.memory))
 
         enter(self.root)
         changed = True
@@ -223,7 +246,7 @@ class ChartModel:
             before = len(seen)
             for t in self.transitions():
                 if t.source in seen and t.target:
-                    enter(t.target)
+                    enter(self._meant(t.target))
             changed = len(seen) != before
         return seen
 
@@ -243,18 +266,30 @@ class ChartModel:
     def _nondeterministic(self) -> Iterator[Finding]:
         for s in self.order:
             seen: dict[tuple[str | None, int], TransitionInfo] = {}
+            guarded: dict[tuple[str | None, int], TransitionInfo] = {}
             for t in s.transitions:
-                if t.guard is not None:
-                    continue
                 key = (t.event, t.priority)
+                if t.guard is not None:
+                    guarded.setdefault(key, t)
+                    continue
+                what = f"event {t.event!r}" if t.event else "no event"
                 if key in seen:
-                    what = f"event {t.event!r}" if t.event else "no event"
                     yield Finding("AK208", t.path,
                                   f"state {s.name!r} has two transitions on {what} without a "
                                   f"guard (the other is transition #{seen[key].index + 1}): sismic "
                                   f"cannot choose; add a guard or a `priority`")
                 else:
                     seen[key] = t
+            for key, t in seen.items():
+                other = guarded.get(key)
+                if other is not None:
+                    what = f"event {t.event!r}" if t.event else "no event"
+                    yield Finding("AK208", t.path,
+                                  f"transition #{t.index + 1} of state {s.name!r} on {what} has "
+                                  f"no guard, so whenever the guard of transition "
+                                  f"#{other.index + 1} holds both are enabled and sismic cannot "
+                                  f"choose: give this one `priority: low` to make it the "
+                                  f"fallback, or a guard of its own")
 
     def _eventless_loops(self) -> Iterator[Finding]:
         for t in self.transitions():
@@ -264,24 +299,57 @@ class ChartModel:
                 yield Finding("AK210", t.path,
                               f"transition from {t.source!r} has no event and no guard and stays "
                               f"in {t.source!r}: it fires forever; give it an event or a guard")
+        yield from self._eventless_cycles()
+
+    def _eventless_cycles(self) -> Iterator[Finding]:
+        """Atomic states that pass control around in a circle on eventless, guard-less
+        transitions (A -> B -> A): each is the only eventless transition of its state, so
+        nothing can break the circle."""
+        step: dict[str, TransitionInfo] = {}
+        for s in self.order:
+            eventless = [t for t in s.transitions if t.event is None]
+            if (s.kind == "atomic" and len(eventless) == 1 and eventless[0].guard is None
+                    and eventless[0].target in self.states
+                    and eventless[0].target != s.name
+                    and self.states[eventless[0].target].kind == "atomic"):
+                step[s.name] = eventless[0]
+        reported: set[str] = set()
+        for s in self.order:
+            path, name = [], s.name
+            while name in step and name not in path and name not in reported:
+                path.append(name)
+                name = str(step[name].target)
+            if name in path:
+                loop = path[path.index(name):]
+                reported.update(loop)
+                circle = " -> ".join(repr(n) for n in [*loop, loop[0]])
+                yield Finding("AK210", step[loop[0]].path,
+                              f"transitions with no event and no guard go {circle} forever: "
+                              f"give one of them an event or a guard")
+            reported.update(path)
 
     def _events(self, schemas: ActorSchemas | None, sent: set[str]) -> Iterator[Finding]:
-        declared = set(SYSTEM_EVENTS) | sent
-        if schemas is not None:
-            declared |= set(schemas.client) | set(schemas.service) | set(schemas.internal)
+        if schemas is None:
+            return  # the schemas file could not be read: AK105 (or AK001) says why
+        names = set(schemas.client) | set(schemas.service) | set(schemas.internal)
+        declared = set(SYSTEM_EVENTS) | sent | names | schemas.invalid_events
         handled: set[str] = set()
-        where = schemas.path if schemas is not None and schemas.path else "a schemas file"
         for t in self.transitions():
             if t.event is None:
                 continue
             handled.add(t.event)
             if t.event not in declared:
+                close = difflib.get_close_matches(t.event, sorted(names), n=1)
+                fix = f"did you mean {close[0]!r}? If not, declare it" if close else "declare it"
+                if schemas.path:
+                    fix += (f" under `client:` or `service:` in {schemas.path} (or under "
+                            f"`internal:` if a hook sends it under a computed name)")
+                else:
+                    fix += (" in a schemas file: add `schemas: schemas/<actor>.yaml` to the chart "
+                            "and declare it there under `client:` or `service:`")
                 yield Finding("AK301", (*t.path, "event"),
-                              f"event {t.event!r} is neither declared under `client:` or "
-                              f"`service:` in {where} nor sent by the chart: declare it (or list "
-                              f"it under `internal:` if a hook sends it under a computed name)")
-        if schemas is None:
-            return
+                              f"event {t.event!r} is not declared and the chart does not send "
+                              f"it: {fix}")
         for section in ("client", "service"):
             for name in getattr(schemas, section):
                 if name not in handled:
@@ -316,8 +384,6 @@ def sent_event_names(inline_code: Iterable[str], hooks_source: str | None) -> se
             continue
         names.update(_called_names(tree, lambda f: _is_inline_send(f) or _is_ctx_send(f)))
     if hooks_source:
-        try:
+        with contextlib.suppress(SyntaxError):
             names.update(_called_names(ast.parse(hooks_source), _is_ctx_send))
-        except SyntaxError:
-            pass
     return names

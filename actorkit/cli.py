@@ -9,6 +9,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 
 from . import __version__
 from .diagnostics import RULES, Severity
@@ -19,6 +20,10 @@ __all__ = ["main"]
 def _lint(args: argparse.Namespace) -> int:
     from .lint import LintUsageError, lint_paths
 
+    if not args.paths and not Path("charts").is_dir():
+        print("actorkit lint: no charts/ folder here: run it in your project's folder or name "
+              "the chart files or folders to check (actorkit lint PATH...)", file=sys.stderr)
+        return 2
     try:
         report = lint_paths(args.paths or ["charts"])
     except LintUsageError as e:

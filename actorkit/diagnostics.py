@@ -7,12 +7,12 @@ documents, one line per rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["RULES", "Diagnostic", "Rule", "Severity"]
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     """How bad a diagnostic is: an ``error`` stops a chart from loading, a ``warning`` does not."""
 
     ERROR = "error"
@@ -38,13 +38,15 @@ RULES: dict[str, Rule] = {
         Rule("AK002", "unreadable", _E, "the file cannot be read as UTF-8 text"),
         Rule("AK101", "chart-schema", _E, "the chart document does not match the chart schema"),
         Rule("AK102", "hooks-module", _E, "the hooks module cannot be found or fails to import"),
-        Rule("AK103", "unknown-hook", _E, "a bare name in the chart is not a function of the hooks"),
+        Rule("AK103", "unknown-hook", _E, "a bare name in the chart is not a function of the "
+                                          "hooks"),
         Rule("AK104", "hook-signature", _E, "a hook function cannot be called as `f(ctx, event)`"),
         Rule("AK105", "schemas-file", _E, "the schemas file is missing, unreadable or misshapen"),
-        Rule("AK106", "invalid-schema", _E, "a schema in the schemas file is not valid JSON Schema"),
+        Rule("AK106", "invalid-schema", _E, "a schema in the schemas file is not valid JSON "
+                                            "Schema"),
         Rule("AK107", "initial-context", _E, "the initial context violates its own schema"),
         Rule("AK108", "reserved-name", _E, "a schema declares a reserved event name or field"),
-        Rule("AK201", "sismic", _E, "sismic itself rejects the statechart"),
+        Rule("AK201", "sismic", _E, "sismic rejects the statechart (or could not run it)"),
         Rule("AK202", "duplicate-state", _E, "two states share a name (names are global)"),
         Rule("AK203", "unknown-target", _E, "a transition targets a state that does not exist"),
         Rule("AK204", "bad-initial", _E, "`initial` names no direct child of its state"),
@@ -52,10 +54,10 @@ RULES: dict[str, Rule] = {
         Rule("AK206", "unreachable", _W, "a state can never be entered"),
         Rule("AK207", "code-syntax", _E, "inline Python in an action, guard or entry/exit fails "
                                          "to compile"),
-        Rule("AK208", "nondeterministic", _E, "two guard-less transitions leave one state on one "
-                                              "event with one priority"),
+        Rule("AK208", "nondeterministic", _E, "two transitions of one state on one event with "
+                                              "one priority can be enabled together"),
         Rule("AK209", "bad-memory", _E, "a history state's `memory` is not a sibling state"),
-        Rule("AK210", "eventless-loop", _E, "a transition with no event, guard or target loops "
+        Rule("AK210", "eventless-loop", _E, "transitions with no event and no guard loop "
                                             "forever"),
         Rule("AK301", "undeclared-event", _E, "a transition waits for an event no schema declares "
                                               "and nothing sends"),

@@ -3,7 +3,7 @@
 ::
 
     ActorkitError
-    ├── ChartError            a chart (or its hooks/schemas) could not be loaded; carries diagnostics
+    ├── ChartError            a chart (or its hooks/schemas) failed to load; carries diagnostics
     ├── EventRejected         an event, or spawn input, failed validation; nothing ran
     ├── StepError             an event ran and failed; the actor was rolled back to before it
     │   ├── HookError             a hook or inline code raised

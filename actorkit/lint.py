@@ -6,6 +6,7 @@ The CLI is a thin shell over :func:`lint_paths` and :meth:`LintReport.render`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,20 +69,42 @@ def _github(d: Diagnostic) -> str:
             f"title={d.code}::{_escape(d.message)}")
 
 
+_CHART_KEY = re.compile(rb"^(actor|statechart)\s*:", re.MULTILINE)
+
+
+def _looks_like_chart(file: Path) -> bool:
+    """Whether a YAML file found in a folder is a chart (has a top-level ``actor:`` or
+    ``statechart:`` key) rather than a schemas file, a CI workflow or other YAML."""
+    try:
+        return _CHART_KEY.search(file.read_bytes()) is not None
+    except OSError:
+        return True  # let inspect_chart report why it cannot be read
+
+
 def chart_files(paths: Iterable[str | Path]) -> list[Path]:
     """The chart files named by ``paths``: files as given, folders searched recursively for
-    ``*.yaml``/``*.yml``. Raises :class:`LintUsageError` for a path that does not exist."""
-    out: list[Path] = []
+    ``*.yaml``/``*.yml`` files that look like charts (hidden folders skipped). Each file comes
+    once. Raises :class:`LintUsageError` for a path that does not exist or a folder without
+    charts."""
+    out: dict[Path, Path] = {}
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.suffix in CHART_SUFFIXES
-                              and p.is_file()))
+            found = sorted(
+                p for p in path.rglob("*")
+                if p.suffix in CHART_SUFFIXES and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+                and _looks_like_chart(p))
+            if not found:
+                raise LintUsageError(f"{raw}: no chart files in this folder (a chart is a "
+                                     f"*.yaml file with top-level `actor:` and `statechart:`)")
+            for p in found:
+                out.setdefault(p.resolve(), p)
         elif path.is_file():
-            out.append(path)
+            out.setdefault(path.resolve(), path)
         else:
             raise LintUsageError(f"{raw}: no such file or folder")
-    return out
+    return list(out.values())
 
 
 def lint_paths(paths: Iterable[str | Path]) -> LintReport:

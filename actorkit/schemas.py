@@ -18,6 +18,7 @@ say otherwise gets ``additionalProperties: false``: unknown fields are refused, 
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -129,6 +130,8 @@ class ActorSchemas:
     service: dict[str, Validator] = field(default_factory=dict)
     output: dict[str, Validator] = field(default_factory=dict)
     internal: frozenset[str] = frozenset()
+    #: events declared with a schema that has a problem (AK106/AK108): declared all the same
+    invalid_events: frozenset[str] = frozenset()
 
     def events_for(self, caller_type: str) -> dict[str, Validator]:
         """The events a caller of ``caller_type`` may send, by name."""
@@ -201,6 +204,39 @@ def _meta_schema() -> Any:
 _SHAPE = jsonschema.Draft7Validator(_meta_schema())
 
 
+_SECTIONS = ("$schema", "input", "public", "private", *EVENT_SECTIONS, "internal",
+             "definitions")
+_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+
+
+def _unknown_section(name: str) -> str:
+    close = difflib.get_close_matches(name, _SECTIONS, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(_SECTIONS[1:])}"
+    return f"schemas file: unknown section {name!r}: {hint}"
+
+
+def _shape_problem(err: jsonschema.ValidationError, node: tuple[Any, ...]) -> str:
+    where = f"`{pointer(node)[1:]}`" if node else "the schemas file"
+    if err.validator == "type" and not node:
+        return "a schemas file is a mapping of sections (client, service, public, ...)"
+    if err.validator == "type" and len(node) == 1 and node[0] in EVENT_SECTIONS:
+        return (f"`{node[0]}:` must map event names to their schemas, e.g. "
+                f"`ADD_TODO: {{properties: {{text: {{type: string}}}}}}`")
+    if err.validator == "type":
+        return f"schemas file: {where} must be a JSON Schema (a mapping, or true/false)"
+    return f"schemas file: {err.message} (at {where})"
+
+
+def _schema_problem(err: jsonschema.SchemaError) -> str:
+    path = list(err.absolute_path)
+    if (path and path[-1] == "type") or (len(path) > 1 and path[-2] == "type"):
+        bad = err.instance if isinstance(err.instance, str) else None
+        close = difflib.get_close_matches(bad, _TYPES, n=1) if bad else []
+        hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(_TYPES)}"
+        return f"{err.instance!r} is not a JSON Schema type: {hint}"
+    return str(err.message)
+
+
 def load_schemas(path: Path, display: str) -> tuple[ActorSchemas | None, list[Diagnostic]]:
     """Load and compile a schemas file. Problems come back as diagnostics (AK105/106/108)."""
     try:
@@ -216,24 +252,44 @@ def schemas_from_source(src: Source) -> tuple[ActorSchemas | None, list[Diagnost
     diags: list[Diagnostic] = []
     data = src.data if src.data is not None else {}
 
-    def diag(code: str, node: tuple[Any, ...], message: str) -> None:
-        diags.append(Diagnostic(src.path, *src.at(node), code, message))
+    def diag(code: str, node: tuple[Any, ...], message: str, *, key: bool = False) -> None:
+        pos = src.key_at(node) if key else src.at(node)
+        diags.append(Diagnostic(src.path, *pos, code, message))
 
-    for err in sorted(_SHAPE.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+    for err in _SHAPE.iter_errors(data):
         node = tuple(err.absolute_path)
-        diag("AK105", node, f"schemas file: {err.message} (at {pointer(node) or 'top level'})")
+        if err.validator == "additionalProperties" and not node and isinstance(data, dict):
+            for name in data:
+                if name not in _SECTIONS:
+                    diag("AK105", (name,), _unknown_section(name), key=True)
+        elif err.validator == "pattern" and node and node[0] in (*EVENT_SECTIONS, "internal"):
+            in_list = len(node) > 1  # `internal:` is a list of names, the others map them
+            diag("AK105", node if in_list else (*node, err.instance),
+                 f"event name {err.instance!r} under `{node[0]}:` must not contain spaces: "
+                 f"use e.g. ADD_TODO", key=not in_list)
+        else:
+            diag("AK105", node, _shape_problem(err, node))
     if diags:
+        diags.sort(key=lambda d: (d.line, d.column))
         return None, diags
 
     definitions = data.get("definitions")
     out = ActorSchemas(path=src.path, internal=frozenset(data.get("internal") or ()))
 
-    def compile_at(node: tuple[Any, ...], schema: Any) -> Validator | None:
+    def check_at(node: tuple[Any, ...], schema: Any) -> bool:
         try:
             jsonschema.Draft7Validator.check_schema(schema)
         except jsonschema.SchemaError as e:
-            bad = (*node, *e.absolute_path) if e.absolute_path else node
-            diag("AK106", bad, f"not a valid JSON Schema (draft-07): {e.message}")
+            inner = tuple(e.absolute_path)
+            if inner[:1] == ("definitions",) and node[:1] != ("definitions",):
+                return False  # reported where the definition is written
+            diag("AK106", (*node, *inner), f"not a valid JSON Schema (draft-07): "
+                                           f"{_schema_problem(e)}")
+            return False
+        return True
+
+    def compile_at(node: tuple[Any, ...], schema: Any) -> Validator | None:
+        if not check_at(node, schema):
             return None
         try:
             return Validator(schema)
@@ -241,28 +297,37 @@ def schemas_from_source(src: Source) -> tuple[ActorSchemas | None, list[Diagnost
             diag("AK106", node, f"schema cannot be compiled: {e}")
             return None
 
+    # Definitions are checked once, where they are written; the schemas that use them do not
+    # repeat their problems.
+    for name, schema in (definitions or {}).items():
+        check_at(("definitions", name), schema)
     for section in ("input", "public", "private"):
         if section in data:
             v = compile_at((section,), _with_definitions(data[section], definitions))
             if v is not None:
                 setattr(out, section, v)
+    invalid: set[str] = set()
     for section in EVENT_SECTIONS:
         table: dict[str, Validator] = getattr(out, section)
         for name, schema in (data.get(section) or {}).items():
             node = (section, name)
             if name in SYSTEM_EVENTS:
                 diag("AK108", node, f"{name} is a system event sent by the runtime; it cannot be "
-                                    f"declared as a {section} event: rename it")
+                                    f"declared as a {section} event: rename it", key=True)
                 continue
             props = schema.get("properties", {}) if isinstance(schema, dict) else {}
             reserved = sorted(RESERVED_FIELDS & set(props)) if isinstance(props, dict) else []
             if reserved:
                 diag("AK108", (*node, "properties", reserved[0]),
                      f"event {name} declares the reserved field `{reserved[0]}`: actorkit sets "
-                     f"`type` and `caller` itself; remove it from the schema")
+                     f"`type` and `caller` itself; remove it from the schema", key=True)
+                invalid.add(name)
                 continue
             v = compile_at(node, _event_schema(schema, definitions))
             if v is not None:
                 table[name] = v
+            else:
+                invalid.add(name)
+    out.invalid_events = frozenset(invalid)
     # Even with problems, return what compiled: lint goes on to check the chart against it.
     return out, diags

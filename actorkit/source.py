@@ -98,6 +98,15 @@ def _plain(node: Any, path: NodePath, src: Source) -> Any:
     return node
 
 
+#: What to do about the YAML errors people make most often.
+_HINTS = (
+    ("mapping values are not allowed", ": check this line's indentation, or quote a value "
+                                       "that contains ': '"),
+    ("'\\t'", ": indent with spaces, not tabs"),
+    ("duplicate key", ": remove or rename one of them"),
+)
+
+
 def parse_yaml(text: str, path: str) -> Source:
     """Parse YAML ``text`` (shown as ``path`` in messages) into a :class:`Source`.
 
@@ -110,7 +119,12 @@ def parse_yaml(text: str, path: str) -> Source:
         mark = e.problem_mark or e.context_mark
         pos = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         problem = e.problem or e.context or "invalid YAML"
-        raise SourceError("AK001", f"YAML syntax error: {problem}", pos) from e
+        if (e.problem and e.context and e.context.startswith(("while parsing", "while scanning"))
+                and e.context_mark is not None and e.context_mark != mark):
+            start = e.context_mark
+            problem += f" ({e.context} started at line {start.line + 1}, column {start.column + 1})"
+        hint = next((h for key, h in _HINTS if key in problem), "")
+        raise SourceError("AK001", f"YAML syntax error: {problem}{hint}", pos) from e
     except YAMLError as e:
         raise SourceError("AK001", f"YAML syntax error: {e}") from e
     src = Source(path=path, data=None)
@@ -128,7 +142,11 @@ def load_yaml(path: Path, display: str | None = None) -> Source:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
-        raise SourceError("AK002", f"cannot read {shown}: not UTF-8 text ({e.reason})") from e
+        before = e.object[:e.start]
+        pos = (before.count(b"\n") + 1, e.start - before.rfind(b"\n"))
+        raise SourceError("AK002", f"cannot read {shown}: not UTF-8 text (byte "
+                                   f"0x{e.object[e.start]:02x} {e.reason}); save the file as "
+                                   f"UTF-8", pos) from e
     except OSError as e:
         raise SourceError("AK002", f"cannot read {shown}: {e.strerror or e}") from e
     return parse_yaml(text, shown)

@@ -1,0 +1,238 @@
+"""Every lint rule, each on a fixture chart that breaks it exactly once.
+
+Each fixture in ``fixtures/`` makes one mistake; the test checks that lint reports that one
+mistake (and nothing else) with the rule code and the line and column a user would jump to, and
+that the message says what to do about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sismic.exceptions import StatechartError
+
+import actorkit.chart
+from actorkit import RULES, ChartError, Diagnostic, Severity, inspect_chart, load_chart
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One fixture and the one diagnostic it must produce."""
+
+    fixture: str
+    code: str
+    line: int
+    column: int
+    #: phrases the message must contain: the fix it suggests
+    says: tuple[str, ...] = ()
+    #: the file the diagnostic points into, relative to fixtures/ (default: the fixture)
+    file: str | None = None
+
+
+CASES = [
+    # An extra space of indentation before `initial:`.
+    Case("ak001_yaml_syntax.yaml", "AK001", 6, 13, ("YAML syntax error", "indentation")),
+    # `transition:` instead of `transitions:`: lint points at the misspelt key.
+    Case("ak101_chart_schema.yaml", "AK101", 9, 9,
+         ("unknown key 'transition'", "state 'idle'", "did you mean 'transitions'?")),
+    Case("ak102_missing_module.yaml", "AK102", 2, 8,
+         ("'hooks.ak102_does_not_exist' not found", "create hooks/ak102_does_not_exist.py")),
+    Case("ak102_import_error.yaml", "AK102", 2, 8,
+         ("fails to import", "ak102_raises.py, line 3", "RuntimeError: database not configured")),
+    Case("ak103_unknown_hook.yaml", "AK103", 10, 17,
+         ("hook `save_itme` not found", "did you mean `save_item`?")),
+    Case("ak104_hook_signature.yaml", "AK104", 10, 17,
+         ("cannot be called as save(ctx, event)", "give it exactly those two parameters")),
+    Case("ak105_missing_schemas.yaml", "AK105", 2, 10,
+         ("'schemas/ak105_does_not_exist.yaml' not found", "create it")),
+    # `events:` is not a section of a schemas file: lint points into the schemas file.
+    Case("ak105_misshapen_schemas.yaml", "AK105", 3, 1,
+         ("unknown section 'events'", "client"), file="schemas/ak105_misshapen.yaml"),
+    Case("ak106_invalid_schema.yaml", "AK106", 4, 20,
+         ("'strng' is not a JSON Schema type", "did you mean 'string'?"),
+         file="schemas/ak106.yaml"),
+    # A bad shared definition is reported once, where it is written, not at each user of it.
+    Case("ak106_bad_definition.yaml", "AK106", 5, 39, ("minimum of 0",),
+         file="schemas/ak106_definition.yaml"),
+    Case("ak107_initial_context.yaml", "AK107", 5, 12,
+         ("context.public", "/count", "'zero' is not of type 'integer'", "fix the value")),
+    Case("ak108_reserved_event.yaml", "AK108", 2, 3, ("CONNECT is a system event", "rename it"),
+         file="schemas/ak108_event.yaml"),
+    Case("ak108_reserved_field.yaml", "AK108", 5, 7,
+         ("reserved field `caller`", "remove it from the schema"),
+         file="schemas/ak108_field.yaml"),
+    Case("ak201_final_transitions.yaml", "AK201", 15, 11,
+         ("final state 'done' cannot have transitions", "move them to its parent")),
+    # sismic accepts this chart but cannot run it ("State None does not exist" on spawn).
+    Case("ak201_history_root.yaml", "AK201", 6, 11,
+         ("cannot be the root state", "put it inside a compound state")),
+    Case("ak202_duplicate_state.yaml", "AK202", 12, 15,
+         ("'waiting' is used twice", "rename one of them", "the other one is at line 11")),
+    Case("ak203_unknown_target.yaml", "AK203", 12, 21,
+         ("unknown state 'runing'", "did you mean 'running'?")),
+    Case("ak204_bad_initial.yaml", "AK204", 6, 14,
+         ("initial state 'idel' of 'root' is not a state", "did you mean 'idle'?")),
+    Case("ak205_no_initial.yaml", "AK205", 8, 15, ("'game'", "add `initial: playing`")),
+    Case("ak206_unreachable.yaml", "AK206", 9, 15,
+         ("'orphan' can never be entered", "the target of a transition")),
+    # The error is on the second line of an `on entry: |` block: lint points at that line.
+    Case("ak207_code_syntax.yaml", "AK207", 11, 14, ("line 2 of the code", "'=='")),
+    Case("ak208_nondeterministic.yaml", "AK208", 13, 13,
+         ("two transitions on event 'GO' without a guard", "add a guard or a `priority`")),
+    # The "else branch" people write: sismic raises whenever the guard holds.
+    Case("ak208_guard_fallback.yaml", "AK208", 16, 13, ("`priority: low`", "fallback")),
+    Case("ak209_bad_memory.yaml", "AK209", 21, 21,
+         ("memory 'root' of history state 'history'", "'playing' or 'paused'")),
+    Case("ak210_eventless_loop.yaml", "AK210", 10, 13,
+         ("no event and no guard", "give it an event or a guard")),
+    Case("ak210_eventless_cycle.yaml", "AK210", 10, 13,
+         ("'ping' -> 'pong' -> 'ping'", "give one of them an event or a guard")),
+    Case("ak301_undeclared_event.yaml", "AK301", 10, 16,
+         ("'ADD_TOOD' is not declared", "did you mean 'ADD_TODO'?")),
+    Case("ak302_unhandled_event.yaml", "AK302", 4, 3,
+         ("service event 'PURGE'", "add a transition or remove the declaration"),
+         file="schemas/ak302.yaml"),
+]
+
+
+def _where(d: Diagnostic) -> tuple[Path, int, int, str]:
+    return Path(d.path).resolve(), d.line, d.column, d.code
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.fixture.removesuffix(".yaml"))
+def test_rule_fires_exactly_where_intended(case: Case) -> None:
+    found = inspect_chart(FIXTURES / case.fixture)
+
+    file = (FIXTURES / (case.file or case.fixture)).resolve()
+    assert [_where(d) for d in found.diagnostics] == [(file, case.line, case.column, case.code)]
+    message = found.diagnostics[0].message
+    for phrase in case.says:
+        assert phrase in message
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.fixture.removesuffix(".yaml"))
+def test_errors_stop_loading_and_warnings_do_not(case: Case) -> None:
+    if RULES[case.code].severity is Severity.WARNING:
+        assert load_chart(FIXTURES / case.fixture) is not None
+    else:
+        with pytest.raises(ChartError) as raised:
+            load_chart(FIXTURES / case.fixture)
+        assert [d.code for d in raised.value.diagnostics] == [case.code]
+        assert f":{case.line}:{case.column}: {case.code} " in str(raised.value)
+
+
+def test_every_rule_has_a_fixture() -> None:
+    covered = {c.code for c in CASES} | {"AK002"}  # AK002: test_non_utf8_chart_is_unreadable
+    assert covered == set(RULES)
+
+
+def test_non_utf8_chart_is_unreadable(tmp_path: Path) -> None:
+    chart = tmp_path / "latin1.yaml"
+    chart.write_bytes("actor: cafe\n# caf\u00e9 au lait\n".encode("latin-1"))
+
+    found = inspect_chart(chart)
+
+    assert [(d.line, d.column, d.code) for d in found.diagnostics] == [(2, 6, "AK002")]
+    assert "not UTF-8" in found.diagnostics[0].message
+    assert "save the file as UTF-8" in found.diagnostics[0].message
+
+
+def test_non_utf8_schemas_file_is_reported_as_a_schemas_problem(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "s.yaml").write_bytes(b"client:\n  GO: {description: \xff}\n")
+    chart = tmp_path / "c.yaml"
+    chart.write_text("actor: c\nschemas: schemas/s.yaml\nstatechart:\n  name: c\n"
+                     "  root state:\n    name: root\n", encoding="utf-8")
+
+    found = inspect_chart(chart)
+
+    assert [(Path(d.path).name, d.line, d.column, d.code) for d in found.diagnostics] == [
+        ("s.yaml", 2, 21, "AK105")]
+
+
+def test_sismic_rejection_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A rejection only sismic knows about (lint's own checks found nothing) still becomes a
+    # diagnostic at the statechart, with sismic's reason.
+    def reject(data: object) -> None:
+        raise StatechartError("State X cannot be used as a parent")
+
+    monkeypatch.setattr(actorkit.chart, "import_from_dict", reject)
+
+    found = inspect_chart(ROOT / "charts" / "todo.yaml")
+
+    assert found.chart is None
+    assert [d.code for d in found.diagnostics] == ["AK201"]
+    assert "sismic rejects the statechart: State X cannot be used as a parent" in (
+        found.diagnostics[0].message)
+
+
+SHIPPED = sorted((ROOT / "charts").glob("*.yaml"))
+
+
+def test_there_are_shipped_charts() -> None:
+    assert SHIPPED
+
+
+@pytest.mark.parametrize("chart", SHIPPED, ids=lambda p: p.name)
+def test_shipped_charts_are_lint_clean(chart: Path) -> None:
+    found = inspect_chart(chart)
+
+    assert [d.format() for d in found.diagnostics] == []
+    assert found.chart is not None
+
+
+def test_several_mistakes_are_all_reported_in_one_run() -> None:
+    found = inspect_chart(FIXTURES / "many_mistakes.yaml")
+
+    chart = (FIXTURES / "many_mistakes.yaml").resolve()
+    schemas = (FIXTURES / "schemas" / "many_mistakes.yaml").resolve()
+    # In file order: the chart first, then its schemas file.
+    assert [_where(d) for d in found.diagnostics] == [
+        (chart, 7, 12, "AK107"),   # count: "0" where the schema wants an integer
+        (chart, 16, 19, "AK207"),  # `(` never closed, on the first line of the block
+        (chart, 19, 21, "AK203"),  # target: runing
+        (chart, 21, 21, "AK103"),  # stop_it (the hooks have `stop`)
+        (chart, 23, 21, "AK104"),  # save(ctx)
+        (chart, 24, 20, "AK301"),  # UNDO is not declared
+        (chart, 27, 15, "AK202"),  # a second `idle`
+        (chart, 28, 15, "AK206"),  # nothing enters `orphan`
+        (schemas, 9, 3, "AK302"),  # PURGE is declared, nothing handles it
+    ]
+    assert len(found.errors) == 7
+    assert found.chart is None
+
+
+
+def _project(tmp_path: Path, hooks: dict[str, str]) -> Path:
+    """A project with charts/c.yaml calling the hook `helper` of hooks.main."""
+    (tmp_path / "hooks").mkdir()
+    for name, text in hooks.items():
+        (tmp_path / "hooks" / f"{name}.py").write_text(text, encoding="utf-8")
+    (tmp_path / "charts").mkdir()
+    chart = tmp_path / "charts" / "c.yaml"
+    chart.write_text("actor: c\nhooks: hooks.main\nstatechart:\n  name: c\n  root state:\n"
+                     "    name: root\n    on entry: helper\n", encoding="utf-8")
+    return chart
+
+
+def test_hooks_can_import_their_neighbours_relatively(tmp_path: Path) -> None:
+    chart = _project(tmp_path, {"common": "def helper(ctx, event):\n    pass\n",
+                                "main": "from .common import helper\n"})
+
+    assert inspect_chart(chart).diagnostics == []
+
+
+def test_absolute_import_of_a_neighbour_suggests_the_relative_one(tmp_path: Path) -> None:
+    chart = _project(tmp_path, {"common": "def helper(ctx, event):\n    pass\n",
+                                "main": "from hooks.common import helper\n"})
+
+    found = inspect_chart(chart)
+
+    assert [(d.line, d.column, d.code) for d in found.diagnostics] == [(2, 8, "AK102")]
+    assert "main.py, line 1" in found.diagnostics[0].message
+    assert "`from .common import ...`" in found.diagnostics[0].message
