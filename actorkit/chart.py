@@ -207,6 +207,7 @@ class _Builder:
     def __init__(self, file: Path, display: str) -> None:
         self.file = file
         self.display = display
+        self.hooks_file: str | None = None
         self.diags: list[Diagnostic] = []
         self.src: Source | None = None
 
@@ -220,6 +221,8 @@ class _Builder:
             # Findings about declared events point into the schemas file.
             self.diags.append(Diagnostic(schemas.path, *self._schema_pos(f.path[1:]),
                                          f.code, f.message))
+        elif f.in_hooks is not None and self.hooks_file is not None:
+            self.diags.append(Diagnostic(self.hooks_file, *f.in_hooks, f.code, f.message))
         elif f.other is not None and self.src is not None:
             self.at(f.path, f.code, f"{f.message} (the other one is at line "
                                     f"{self.src.at(f.other)[0]})")
@@ -248,6 +251,7 @@ class _Builder:
         plans, inline = self._code(model, data, hooks)
         self._initial_context(data, schemas)
         hooks_source = _read(hooks.__file__) if hooks is not None and hooks.__file__ else None
+        self.hooks_file = _display(Path(hooks.__file__)) if hooks_source and hooks else None
         sent = sent_event_names(inline, hooks_source)
         for f in model.behaviour(schemas, sent):
             self.finding(f, schemas)
@@ -372,7 +376,7 @@ class _Builder:
     def _code(self, model: ChartModel, data: dict[str, Any],
               hooks: ModuleType | None) -> tuple[dict[str, tuple[HookFn, ...]], list[str]]:
         plans: dict[str, tuple[HookFn, ...]] = {}
-        inline: list[str] = []
+        inline: list[tuple[NodePath, str]] = []
         hooks_name = data.get("hooks")
         for node, code, mode in _code_nodes(model, data):
             names = _hook_names(code) if mode != "contract" else None
@@ -382,7 +386,7 @@ class _Builder:
                     plans[_code_text(code).strip()] = fns
                 continue
             text = str(code)
-            inline.append(text)
+            inline.append((node, text))
             try:
                 compile(text, "<chart>", "eval" if mode in ("eval", "contract") else "exec")
             except SyntaxError as e:
@@ -390,7 +394,7 @@ class _Builder:
                 self._code_error(node, e, f"inline Python does not compile{detail}: {e.msg}")
         preamble = data["statechart"].get("preamble")
         if preamble is not None:
-            inline.append(preamble)
+            inline.append((("statechart", "preamble"), preamble))
             try:
                 compile(preamble, "<chart>", "exec")
             except SyntaxError as e:

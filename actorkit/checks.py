@@ -16,7 +16,7 @@ from typing import Any
 
 from .schemas import SYSTEM_EVENTS, ActorSchemas
 
-__all__ = ["ChartModel", "Finding", "StateInfo", "TransitionInfo", "sent_event_names"]
+__all__ = ["ChartModel", "Finding", "Sent", "StateInfo", "TransitionInfo", "sent_event_names"]
 
 NodePath = tuple[str | int, ...]
 
@@ -30,6 +30,8 @@ class Finding:
     message: str
     #: another node the problem involves (the first of two duplicates), shown with its line
     other: NodePath | None = None
+    #: a place in the hooks module instead of the chart (line, column)
+    in_hooks: tuple[int, int] | None = None
 
 
 @dataclass
@@ -185,11 +187,13 @@ class ChartModel:
                     yield Finding("AK201", (*s.path, key),
                                   f"{s.kind} state {s.name!r} cannot have children")
 
-    def behaviour(self, schemas: ActorSchemas | None, sent: set[str]) -> list[Finding]:
-        """Problems in how the chart behaves: AK205, AK206, AK208, AK210, AK301, AK302."""
+    def behaviour(self, schemas: ActorSchemas | None, sent: dict[str, Sent]) -> list[Finding]:
+        """Problems in how the chart behaves: AK205, AK206, AK208, AK210, AK211, AK301,
+        AK302, AK303."""
         out: list[Finding] = []
         out.extend(self._no_initial())
         out.extend(self._unreachable())
+        out.extend(self._partial_parallel_entries())
         out.extend(self._nondeterministic())
         out.extend(self._eventless_loops())
         out.extend(self._events(schemas, sent))
@@ -328,16 +332,45 @@ class ChartModel:
                               f"give one of them an event or a guard")
             reported.update(path)
 
-    def _events(self, schemas: ActorSchemas | None, sent: set[str]) -> Iterator[Finding]:
+    def _partial_parallel_entries(self) -> Iterator[Finding]:
+        for t in self.transitions():
+            if t.target is None or t.target not in self.states or t.source not in self.states:
+                continue
+            above_source = {t.source, *self.ancestors(t.source)}
+            child = t.target
+            for state in self.ancestors(t.target):
+                if state in above_source:
+                    break  # the transition starts inside this state: nothing new is entered
+                info = self.states[state]
+                others = [c for c in info.children if c != child]
+                if info.kind == "orthogonal" and others:
+                    yield Finding("AK211", (*t.path, "target"),
+                                  f"transition to {t.target!r} enters parallel state {state!r} "
+                                  f"through its region {child!r} only: sismic leaves "
+                                  f"{', '.join(repr(o) for o in others)} inactive: target "
+                                  f"{state!r} itself, so each region starts at its initial "
+                                  f"state")
+                    break
+                child = state
+
+    def _events(self, schemas: ActorSchemas | None, sent: dict[str, Sent],
+                ) -> Iterator[Finding]:
+        handled = {t.event for t in self.transitions() if t.event is not None}
+        for name, where in sorted(sent.items()):
+            if name not in handled:
+                close = difflib.get_close_matches(name, sorted(handled), n=1)
+                fix = (f"did you mean {close[0]!r}?" if close
+                       else "add a transition for it or stop sending it")
+                yield Finding("AK303", where.node or (), f"event {name!r} is sent by the chart "
+                              f"but no transition handles it, so it is dropped: {fix}",
+                              in_hooks=None if where.node else (where.line, where.column))
         if schemas is None:
             return  # the schemas file could not be read: AK105 (or AK001) says why
         names = set(schemas.client) | set(schemas.service) | set(schemas.internal)
-        declared = set(SYSTEM_EVENTS) | sent | names | schemas.invalid_events
-        handled: set[str] = set()
+        declared = set(SYSTEM_EVENTS) | set(sent) | names | schemas.invalid_events
         for t in self.transitions():
             if t.event is None:
                 continue
-            handled.add(t.event)
             if t.event not in declared:
                 close = difflib.get_close_matches(t.event, sorted(names), n=1)
                 fix = f"did you mean {close[0]!r}? If not, declare it" if close else "declare it"
@@ -358,11 +391,22 @@ class ChartModel:
                                   f"handles it: add a transition or remove the declaration")
 
 
-def _called_names(tree: ast.AST, accept: Callable[[ast.expr], bool]) -> Iterator[str]:
+@dataclass(frozen=True)
+class Sent:
+    """Where the chart sends an event to itself: a piece of inline code (``node``) or a line
+    of the hooks module (``line``, ``column``)."""
+
+    node: NodePath | None = None
+    line: int = 0
+    column: int = 0
+
+
+def _called_names(tree: ast.AST, accept: Callable[[ast.expr], bool],
+                  ) -> Iterator[tuple[str, ast.Call]]:
     for node in ast.walk(tree):
         if (isinstance(node, ast.Call) and node.args and accept(node.func)
                 and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
-            yield node.args[0].value
+            yield node.args[0].value, node
 
 
 def _is_inline_send(func: ast.expr) -> bool:
@@ -373,17 +417,21 @@ def _is_ctx_send(func: ast.expr) -> bool:
     return isinstance(func, ast.Attribute) and func.attr in ("send", "schedule")
 
 
-def sent_event_names(inline_code: Iterable[str], hooks_source: str | None) -> set[str]:
-    """Event names the chart sends itself: ``send('X')`` in inline code and
-    ``ctx.send("X")``/``ctx.schedule("X")`` in the hooks module (literal names only)."""
-    names: set[str] = set()
-    for code in inline_code:
+def sent_event_names(inline_code: Iterable[tuple[NodePath, str]], hooks_source: str | None,
+                     ) -> dict[str, Sent]:
+    """Event names the chart sends itself, with where the first send of each is:
+    ``send('X')`` in inline code and ``ctx.send("X")``/``ctx.schedule("X")`` in the hooks
+    module (literal names only)."""
+    names: dict[str, Sent] = {}
+    for where, code in inline_code:
         try:
             tree = ast.parse(code)
         except SyntaxError:
             continue
-        names.update(_called_names(tree, lambda f: _is_inline_send(f) or _is_ctx_send(f)))
+        for name, _ in _called_names(tree, lambda f: _is_inline_send(f) or _is_ctx_send(f)):
+            names.setdefault(name, Sent(node=where))
     if hooks_source:
         with contextlib.suppress(SyntaxError):
-            names.update(_called_names(ast.parse(hooks_source), _is_ctx_send))
+            for name, call in _called_names(ast.parse(hooks_source), _is_ctx_send):
+                names.setdefault(name, Sent(line=call.lineno, column=call.col_offset + 1))
     return names

@@ -35,6 +35,30 @@ def _lint(args: argparse.Namespace) -> int:
     return 1 if report.failed(Severity(args.fail_level)) else 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    import json
+
+    from .chart import load_chart
+    from .errors import ActorkitError
+    from .events import Caller
+    from .session import Session
+
+    try:
+        caller = Caller.parse(args.caller)
+        given = json.loads(args.input) if args.input is not None else None
+        snapshot = Path(args.restore).read_bytes() if args.restore else None
+        session = Session(load_chart(args.chart), args.id, caller=caller, input=given,
+                          snapshot=snapshot)
+        for result in session.run(sys.stdin):
+            print(json.dumps(result), flush=True)
+        if args.save:
+            Path(args.save).write_bytes(session.actor.snapshot_json())
+    except (ActorkitError, ValueError, OSError) as e:
+        print(f"actorkit run: {e}", file=sys.stderr)
+        return 2
+    return 1 if args.check and session.failures else 0
+
+
 def _rules(args: argparse.Namespace) -> int:
     for rule in RULES.values():
         print(f"{rule.code}  {rule.name:<18} {rule.severity.value:<8} {rule.summary}")
@@ -65,6 +89,24 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--fail-level", choices=("error", "warning"), default="warning",
                       help="lowest severity that makes the exit code 1 (default: warning)")
     lint.set_defaults(run=_lint)
+
+    run = sub.add_parser(
+        "run", help="run a session of events through one actor of a chart",
+        description="Read commands from stdin, one per line: a JSON event (sent as --caller), "
+                    "`<type>:<id> <JSON event>` to send as someone else, `wait <seconds>` to "
+                    "let time pass, `view <type>:<id>`. Print one JSON result per command. "
+                    "Exit 0 when the session ran (rejected events are results too; with "
+                    "--check they make it exit 1), 2 when it could not run.")
+    run.add_argument("chart", help="the chart file")
+    run.add_argument("--id", default="demo", help="the actor id (default: demo)")
+    run.add_argument("--caller", default="client:demo",
+                     help="who sends events without a caller prefix (default: client:demo)")
+    run.add_argument("--input", metavar="JSON", help="spawn input, as JSON")
+    run.add_argument("--restore", metavar="FILE", help="start from a snapshot file instead")
+    run.add_argument("--save", metavar="FILE", help="write the final snapshot to FILE")
+    run.add_argument("--check", action="store_true",
+                     help="exit 1 if an event was rejected or failed")
+    run.set_defaults(run=_run)
 
     rules = sub.add_parser("rules", help="list the lint rules")
     rules.set_defaults(run=_rules)

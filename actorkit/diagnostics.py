@@ -59,10 +59,14 @@ RULES: dict[str, Rule] = {
         Rule("AK209", "bad-memory", _E, "a history state's `memory` is not a sibling state"),
         Rule("AK210", "eventless-loop", _E, "transitions with no event and no guard loop "
                                             "forever"),
+        Rule("AK211", "partial-parallel-entry", _W, "a transition into one region of a parallel "
+                                                    "state leaves its other regions inactive"),
         Rule("AK301", "undeclared-event", _E, "a transition waits for an event no schema declares "
                                               "and nothing sends"),
         Rule("AK302", "unhandled-event", _W, "a declared client or service event has no "
                                              "transition"),
+        Rule("AK303", "unhandled-sent-event", _W, "the chart sends itself an event no "
+                                                  "transition handles"),
     ]
 }
 

@@ -92,11 +92,19 @@ CASES = [
          ("no event and no guard", "give it an event or a guard")),
     Case("ak210_eventless_cycle.yaml", "AK210", 10, 13,
          ("'ping' -> 'pong' -> 'ping'", "give one of them an event or a guard")),
+    # sismic enters only the target's region of a parallel state; the others stay empty.
+    Case("ak211_partial_parallel.yaml", "AK211", 11, 36,
+         ("enters parallel state 'game' through its region 'board' only", "'clock' inactive",
+          "target 'game' itself")),
     Case("ak301_undeclared_event.yaml", "AK301", 10, 16,
          ("'ADD_TOOD' is not declared", "did you mean 'ADD_TODO'?")),
     Case("ak302_unhandled_event.yaml", "AK302", 4, 3,
          ("service event 'PURGE'", "add a transition or remove the declaration"),
          file="schemas/ak302.yaml"),
+    # A misspelt ctx.schedule() in the hooks: lint points at the call in the hooks file.
+    Case("ak303_unhandled_sent.yaml", "AK303", 3, 5,
+         ("'REMNDER' is sent by the chart but no transition handles it", "did you mean "
+          "'REMINDER'?"), file="hooks/ak303.py"),
 ]
 
 
@@ -236,3 +244,12 @@ def test_absolute_import_of_a_neighbour_suggests_the_relative_one(tmp_path: Path
     assert [(d.line, d.column, d.code) for d in found.diagnostics] == [(2, 8, "AK102")]
     assert "main.py, line 1" in found.diagnostics[0].message
     assert "`from .common import ...`" in found.diagnostics[0].message
+
+
+def test_an_unhandled_inline_send_points_at_the_code(tmp_path: Path) -> None:
+    chart = tmp_path / "inline.yaml"
+    chart.write_text("actor: inline\nstatechart:\n  name: i\n  root state:\n    name: r\n"
+                     "    on entry: send('NOBODY_HANDLES_ME')\n")
+    [d] = inspect_chart(chart).diagnostics
+    assert (d.code, d.line, d.column) == ("AK303", 6, 15)
+    assert "'NOBODY_HANDLES_ME' is sent by the chart" in d.message

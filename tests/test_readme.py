@@ -1,0 +1,36 @@
+"""The README is what users read first: its commands and tables must match the code."""
+
+from __future__ import annotations
+
+import re
+
+from support import ROOT
+
+from actorkit import RULES
+
+README = (ROOT / "README.md").read_text()
+
+
+def quick_start() -> list[str]:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```sh\n(.*?)\n```", section, re.S)
+
+
+def test_quick_start_has_the_two_commands_and_ci_runs_the_second_verbatim():
+    main_job, tests = quick_start()
+    assert "actorkit" in main_job and "pip install" in main_job
+    assert "pytest" in tests
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert tests in ci.splitlines()
+
+
+def test_every_lint_rule_is_documented_as_the_code_has_it():
+    rows = re.findall(r"^\| (AK\d{3}) \| (\S+) \| (\w+) \| (.+) \|$", README, re.M)
+    assert [(c, n, s, w) for c, n, s, w in rows] == [
+        (r.code, r.name, r.severity.value, r.summary) for r in RULES.values()]
+
+
+def test_the_session_the_quick_start_runs_exists():
+    main_job, _ = quick_start()
+    for path in re.findall(r"(\S+\.(?:yaml|jsonl))", main_job):
+        assert (ROOT / path).is_file(), path
