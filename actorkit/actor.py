@@ -16,12 +16,12 @@ from functools import partial
 from typing import Any
 
 import orjson
-from sismic.code.python import FrozenContext
 from sismic.exceptions import CodeEvaluationError, ConflictingTransitionsError, SismicError
 from sismic.exceptions import ContractError as SismicContractError
 from sismic.exceptions import NonDeterminismError as SismicNonDeterminismError
-from sismic.model import Event, InternalEvent, MacroStep
+from sismic.model import MacroStep
 
+from . import snapshot as snapshots
 from .chart import Chart
 from .engine import ActorInterpreter, StepClock
 from .errors import (
@@ -34,7 +34,7 @@ from .errors import (
     StepError,
     StepLimitError,
 )
-from .events import ActorEvent, ActorInternalEvent, Caller
+from .events import ActorEvent, Caller
 from .hooks import Ctx, HookEvaluator, PrivateBuckets, Timer
 from .schemas import pointer
 from .statevalue import StateValue
@@ -46,16 +46,6 @@ __all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult"]
 MAX_MACRO_STEPS = 1000
 #: Timer steps one call to :meth:`Actor.advance` may run.
 MAX_TIMER_STEPS = 10_000
-
-SNAPSHOT_FORMAT = 1
-_SORTED = orjson.OPT_SORT_KEYS
-
-
-def _dump(snap: dict[str, Any]) -> bytes:
-    """Canonical JSON of a snapshot, in a bytes object of its own size: orjson's own result
-    keeps its whole growth buffer (8 KB for a 600-byte snapshot), and actors keep this one."""
-    return bytes(memoryview(orjson.dumps(snap, option=_SORTED)))
-
 
 @dataclass(frozen=True)
 class StepResult:
@@ -143,22 +133,23 @@ class Actor:
         return actor
 
     @classmethod
-    def restore(cls, chart: Chart, snapshot: Mapping[str, Any] | str | bytes, *,
+    def restore(cls, chart: Chart, data: Mapping[str, Any] | str | bytes, *,
                 clock: Callable[[], float] | None = None) -> Actor:
-        """Rebuild an actor from :meth:`snapshot` (a dict or its JSON) so that it continues
+        """Rebuild an actor from ``data``, what :meth:`snapshot` returned (a dict or its JSON),
+        so that it continues
         exactly as the original would: configuration, history, context, timers, sequence.
 
         The preamble does not run again and no event is sent (see :meth:`resume`). Raises
         :class:`~actorkit.SnapshotError` if the snapshot does not fit ``chart``.
         """
-        snap = _parse_snapshot(snapshot)
-        _check_fits(chart, snap)
+        snap = snapshots.parse(data)
+        snapshots.check_fits(chart, snap)
         try:
             actor = cls(chart, snap["actor"]["id"], input=snap["input"],
                         initial_caller=Caller.from_json(snap["initialCaller"]), clock=clock,
                         context={}, run_preamble=False, at=float(snap["time"]))
             actor._apply(snap)
-            actor._committed = _dump(actor._snapshot_dict())
+            actor._committed = snapshots.dump(actor._snapshot_dict())
         except (KeyError, TypeError, ValueError) as e:
             raise SnapshotError(f"snapshot is malformed ({type(e).__name__}: {e}); it must be "
                                 f"what Actor.snapshot() returned") from e
@@ -327,7 +318,7 @@ class Actor:
                 interp._external_queue = [q for q in interp._external_queue if q[0] > due]
                 if self._wakeup is not None and self._wakeup <= due:
                     self._wakeup = None
-            self._committed = _dump(self._snapshot_dict())
+            self._committed = snapshots.dump(self._snapshot_dict())
             return StepResult(self._seq, timer.type if timer else None, system, due, error=e)
 
     def _step(self, caller: Caller, at: float, event: ActorEvent | None, *,
@@ -448,9 +439,9 @@ class Actor:
         self._value = self._compute_value()
         snap = self._snapshot_dict()
         try:
-            self._committed = _dump(snap)
+            self._committed = snapshots.dump(snap)
         except TypeError as e:
-            where = _non_json(snap["context"], "/context")[0] or "/context"
+            where = snapshots.non_json(snap["context"], "/context")[0] or "/context"
             raise ContextError(f"the context is not plain JSON at {where}: {e}; store only "
                                f"dicts, lists, strings, numbers, booleans and None",
                                pointer=where.removeprefix("/context")) from None
@@ -468,9 +459,8 @@ class Actor:
     # -- snapshots ---------------------------------------------------------------------------
 
     def _snapshot_dict(self) -> dict[str, Any]:
-        interp, evaluator = self._interp, self._evaluator
-        snap: dict[str, Any] = {
-            "format": SNAPSHOT_FORMAT,
+        return {
+            "format": snapshots.FORMAT,
             "actor": {"type": self.chart.actor_type, "id": self.id,
                       "version": self.chart.version},
             "seq": self._seq,
@@ -479,47 +469,19 @@ class Actor:
             "initialCaller": self._initial_caller.to_json(),
             "value": self._value,
             "final": self._final,
-            "configuration": sorted(interp._configuration),
-            "memory": {k: sorted(v) for k, v in interp._memory.items() if v is not None},
-            "entered": interp._entry_time,
-            "idle": interp._idle_time,
-            "context": evaluator._context,
+            **snapshots.capture(self.chart, self._interp),
+            "context": self._evaluator._context,
             "timers": [t.to_json() for t in self._timers],
-            "queue": [_queued(due, e) for due, e in
-                      (*interp._internal_queue, *interp._external_queue)],
             "wakeup": self._wakeup,
         }
-        if self.chart.contracts and evaluator._memory:
-            keys = _contract_keys(self.chart)
-            snap["old"] = {keys[k]: dict(v.__getstate__())
-                           for k, v in evaluator._memory.items() if k in keys}
-        return snap
 
     def _apply(self, snap: dict[str, Any]) -> None:
-        interp, evaluator = self._interp, self._evaluator
-        interp._initialized = True
-        interp._configuration = set(snap["configuration"])
-        interp._memory = {k: list(v) for k, v in snap["memory"].items()}
-        interp._time = self._clock.now = float(snap["time"])
-        interp._entry_time = {k: float(v) for k, v in snap["entered"].items()}
-        interp._idle_time = {k: float(v) for k, v in snap["idle"].items()}
-        internal: list[tuple[float, Event]] = []
-        external: list[tuple[float, Event]] = []
-        for item in snap["queue"]:
-            event = _unqueued(item)
-            (internal if isinstance(event, InternalEvent) else external).append(
-                (float(item["due"]), event))
-        interp._internal_queue, interp._external_queue = internal, external
         context = snap["context"]
         context["private"] = PrivateBuckets(context.get("private") or {},
                                             self.chart.default_private)
-        evaluator._context = context
-        old = snap.get("old") or {}
-        if old:
-            by_key = {v: k for k, v in _contract_keys(self.chart).items()}
-            evaluator._memory = {by_key[k]: _frozen(v) for k, v in old.items() if k in by_key}
-        else:
-            evaluator._memory = {}
+        self._evaluator._context = context
+        snapshots.apply(self.chart, self._interp, snap)
+        self._clock.now = self._interp._time
         self._seq = int(snap["seq"])
         self._time = float(snap["time"])
         self._timers = [Timer.from_json(t) for t in snap["timers"]]
@@ -530,73 +492,6 @@ class Actor:
 
 def _copy(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
-
-
-def _parse_snapshot(snapshot: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
-    if isinstance(snapshot, str | bytes):
-        try:
-            snapshot = orjson.loads(snapshot)
-        except orjson.JSONDecodeError as e:
-            raise SnapshotError(f"snapshot is not valid JSON: {e}") from e
-    if not isinstance(snapshot, Mapping):
-        raise SnapshotError("a snapshot is the JSON object Actor.snapshot() returned")
-    return _copy(snapshot)  # type: ignore[no-any-return]
-
-
-def _check_fits(chart: Chart, snap: dict[str, Any]) -> None:
-    if snap.get("format") != SNAPSHOT_FORMAT:
-        raise SnapshotError(f"unknown snapshot format {snap.get('format')!r}; this actorkit "
-                            f"reads format {SNAPSHOT_FORMAT}")
-    actor = snap.get("actor") or {}
-    if actor.get("type") != chart.actor_type:
-        raise SnapshotError(f"snapshot is of a {actor.get('type')!r} actor, but the chart is "
-                            f"{chart.actor_type!r}: restore it with its own chart")
-    if actor.get("version") != chart.version:
-        raise SnapshotError(f"snapshot was taken with version {actor.get('version')} of chart "
-                            f"{chart.actor_type!r}, which is now version {chart.version}: "
-                            f"migrate the snapshot first")
-    states = set(chart.statechart.states)
-    unknown = sorted({*snap.get("configuration", []), *snap.get("memory", {})} - states)
-    for names in (snap.get("memory") or {}).values():
-        unknown += sorted(set(names) - states)
-    if unknown:
-        raise SnapshotError(f"snapshot has state {unknown[0]!r}, which chart "
-                            f"{chart.actor_type!r} does not have (renamed or removed?): bump "
-                            f"the chart's version and migrate")
-
-
-def _queued(due: float, event: Event) -> dict[str, Any]:
-    item: dict[str, Any] = {"due": due, "internal": isinstance(event, InternalEvent),
-                            "type": event.name, "data": event.data}
-    caller = getattr(event, "caller", None)
-    if isinstance(caller, Caller):
-        item["caller"] = caller.to_json()
-    return item
-
-
-def _unqueued(item: dict[str, Any]) -> Event:
-    data = dict(item["data"])
-    if "caller" in item:
-        cls = ActorInternalEvent if item["internal"] else ActorEvent
-        return cls(item["type"], data, Caller.from_json(item["caller"]))
-    event = (InternalEvent if item["internal"] else Event).__new__(
-        InternalEvent if item["internal"] else Event)
-    event.name, event.data = item["type"], data
-    return event
-
-
-def _frozen(data: dict[str, Any]) -> FrozenContext:
-    frozen = FrozenContext.__new__(FrozenContext)
-    frozen.__setstate__(data)
-    return frozen
-
-
-def _contract_keys(chart: Chart) -> dict[int, str]:
-    """Stable names for the states and transitions sismic keys its ``__old__`` memory by."""
-    sc = chart.statechart
-    keys = {id(sc.state_for(name)): f"state:{name}" for name in sc.states}
-    keys.update({id(t): f"transition:{i}" for i, t in enumerate(sc.transitions)})
-    return keys
 
 
 def _final_state(steps: list[MacroStep], root: str | None) -> str:
@@ -614,24 +509,3 @@ def _contract_message(e: SismicContractError) -> str:
     what = f"transition {obj}" if obj is not None and hasattr(obj, "source") \
         else f"state {getattr(obj, 'name', obj)!r}"
     return f"{kind} `{getattr(e, 'condition', '?')}` of {what} does not hold"
-
-
-def _non_json(value: Any, path: str) -> tuple[str, Any]:
-    """The pointer of the first value orjson cannot write, found by walking ``value``."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                return path, k
-            found = _non_json(v, f"{path}/{k}")
-            if found[0] != "":
-                return found
-        return "", None
-    if isinstance(value, list):
-        for i, v in enumerate(value):
-            found = _non_json(v, f"{path}/{i}")
-            if found[0] != "":
-                return found
-        return "", None
-    if value is None or isinstance(value, str | int | float | bool):
-        return "", None
-    return path, value

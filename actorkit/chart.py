@@ -9,30 +9,34 @@ every problem with its ``file:line:col``; ``inspect_chart(path)`` returns the di
 from __future__ import annotations
 
 import difflib
-import hashlib
-import importlib.util
 import inspect
-import json
 import keyword
 import re
-import sys
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import jsonschema
 import orjson
 from sismic.exceptions import StatechartError
 from sismic.io.datadict import import_from_dict
 
 from .checks import ChartModel, Finding, sent_event_names
 from .diagnostics import Diagnostic, Severity
+from .document import chart_schema, document_diagnostics
 from .engine import FrozenStatechart, freeze
 from .errors import ChartError
-from .schemas import ActorSchemas, pointer, schemas_from_source
+from .project import (
+    display,
+    find_upward,
+    functions,
+    import_hooks,
+    module_file,
+    raised_at,
+    read_text,
+)
+from .schemas import ActorSchemas, schemas_from_source
 from .source import Source, SourceError, load_yaml
 from .statevalue import StateValue, state_value
 
@@ -44,15 +48,6 @@ NodePath = tuple[str | int, ...]
 _VALUE_CACHE = 4096
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _CODE_KEYS = ("on entry", "on exit")
-
-
-def chart_schema() -> dict[str, Any]:
-    """The JSON Schema (draft-07) of a chart document, as shipped in the package."""
-    text = resources.files("actorkit").joinpath("chart.schema.json").read_text("utf-8")
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
-_DOC = jsonschema.Draft7Validator(chart_schema())
 
 
 @dataclass(eq=False)
@@ -139,54 +134,6 @@ def inspect_chart(path: str | Path) -> Inspection:
     return _Builder(Path(path), str(path)).run()
 
 
-def _find_upward(start: Path, relative: Path) -> Path | None:
-    """``relative`` in ``start`` or the nearest folder above it that has it. The search goes
-    up from the absolute folder (``Path("charts").parents`` would stop at the working
-    directory); a relative ``start`` gives a result relative to the working directory."""
-    here = start.resolve()
-    for folder in (here, *here.parents):
-        candidate = folder / relative
-        if candidate.exists():
-            return candidate if start.is_absolute() else Path(_display(candidate))
-    return None
-
-
-def _module_file(start: Path, dotted: str) -> Path | None:
-    parts = dotted.split(".")
-    for rel in (Path(*parts).with_suffix(".py"), Path(*parts, "__init__.py")):
-        found = _find_upward(start, rel)
-        if found is not None:
-            return found
-    return None
-
-
-def _import_hooks(file: Path, dotted: str) -> ModuleType:
-    # The module lives in a package unique to the folder `dotted` starts from: two projects'
-    # `hooks.todo` never collide in sys.modules, and a hooks module can import its siblings
-    # relatively (`from .common import helper`).
-    parts = dotted.split(".")
-    base = file.resolve().parents[len(parts) - (file.name != "__init__.py")]
-    root = "_actorkit_hooks_" + hashlib.sha1(str(base).encode()).hexdigest()[:12]
-    for i in range(len(parts)):
-        package = ".".join([root, *parts[:i]])
-        if package not in sys.modules:
-            module = ModuleType(package)
-            module.__path__ = [str(base.joinpath(*parts[:i]))]
-            sys.modules[package] = module
-    name = f"{root}.{dotted}"
-    spec = importlib.util.spec_from_file_location(name, file)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {file}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[name]
-        raise
-    return module
-
-
 def _hook_names(code: Any) -> list[str] | None:
     """The hook names a piece of code consists of, or ``None`` if it is inline Python."""
     if isinstance(code, list):
@@ -240,7 +187,9 @@ class _Builder:
             self.diags.append(Diagnostic(self.display, *e.position, e.code, e.message))
             return self._done(None)
         data = self.src.data
-        if not self._document(data):
+        found = document_diagnostics(self.src)
+        self.diags.extend(found)
+        if found:
             return self._done(None)
         hooks = self._hooks(data)
         schemas = self._schemas(data)
@@ -250,8 +199,9 @@ class _Builder:
         statechart = None if self.diags_since_errors() else self._sismic(data)
         plans, inline = self._code(model, data, hooks)
         self._initial_context(data, schemas)
-        hooks_source = _read(hooks.__file__) if hooks is not None and hooks.__file__ else None
-        self.hooks_file = _display(Path(hooks.__file__)) if hooks_source and hooks else None
+        hooks_path = getattr(hooks, "__file__", None)
+        hooks_source = read_text(hooks_path) if hooks_path else None
+        self.hooks_file = display(Path(hooks_path)) if hooks_source and hooks_path else None
         sent = sent_event_names(inline, hooks_source)
         for f in model.behaviour(schemas, sent):
             self.finding(f, schemas)
@@ -282,41 +232,11 @@ class _Builder:
     def diags_since_errors(self) -> bool:
         return any(d.severity is Severity.ERROR for d in self.diags)
 
-    # -- the document --------------------------------------------------------------------------
-
-    def _document(self, data: Any) -> bool:
-        src = self.src
-        assert src is not None
-        if data is None:
-            self.at((), "AK101", "the file is empty: a chart needs at least `actor:` and "
-                                 "`statechart:`")
-            return False
-        found: list[Diagnostic] = []
-        errors = list(_DOC.iter_errors(data))
-        for err in _leaf_errors(errors):
-            node = tuple(err.absolute_path)
-            if (err.validator == "additionalProperties" and isinstance(err.instance, dict)
-                    and isinstance(err.schema, Mapping)):
-                allowed = sorted((err.schema.get("properties") or {}).keys())
-                for key in err.instance:
-                    if key not in allowed:
-                        found.append(Diagnostic(src.path, *src.key_at((*node, key)), "AK101",
-                                                _unknown_key(key, allowed, _what(data, node))))
-                continue
-            pos = src.at(node)
-            if err.validator == "pattern" and node == ("context",):  # from propertyNames
-                pos = src.key_at((*node, str(err.instance)))
-            elif err.instance is None:  # an empty value has no position of its own
-                pos = src.key_at(node)
-            found.append(Diagnostic(src.path, *pos, "AK101", _explain(err, data)))
-        self.diags.extend(sorted(found, key=lambda d: (d.line, d.column)))
-        return not errors
-
     def _hooks(self, data: dict[str, Any]) -> ModuleType | None:
         dotted = data.get("hooks")
         if dotted is None:
             return None
-        file = _module_file(self.file.parent, dotted)
+        file = module_file(self.file.parent, dotted)
         if file is None:
             rel = Path(*dotted.split(".")).with_suffix(".py")
             self.at(("hooks",), "AK102",
@@ -324,10 +244,10 @@ class _Builder:
                     f"folder or a folder above it (looked upwards from {self.file.parent})")
             return None
         try:
-            return _import_hooks(file, dotted)
+            return import_hooks(file, dotted)
         except (Exception, SystemExit) as e:
-            line = e.lineno if isinstance(e, SyntaxError) else _raised_at(e, file)
-            where = f"{_display(file)}{f', line {line}' if line else ''}"
+            line = e.lineno if isinstance(e, SyntaxError) else raised_at(e, file)
+            where = f"{display(file)}{f', line {line}' if line else ''}"
             fix = ("fix it: lint imports the module to check the hook names, so importing it "
                    "must work without side effects that can fail")
             missing = getattr(e, "name", None) if isinstance(e, ModuleNotFoundError) else None
@@ -345,13 +265,13 @@ class _Builder:
         rel = data.get("schemas")
         if rel is None:
             return ActorSchemas()
-        file = _find_upward(self.file.parent, Path(rel))
+        file = find_upward(self.file.parent, Path(rel))
         if file is None:
             self.at(("schemas",), "AK105",
                     f"schemas file {rel!r} not found: create it in the chart's folder or a "
                     f"folder above it (looked upwards from {self.file.parent})")
             return None
-        shown = _display(file)
+        shown = display(file)
         try:
             self.schemas_src = load_yaml(file, shown)
         except SourceError as e:
@@ -374,7 +294,8 @@ class _Builder:
         return freeze(statechart)
 
     def _code(self, model: ChartModel, data: dict[str, Any],
-              hooks: ModuleType | None) -> tuple[dict[str, tuple[HookFn, ...]], list[str]]:
+              hooks: ModuleType | None,
+              ) -> tuple[dict[str, tuple[HookFn, ...]], list[tuple[NodePath, str]]]:
         plans: dict[str, tuple[HookFn, ...]] = {}
         inline: list[tuple[NodePath, str]] = []
         hooks_name = data.get("hooks")
@@ -408,7 +329,7 @@ class _Builder:
         ``|`` block or a one-line plain scalar), else at the start of the code."""
         assert self.src is not None
         line, col = self.src.at(node)
-        lines = _read(str(self.file)) or ""
+        lines = read_text(str(self.file)) or ""
         text = lines.splitlines()
         here = text[line - 1] if 0 < line <= len(text) else ""
         lineno, offset = err.lineno or 1, err.offset or 1
@@ -431,13 +352,13 @@ class _Builder:
         if hooks is None:
             return None  # the module itself failed: AK102 already says so
         fns: list[HookFn] = []
-        file = _display(Path(hooks.__file__ or ""))
+        file = display(Path(hooks.__file__ or ""))
         for i, name in enumerate(names):
             item = (*node, i) if len(names) > 1 and self.src and (*node, i) in self.src.values \
                 else node
             fn = getattr(hooks, name, None)
             if fn is None:
-                close = difflib.get_close_matches(name, _functions(hooks), n=1)
+                close = difflib.get_close_matches(name, functions(hooks), n=1)
                 fix = (f"did you mean `{close[0]}`? (or define `def {name}(ctx, event)`)"
                        if close else f"define `def {name}(ctx, event)`")
                 self.at(item, "AK103", f"hook `{name}` not found in {file}: {fix}")
@@ -489,40 +410,8 @@ def _has_contracts(model: ChartModel) -> bool:
                for s in model.order)
 
 
-def _functions(module: ModuleType) -> list[str]:
-    """The public functions of a hooks module."""
-    return [n for n, v in vars(module).items() if inspect.isfunction(v) and not n.startswith("_")]
-
-
-def _raised_at(exc: BaseException, file: Path) -> int | None:
-    """The line of ``file`` where ``exc`` was raised (the innermost frame in it)."""
-    line = None
-    tb = exc.__traceback__
-    target = file.resolve()
-    while tb is not None:
-        if Path(tb.tb_frame.f_code.co_filename).resolve() == target:
-            line = tb.tb_lineno
-        tb = tb.tb_next
-    return line
-
-
 def _unpointer(ptr: str) -> list[str]:
     return [p.replace("~1", "/").replace("~0", "~") for p in ptr.split("/")[1:]] if ptr else []
-
-
-def _read(file: str) -> str | None:
-    try:
-        return Path(file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _display(file: Path) -> str:
-    """A path relative to the working directory when possible, as users typed it."""
-    try:
-        return file.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(file)
 
 
 def _code_nodes(model: ChartModel, data: dict[str, Any]) -> Iterator[tuple[NodePath, Any, str]]:
@@ -563,90 +452,3 @@ def _for_sismic(node: Any) -> Any:
     return node
 
 
-def _leaf_errors(errors: list[jsonschema.ValidationError]) -> Iterator[jsonschema.ValidationError]:
-    """The most specific error of each failing node (``oneOf`` explains itself badly)."""
-    seen: set[tuple[Any, ...]] = set()
-    for err in errors:
-        node = tuple(err.absolute_path)
-        if node in seen:
-            continue
-        seen.add(node)
-        yield err
-
-
-def _what(data: Any, node: NodePath) -> str:
-    """How a user would name the mapping at ``node``: a state, a transition, or a pointer."""
-    def get(path: NodePath) -> Any:
-        value = data
-        for p in path:
-            value = value[p]
-        return value
-
-    try:
-        if (node and node[-1] == "root state") or (
-                len(node) > 1 and node[-2] in ("states", "parallel states")):
-            name = get(node).get("name")
-            return f"state {name!r}" if name is not None else f"the state at {pointer(node)}"
-        if len(node) > 2 and node[-2] == "transitions":
-            name = get(node[:-2]).get("name")
-            if name is not None:
-                return f"transition #{int(node[-1]) + 1} of state {name!r}"
-    except (KeyError, IndexError, TypeError, AttributeError):
-        pass
-    if len(node) > 1 and isinstance(node[-1], str):
-        owner = _what(data, node[:-1])
-        if owner.startswith(("state ", "transition ")):
-            return f"`{node[-1]}` of {owner}"
-    return f"`{pointer(node)[1:]}`" if node else "the chart"
-
-
-def _unknown_key(key: str, allowed: list[str], what: str) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1)
-    if close:
-        return f"unknown key {key!r} in {what}: did you mean {close[0]!r}?"
-    return f"unknown key {key!r} in {what}: use one of {', '.join(allowed)}"
-
-
-_KINDS = {"object": "a mapping", "array": "a list", "string": "a string",
-          "integer": "an integer", "number": "a number", "boolean": "true or false",
-          "null": "empty"}
-
-
-def _kind(value: Any) -> str:
-    """The YAML kind of ``value``, in words."""
-    for kind, py in (("boolean", bool), ("integer", int), ("number", float), ("string", str),
-                     ("array", list), ("object", dict)):
-        if isinstance(value, py):
-            return f"{_KINDS[kind]} ({value!r})" if kind not in ("array", "object") \
-                else _KINDS[kind]
-    return "empty" if value is None else type(value).__name__
-
-
-def _explain(err: jsonschema.ValidationError, data: Any) -> str:
-    node = list(err.absolute_path)
-    where = pointer(node) or "the document"
-    key = node[-1] if node else None
-    if err.validator == "required":
-        missing = err.message.split("'")[1] if "'" in err.message else err.message
-        return f"{_what(data, tuple(node))} is missing the required key {missing!r}: add it"
-    if err.validator == "type" and not node:
-        return "a chart is a mapping with at least `actor:` and `statechart:` keys"
-    if key == "priority":
-        return (f"{_what(data, tuple(node))} is {err.instance!r}: use an integer (higher runs "
-                f"first), 'high' or 'low'")
-    if err.validator == "type" and isinstance(err.validator_value, str):
-        return (f"{_what(data, tuple(node))} must be {_KINDS.get(err.validator_value, '?')}, "
-                f"not {_kind(err.instance)}")
-    if err.validator == "pattern" and node == ["context"]:
-        return (f"context key {err.instance!r} must be a Python identifier (letters, digits, "
-                f"_): hooks read it as ctx.context[...] and inline code as a variable")
-    if err.validator == "not" and "states" in str(err.validator_value):
-        return (f"{_what(data, tuple(node))} has both `states` and `parallel states`: a state "
-                f"is either compound or parallel, keep one")
-    if err.validator == "oneOf" and key in ("action", "on entry", "on exit"):
-        return (f"{_what(data, tuple(node))} must be inline Python (a string) or a list of "
-                f"hook names (identifiers)")
-    if err.validator == "pattern" and key == "actor":
-        return (f"actor type {err.instance!r} must be lower-case kebab-case (it is the URL "
-                f"segment in /api/{{actor_type}}/...), e.g. 'todo' or 'game-round'")
-    return f"{err.message} (at {where})"

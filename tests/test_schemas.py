@@ -61,9 +61,10 @@ def test_definitions_are_shared_and_errors_point_inside(schemas):
 def test_each_caller_type_has_its_own_events(schemas):
     with pytest.raises(EventRejected, match="SYNC is a service-only event"):
         schemas.validate_event("client", {"type": "SYNC"})
-    with pytest.raises(EventRejected, match="unknown event type 'TICK' for client callers: "
-                                            "declare it under `client:` in s.yaml"):
+    with pytest.raises(EventRejected) as info:
         schemas.validate_event("client", {"type": "TICK"})
+    assert ("unknown event type 'TICK' for client callers: declare it under `client:` in "
+            "s.yaml") in str(info.value)
     with pytest.raises(EventRejected, match="cannot send events from outside the runtime"):
         schemas.validate_event("system", {"type": "ADD"})
 
