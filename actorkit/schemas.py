@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -96,8 +97,21 @@ class Validator:
         except fastjsonschema.JsonSchemaValueException as fast:
             best = jsonschema.exceptions.best_match(self._full.iter_errors(value))
             if best is not None:
-                return best.message, pointer(best.absolute_path)
+                return best.message, pointer([*best.absolute_path, *_unexpected(best)])
             return fast.message, pointer(p for p in (fast.path or [])[1:])
+
+
+def _unexpected(err: jsonschema.ValidationError) -> list[str]:
+    """For "additional properties" errors, the first unexpected key: that is the bad field,
+    not the object around it."""
+    if err.validator != "additionalProperties" or not isinstance(err.instance, dict):
+        return []
+    known = set((err.schema.get("properties") or {}) if isinstance(err.schema, Mapping) else ())
+    patterns = (err.schema.get("patternProperties") or {}) if isinstance(err.schema, Mapping) \
+        else {}
+    extra = [k for k in err.instance
+             if k not in known and not any(re.search(p, k) for p in patterns)]
+    return extra[:1]
 
 
 def _event_schema(schema: Any, definitions: Mapping[str, Any] | None) -> Any:

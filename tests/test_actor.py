@@ -48,7 +48,7 @@ def test_events_run_and_count(actor):
     ({"type": 3}, "/type", "must be a string"),
     ({"type": "NOPE"}, "/type", "unknown event type 'NOPE' for client callers"),
     ({"type": "INC", "by": "two"}, "/by", "is not of type 'integer'"),
-    ({"type": "INC", "extra": 1}, "", "Additional properties are not allowed"),
+    ({"type": "INC", "extra": 1}, "/extra", "Additional properties are not allowed"),
     ({"type": "INC", "caller": {"type": "service", "id": "x"}}, "/caller", "access token"),
     ({"type": "SAY"}, "", "'words' is a required property"),
     ({"type": "CONNECT"}, "/type", "system event"),
