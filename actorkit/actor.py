@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 import orjson
-from sismic.exceptions import CodeEvaluationError, ConflictingTransitionsError, SismicError
+from sismic.exceptions import CodeEvaluationError, ConflictingTransitionsError
 from sismic.exceptions import ContractError as SismicContractError
 from sismic.exceptions import NonDeterminismError as SismicNonDeterminismError
 from sismic.model import MacroStep
@@ -46,6 +46,7 @@ __all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult"]
 MAX_MACRO_STEPS = 1000
 #: Timer steps one call to :meth:`Actor.advance` may run.
 MAX_TIMER_STEPS = 10_000
+
 
 @dataclass(frozen=True)
 class StepResult:
@@ -136,8 +137,8 @@ class Actor:
     def restore(cls, chart: Chart, data: Mapping[str, Any] | str | bytes, *,
                 clock: Callable[[], float] | None = None) -> Actor:
         """Rebuild an actor from ``data``, what :meth:`snapshot` returned (a dict or its JSON),
-        so that it continues
-        exactly as the original would: configuration, history, context, timers, sequence.
+        so that it continues exactly as the original would: configuration, history, context,
+        timers, sequence.
 
         The preamble does not run again and no event is sent (see :meth:`resume`). Raises
         :class:`~actorkit.SnapshotError` if the snapshot does not fit ``chart``.
@@ -359,8 +360,9 @@ class Actor:
             except CodeEvaluationError as e:
                 raise HookError(f"{e} (in a contract condition)", hook=str(e),
                                 where="contract") from e
-            except SismicError as e:
-                raise StepError(f"sismic failed: {e}") from e
+            except Exception as e:  # sismic's own failures (and ours): still rolled back
+                raise StepError(f"the step failed inside the interpreter: "
+                                f"{type(e).__name__}: {e}") from e
         except StepError as e:
             e.event_type = event.name if event is not None else None
             self._rollback()

@@ -177,6 +177,12 @@ class ChartModel:
         elif s.memory is not None:
             yield Finding("AK209", (*s.path, "memory"),
                           f"`memory` only applies to history states; remove it from {s.name!r}")
+        if s.kind == "final" and s.parent == self.root and self.states[self.root].kind == \
+                "orthogonal":
+            yield Finding("AK201", (*s.path, "type"),
+                          f"final state {s.name!r} is a region of the parallel root: sismic "
+                          f"ends the actor as soon as it enters it, at start; make the root a "
+                          f"compound state with the parallel state and {s.name!r} inside it")
         if s.transitions and (s.kind == "final" or s.kind.endswith("history")):
             yield Finding("AK201", (*s.path, "transitions"),
                           f"{s.kind} state {s.name!r} cannot have transitions (sismic refuses "

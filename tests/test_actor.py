@@ -259,3 +259,23 @@ def test_actors_of_one_chart_share_its_statechart(txn, clock):
     assert a._interp.statechart is b._interp.statechart is txn.statechart
     a.send({"type": "GO"}, alice)
     assert b.value == "idle"  # shared chart, separate state
+
+
+def test_a_failure_inside_the_interpreter_is_a_step_error_and_rolls_back(actor, monkeypatch):
+    from actorkit.engine import ActorInterpreter
+
+    actor.send({"type": "INC"}, alice)
+    before = live_state(actor)
+    real = ActorInterpreter._apply_step
+
+    def half_then_crash(self, step):
+        real(self, step)  # the step is half applied when sismic trips over itself
+        raise KeyError("s0")
+
+    monkeypatch.setattr(ActorInterpreter, "_apply_step", half_then_crash)
+    with pytest.raises(StepError, match="failed inside the interpreter: KeyError"):
+        actor.send({"type": "GO"}, alice)
+    assert live_state(actor) == before
+    monkeypatch.undo()
+    actor.send({"type": "GO"}, alice)
+    assert actor.value == "busy"

@@ -71,6 +71,9 @@ CASES = [
     # sismic accepts this chart but cannot run it ("State None does not exist" on spawn).
     Case("ak201_history_root.yaml", "AK201", 6, 11,
          ("cannot be the root state", "put it inside a compound state")),
+    # sismic ends the actor at start (or trips over itself) when the root's region is final.
+    Case("ak201_final_region.yaml", "AK201", 9, 15,
+         ("final state 'over' is a region of the parallel root", "make the root a compound")),
     Case("ak202_duplicate_state.yaml", "AK202", 12, 15,
          ("'waiting' is used twice", "rename one of them", "the other one is at line 11")),
     Case("ak203_unknown_target.yaml", "AK203", 12, 21,
