@@ -94,14 +94,6 @@ class Chart:
         """Whether some transition of the chart waits for ``event_type``."""
         return event_type in self.handled_events
 
-    def position(self, state: str) -> tuple[int, int] | None:
-        """``(line, column)`` of a state's ``name`` in the chart file."""
-        if self.source is None:
-            return None
-        model = ChartModel(self.source.data["statechart"])
-        info = model.states.get(state)
-        return self.source.at((*info.path, "name")) if info else None
-
 
 @dataclass
 class Inspection:

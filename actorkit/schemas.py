@@ -24,7 +24,6 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 import fastjsonschema
@@ -33,7 +32,7 @@ import orjson
 
 from .diagnostics import Diagnostic
 from .errors import EventRejected
-from .source import Source, SourceError, load_yaml
+from .source import Source
 
 __all__ = [
     "CALLER_SECTIONS",
@@ -41,7 +40,7 @@ __all__ = [
     "SYSTEM_EVENTS",
     "ActorSchemas",
     "Validator",
-    "load_schemas",
+    "schemas_from_source",
     "to_json",
 ]
 
@@ -134,7 +133,7 @@ def _with_definitions(schema: Any, definitions: Mapping[str, Any] | None) -> Any
 
 @dataclass
 class ActorSchemas:
-    """Every schema of one actor type, compiled. Built by :func:`load_schemas`."""
+    """Every schema of one actor type, compiled. Built by :func:`schemas_from_source`."""
 
     path: str | None = None
     input: Validator = field(default_factory=lambda: Validator(_EMPTY_OBJECT))
@@ -249,16 +248,6 @@ def _schema_problem(err: jsonschema.SchemaError) -> str:
         hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(_TYPES)}"
         return f"{err.instance!r} is not a JSON Schema type: {hint}"
     return str(err.message)
-
-
-def load_schemas(path: Path, display: str) -> tuple[ActorSchemas | None, list[Diagnostic]]:
-    """Load and compile a schemas file. Problems come back as diagnostics (AK105/106/108)."""
-    try:
-        src = load_yaml(path, display)
-    except SourceError as e:
-        code = "AK105" if e.code == "AK002" else e.code
-        return None, [Diagnostic(display, *e.position, code, e.message)]
-    return schemas_from_source(src)
 
 
 def schemas_from_source(src: Source) -> tuple[ActorSchemas | None, list[Diagnostic]]:
