@@ -194,8 +194,8 @@ class ChartModel:
                                   f"{s.kind} state {s.name!r} cannot have children")
 
     def behaviour(self, schemas: ActorSchemas | None, sent: dict[str, Sent]) -> list[Finding]:
-        """Problems in how the chart behaves: AK205, AK206, AK208, AK210, AK211, AK301,
-        AK302, AK303."""
+        """Problems in how the chart behaves: AK205, AK206, AK208, AK210, AK211, AK212,
+        AK301, AK302, AK303."""
         out: list[Finding] = []
         out.extend(self._no_initial())
         out.extend(self._unreachable())
@@ -346,7 +346,17 @@ class ChartModel:
             child = t.target
             for state in self.ancestors(t.target):
                 if state in above_source:
-                    break  # the transition starts inside this state: nothing new is entered
+                    # the transition starts inside this state: nothing above is entered
+                    if self.states[state].kind == "orthogonal" and state != t.source:
+                        side = next(a for a in [t.source, *self.ancestors(t.source)]
+                                    if self.states[a].parent == state)
+                        yield Finding("AK212", (*t.path, "target"),
+                                      f"transition from {t.source!r} to {t.target!r} crosses "
+                                      f"from region {side!r} to region {child!r} of parallel "
+                                      f"state {state!r}: sismic leaves {child!r} with two "
+                                      f"active states; send an event that region handles "
+                                      f"instead, or target a state outside {state!r}")
+                    break
                 info = self.states[state]
                 others = [c for c in info.children if c != child]
                 if info.kind == "orthogonal" and others:

@@ -61,6 +61,8 @@ RULES: dict[str, Rule] = {
                                             "forever"),
         Rule("AK211", "partial-parallel-entry", _W, "a transition into one region of a parallel "
                                                     "state leaves its other regions inactive"),
+        Rule("AK212", "cross-region", _E, "a transition goes from one region of a parallel "
+                                          "state to another"),
         Rule("AK301", "undeclared-event", _E, "a transition waits for an event no schema declares "
                                               "and nothing sends"),
         Rule("AK302", "unhandled-event", _W, "a declared client or service event has no "

@@ -191,7 +191,13 @@ class ActorInterpreter(Interpreter):  # type: ignore[misc]
             sent.extend(evaluator.execute_on_exit(state))
             for history, deep in sc.histories.get(name, ()):
                 scope = sc.descendants_for(name) if deep else sc._children[name]
-                self._memory[history] = [s for s in scope if s in before]
+                memory = [s for s in scope if s in before]
+                if len(memory) != 1 and not (deep and memory):
+                    # sismic asserts the same: the configuration is broken (a transition
+                    # entered a second child of a compound state).
+                    raise AssertionError(f"cannot record history {history!r}: {name!r} has "
+                                         f"{len(memory)} active children")
+                self._memory[history] = memory
             config.remove(name)
         transition = step.transition
         if transition is not None:

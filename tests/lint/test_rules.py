@@ -99,6 +99,10 @@ CASES = [
     Case("ak211_partial_parallel.yaml", "AK211", 11, 36,
          ("enters parallel state 'game' through its region 'board' only", "'clock' inactive",
           "target 'game' itself")),
+    # sismic enters the target's region without leaving its active state: two active states.
+    Case("ak212_cross_region.yaml", "AK212", 13, 40,
+         ("crosses from region 'board' to region 'clock' of parallel state 'game'",
+          "send an event that region handles")),
     Case("ak301_undeclared_event.yaml", "AK301", 10, 16,
          ("'ADD_TOOD' is not declared", "did you mean 'ADD_TODO'?")),
     Case("ak302_unhandled_event.yaml", "AK302", 4, 3,
