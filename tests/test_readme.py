@@ -34,3 +34,15 @@ def test_the_session_the_quick_start_runs_exists():
     main_job, _ = quick_start()
     for path in re.findall(r"(\S+\.(?:yaml|jsonl))", main_job):
         assert (ROOT / path).is_file(), path
+
+
+def test_the_python_example_runs_and_shows_what_its_comments_say(monkeypatch):
+    block = README.split("## Actors in Python", 1)[1].split("```python\n", 1)[1]
+    code = block.split("```", 1)[0]
+    monkeypatch.chdir(ROOT)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert scope["result"].outputs[0]["type"] == "TODO_ADDED"
+    assert scope["todo"].view(scope["bob"])["private"] == {"filter": "active"}
+    assert scope["todo"].value == {"Initialization": "Ready", "TodoList": {}}
+    assert scope["again"].snapshot() == scope["snapshot"]
