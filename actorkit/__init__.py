@@ -14,6 +14,7 @@ from .chart import Chart, Inspection, chart_schema, inspect_chart, load_chart
 from .diagnostics import RULES, Diagnostic, Rule, Severity
 from .errors import (
     ActorkitError,
+    AuthError,
     ChartError,
     ContextError,
     ContractError,
@@ -38,6 +39,7 @@ __all__ = [
     "Actor",
     "ActorSchemas",
     "ActorkitError",
+    "AuthError",
     "Caller",
     "CallerType",
     "Chart",

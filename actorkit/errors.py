@@ -12,7 +12,8 @@
     │   ├── ContextError          the context left by the step breaks its schema or is not JSON
     │   ├── OutputError           ctx.emit() sent an output event its schema rejects
     │   └── StepLimitError        the event never settled (an eventless loop)
-    └── SnapshotError         a snapshot cannot be restored into this chart
+    ├── SnapshotError         a snapshot cannot be restored into this chart
+    └── AuthError             an access token is missing, invalid, expired or for another actor
 
 Every message says what went wrong and what to do about it.
 """
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ActorkitError",
+    "AuthError",
     "ChartError",
     "ContextError",
     "ContractError",
@@ -110,3 +112,7 @@ class StepLimitError(StepError):
 
 class SnapshotError(ActorkitError):
     """A snapshot does not fit the chart it is restored into."""
+
+
+class AuthError(ActorkitError):
+    """An access token does not let this caller reach this actor (HTTP 401)."""

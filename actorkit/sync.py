@@ -1,0 +1,219 @@
+"""Keeping callers in sync: views, their checksums, and JSON Patch (RFC 6902) diffs.
+
+A caller's view is ``{"public", "private", "value"}``. Its checksum is the SHA-256 (hex) of its
+canonical JSON (sorted keys, no spaces), so any process computes the same one and a client can
+check that the view it patched is the one the server meant. Diffs use only ``add``, ``remove``
+and ``replace``, in the order Actor Kit's own differ (fast-json-patch ``compare``) emits them.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+
+__all__ = ["PatchError", "apply_patch", "canonical", "checksum", "diff", "view_bytes"]
+
+Op = dict[str, Any]
+
+
+class PatchError(ValueError):
+    """A patch does not apply to the document it was given."""
+
+
+def canonical(value: Any) -> bytes:
+    """Canonical JSON: sorted keys, compact, UTF-8."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def view_bytes(public: bytes, private: bytes, value: bytes) -> bytes:
+    """The canonical JSON of a view from the canonical JSON of its three parts (sorted keys:
+    private, public, value): the public part is written once per change, not once per caller."""
+    return b'{"private":' + private + b',"public":' + public + b',"value":' + value + b"}"
+
+
+def checksum(canonical_json: bytes) -> str:
+    """SHA-256 hex of canonical JSON: the checksum frames and snapshots carry."""
+    return hashlib.sha256(canonical_json).hexdigest()
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def diff(old: Any, new: Any, *, new_json: bytes | None = None) -> list[Op]:
+    """The JSON Patch that turns ``old`` into ``new`` (``new_json``: its canonical JSON, if
+    the caller has it already).
+
+    Subtrees Python finds equal (``==`` runs in C) are skipped: on a 1,000-todo context that
+    makes a one-field change ~20x cheaper to find than walking everything. Python also calls
+    ``1``, ``1.0`` and ``True`` equal, which JSON does not; so the patch is checked by applying
+    it (sharing every untouched subtree) and comparing canonical JSON, and in the rare case a
+    subtree hid such a change, the strict walk runs instead.
+    """
+    ops = _diff(old, new, fast=True)
+    expected = canonical(new) if new_json is None else new_json
+    if canonical(_patched(old, ops)) == expected:
+        return ops
+    return _diff(old, new, fast=False)
+
+
+def _diff(old: Any, new: Any, *, fast: bool) -> list[Op]:
+    ops: list[Op] = []
+    if old is not new:
+        if type(old) is type(new) and type(old) in (dict, list):
+            _walk(old, new, "", ops, fast)
+        elif not _same(old, new):
+            ops.append({"op": "replace", "path": "", "value": new})
+    return ops
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    kind = type(a)
+    if kind is not type(b):
+        return False
+    if kind is dict:
+        return len(a) == len(b) and all(k in b and _same(v, b[k]) for k, v in a.items())
+    if kind is list:
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
+def _walk(old: Any, new: Any, path: str, ops: list[Op], fast: bool) -> None:
+    if type(old) is dict:
+        for key in reversed(list(old)):
+            at = f"{path}/{_escape(key)}"
+            if key in new:
+                _child(old[key], new[key], at, ops, fast)
+            else:
+                ops.append({"op": "remove", "path": at})
+        for key, value in new.items():
+            if key not in old:
+                ops.append({"op": "add", "path": f"{path}/{_escape(key)}", "value": value})
+        return
+    n_old, n_new = len(old), len(new)
+    for i in range(n_old - 1, -1, -1):  # removals from the end, as fast-json-patch does
+        if i < n_new:
+            _child(old[i], new[i], f"{path}/{i}", ops, fast)
+        else:
+            ops.append({"op": "remove", "path": f"{path}/{i}"})
+    for i in range(n_old, n_new):
+        ops.append({"op": "add", "path": f"{path}/{i}", "value": new[i]})
+
+
+def _child(a: Any, b: Any, path: str, ops: list[Op], fast: bool) -> None:
+    if a is b:
+        return
+    kind = type(a)
+    if kind is type(b):
+        if kind is dict or kind is list:
+            if not (fast and a == b):
+                _walk(a, b, path, ops, fast)
+            return
+        if a == b:
+            return
+    ops.append({"op": "replace", "path": path, "value": b})
+
+
+def _patched(doc: Any, ops: list[Op]) -> Any:
+    """``doc`` with ``ops`` (as :func:`diff` makes them) applied, copying only the containers
+    on the paths the ops touch: everything else is shared with ``doc``."""
+    for op in ops:
+        tokens = list(_tokens(op["path"]))
+        if not tokens:
+            doc = op["value"]
+            continue
+        doc = _shallow(doc)
+        parent = doc
+        for token in tokens[:-1]:
+            key: Any = int(token) if isinstance(parent, list) else token
+            parent[key] = _shallow(parent[key])
+            parent = parent[key]
+        last: Any = int(tokens[-1]) if isinstance(parent, list) else tokens[-1]
+        if op["op"] == "remove":
+            del parent[last]
+        elif op["op"] == "add" and isinstance(parent, list):
+            parent.insert(last, op["value"])
+        else:
+            parent[last] = op["value"]
+    return doc
+
+
+def _shallow(value: Any) -> Any:
+    return value.copy() if isinstance(value, dict | list) else value
+
+
+def _tokens(path: str) -> Iterator[str]:
+    if path == "":
+        return
+    if not path.startswith("/"):
+        raise PatchError(f"a JSON pointer starts with '/': {path!r}")
+    for token in path[1:].split("/"):
+        yield token.replace("~1", "/").replace("~0", "~")
+
+
+def apply_patch(document: Any, ops: list[Op]) -> Any:
+    """Apply RFC 6902 ``ops`` (add, remove, replace, move, copy, test) to a deep copy of
+    ``document`` and return it. Raises :class:`PatchError` if an op does not apply."""
+    doc = copy.deepcopy(document)
+    for op in ops:
+        try:
+            doc = _apply_one(doc, op)
+        except (KeyError, IndexError, TypeError, ValueError) as e:
+            raise PatchError(f"cannot apply {op!r}: {e}") from e
+    return doc
+
+
+def _get(doc: Any, path: str) -> Any:
+    for token in _tokens(path):
+        doc = doc[int(token)] if isinstance(doc, list) else doc[token]
+    return doc
+
+
+def _apply_one(doc: Any, op: Op) -> Any:
+    kind, path = op["op"], op["path"]
+    if kind == "test":
+        if not _same(_get(doc, path), op["value"]):
+            raise ValueError("test failed")
+        return doc
+    if kind in ("move", "copy"):
+        value = copy.deepcopy(_get(doc, op["from"]))
+        if kind == "move":
+            doc = _apply_one(doc, {"op": "remove", "path": op["from"]})
+        return _apply_one(doc, {"op": "add", "path": path, "value": value})
+    tokens = list(_tokens(path))
+    if not tokens:
+        if kind == "remove":
+            raise ValueError("cannot remove the whole document")
+        return copy.deepcopy(op["value"])
+    parent = doc
+    for token in tokens[:-1]:
+        parent = parent[int(token)] if isinstance(parent, list) else parent[token]
+    last = tokens[-1]
+    if isinstance(parent, list):
+        index = len(parent) if (last == "-" and kind == "add") else int(last)
+        if kind == "add":
+            if not 0 <= index <= len(parent):
+                raise IndexError(f"index {index} out of range")
+            parent.insert(index, copy.deepcopy(op["value"]))
+        elif kind == "remove":
+            del parent[index]
+        elif kind == "replace":
+            parent[index] = copy.deepcopy(op["value"])
+        else:
+            raise ValueError(f"unknown op {kind!r}")
+    else:
+        if kind in ("add", "replace"):
+            if kind == "replace" and last not in parent:
+                raise KeyError(last)
+            parent[last] = copy.deepcopy(op["value"])
+        elif kind == "remove":
+            del parent[last]
+        else:
+            raise ValueError(f"unknown op {kind!r}")
+    return doc
