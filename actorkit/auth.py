@@ -62,7 +62,7 @@ def parse_subject(subject: str) -> Caller:
     if not sep or kind not in CALLER_TYPES or not ident:
         raise AuthError(f"access token subject {subject!r} must look like "
                         f"'client-<id>' or 'service-<id>'")
-    return Caller(kind, ident)  # type: ignore[arg-type]
+    return Caller(kind, ident)
 
 
 def parse_access_token(token: str, *, signing_key: str, actor_type: str,
