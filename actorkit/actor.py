@@ -53,15 +53,17 @@ class StepResult:
     """What one committed step did.
 
     ``type`` is the event's type (``None`` for a wake-up of ``after()``/``idle()`` guards or a
-    delayed sismic event), ``outputs`` the events emitted with ``ctx.emit()``, ``timers`` the
-    timer steps :meth:`Actor.send` ran first because they were due, and ``error`` the failure
-    of a timer step that :meth:`Actor.advance` rolled back and dropped.
+    delayed sismic event) and ``data`` its payload; ``outputs`` are the events emitted with
+    ``ctx.emit()``, ``timers`` the timer steps :meth:`Actor.send` ran first because they were
+    due, and ``error`` the failure of a timer step that :meth:`Actor.advance` rolled back and
+    dropped.
     """
 
     seq: int
     type: str | None
     caller: Caller
     time: float
+    data: dict[str, Any] | None = None
     outputs: tuple[dict[str, Any], ...] = ()
     timers: tuple[StepResult, ...] = ()
     error: StepError | None = None
@@ -320,7 +322,8 @@ class Actor:
                 if self._wakeup is not None and self._wakeup <= due:
                     self._wakeup = None
             self._committed = snapshots.dump(self._snapshot_dict())
-            return StepResult(self._seq, timer.type if timer else None, system, due, error=e)
+            return StepResult(self._seq, timer.type if timer else None, system, due,
+                              timer.data if timer else None, error=e)
 
     def _step(self, caller: Caller, at: float, event: ActorEvent | None, *,
               initialize: bool = False) -> StepResult:
@@ -376,7 +379,7 @@ class Actor:
             if isinstance(private, PrivateBuckets):
                 private.touched = None  # no set kept per idle actor
         return StepResult(seq, event.name if event is not None else None, caller, now,
-                          tuple(ctx._outputs))
+                          event.data if event is not None else None, tuple(ctx._outputs))
 
     def _execute(self) -> list[MacroStep]:
         # sismic's execute() ends with one empty macro step; skip it when it provably has

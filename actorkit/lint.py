@@ -11,16 +11,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .chart import inspect_chart
+from .chart import Chart, inspect_chart
 from .diagnostics import Diagnostic, Severity
+from .errors import ActorkitError, ChartError
 
-__all__ = ["FORMATS", "LintReport", "chart_files", "lint_paths"]
+__all__ = ["FORMATS", "LintReport", "LintUsageError", "chart_files", "lint_paths", "load_charts"]
 
 FORMATS = ("text", "json", "github")
 CHART_SUFFIXES = (".yaml", ".yml")
 
 
-class LintUsageError(Exception):
+class LintUsageError(ActorkitError):
     """The paths given to lint cannot be linted at all (exit code 2)."""
 
 
@@ -115,3 +116,29 @@ def lint_paths(paths: Iterable[str | Path]) -> LintReport:
         report.files.append(str(file))
         report.diagnostics.extend(found.diagnostics)
     return report
+
+
+def load_charts(paths: Iterable[str | Path]) -> dict[str, Chart]:
+    """Check and load every chart under ``paths``, by actor type: what a server serves.
+
+    Raises :class:`~actorkit.ChartError` with every error of every chart if any has one, or if
+    two charts claim one actor type; warnings do not stop it.
+    """
+    charts: dict[str, Chart] = {}
+    errors: list[Diagnostic] = []
+    for file in chart_files(paths):
+        found = inspect_chart(file)
+        errors.extend(found.errors)
+        chart = found.chart
+        if chart is None:
+            continue
+        other = charts.get(chart.actor_type)
+        if other is not None:
+            errors.append(Diagnostic(chart.path, 1, 1, "AK101",
+                                     f"actor type {chart.actor_type!r} is also served by "
+                                     f"{other.path}: give each chart its own `actor:`"))
+            continue
+        charts[chart.actor_type] = chart
+    if errors:
+        raise ChartError(errors)
+    return charts

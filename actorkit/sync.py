@@ -15,7 +15,8 @@ from typing import Any
 
 import orjson
 
-__all__ = ["PatchError", "apply_patch", "canonical", "checksum", "diff", "view_bytes"]
+__all__ = ["Frames", "PatchError", "View", "ViewCache", "Views", "apply_patch", "canonical",
+           "checksum", "diff", "view_bytes"]
 
 Op = dict[str, Any]
 
@@ -217,3 +218,123 @@ def _apply_one(doc: Any, op: Op) -> Any:
         else:
             raise ValueError(f"unknown op {kind!r}")
     return doc
+
+
+class View:
+    """One caller's view of one committed state, with its canonical JSON and checksum.
+
+    The parts are kept apart so that frames can diff the public part once for every caller.
+    """
+
+    __slots__ = ("checksum", "data", "json", "private", "private_json", "public", "public_key",
+                 "value", "value_json")
+
+    def __init__(self, public: Any, public_json: bytes, public_key: str, private: Any,
+                 private_json: bytes, value: Any, value_json: bytes) -> None:
+        self.public, self.public_key = public, public_key
+        self.private, self.private_json = private, private_json
+        self.value, self.value_json = value, value_json
+        self.json = view_bytes(public_json, private_json, value_json)
+        self.checksum = checksum(self.json)
+        self.data = {"public": public, "private": private, "value": value}
+
+
+class Views:
+    """The views of one committed actor state, made on demand, one per distinct private
+    bucket: callers whose buckets are equal share a view, its checksum and its frames."""
+
+    __slots__ = ("_by_private", "_private", "_public", "_public_json", "_public_key", "_value",
+                 "_value_json", "default")
+
+    def __init__(self, public: Any, private: dict[str, Any], value: Any, default: bytes) -> None:
+        self._public, self._private, self._value = public, private, value
+        self._public_json = canonical(public)
+        self._public_key = checksum(self._public_json)
+        self._value_json = canonical(value)
+        self.default = default
+        self._by_private: dict[bytes, View] = {}
+
+    def of(self, caller_id: str) -> View:
+        """The view of the caller with id ``caller_id``."""
+        bucket = self._private.get(caller_id)
+        private_json = self.default if bucket is None else canonical(bucket)
+        view = self._by_private.get(private_json)
+        if view is None:
+            private = orjson.loads(private_json) if bucket is None else bucket
+            view = self._by_private[private_json] = View(
+                self._public, self._public_json, self._public_key, private, private_json,
+                self._value, self._value_json)
+        return view
+
+
+class ViewCache:
+    """Views by checksum, so a client reconnecting with the last checksum it saw gets a diff
+    instead of the whole view. Bounded in size and age (seconds)."""
+
+    def __init__(self, *, size: int = 256, ttl: float = 300.0) -> None:
+        self.size, self.ttl = size, ttl
+        self._views: dict[str, tuple[View, float]] = {}
+
+    def put(self, view: View, now: float) -> None:
+        self._views.pop(view.checksum, None)
+        self._views[view.checksum] = (view, now)
+        while len(self._views) > self.size:
+            del self._views[next(iter(self._views))]
+
+    def get(self, key: str | None, now: float) -> View | None:
+        found = self._views.get(key) if key else None
+        if found is None or now - found[1] > self.ttl:
+            return None
+        return found[0]
+
+
+class Frames:
+    """The frames from one set of views to the next: ``{"operations": [...], "checksum"}``,
+    each diff and each frame computed once however many connections need it."""
+
+    def __init__(self) -> None:
+        self._parts: dict[tuple[str, str], list[Op]] = {}
+        self._frames: dict[tuple[str | None, str], bytes | None] = {}
+
+    def frame(self, old: View | None, new: View) -> bytes | None:
+        """The frame that takes a client from ``old`` (``None``: nothing) to ``new``, or
+        ``None`` when there is nothing to send."""
+        key = (old.checksum if old is not None else None, new.checksum)
+        if key in self._frames:
+            return self._frames[key]
+        if old is not None and old.checksum == new.checksum:
+            frame = None
+        else:
+            ops = self._ops(old, new)
+            frame = orjson.dumps({"operations": ops, "checksum": new.checksum}) if ops else None
+        self._frames[key] = frame
+        return frame
+
+    def _ops(self, old: View | None, new: View) -> list[Op]:
+        if old is None:
+            return diff({}, new.data)
+        ops: list[Op] = []
+        if old.value_json != new.value_json:
+            ops.extend(_under("/value", diff(old.value, new.value, new_json=new.value_json)))
+        if old.private_json != new.private_json:
+            ops.extend(_under("/private", diff(old.private, new.private,
+                                               new_json=new.private_json)))
+        if old.public_key != new.public_key:
+            key = (old.public_key, new.public_key)
+            public = self._parts.get(key)
+            if public is None:
+                public = self._parts[key] = _under("/public", diff(
+                    old.public, new.public, new_json=view_public_json(new)))
+            ops.extend(public)
+        return ops
+
+
+def view_public_json(view: View) -> bytes:
+    """The canonical JSON of a view's public part (cut out of the view's JSON)."""
+    start = len(b'{"private":') + len(view.private_json) + len(b',"public":')
+    end = len(view.json) - len(b',"value":') - len(view.value_json) - 1
+    return view.json[start:end]
+
+
+def _under(prefix: str, ops: list[Op]) -> list[Op]:
+    return [{**op, "path": prefix + op["path"]} for op in ops]

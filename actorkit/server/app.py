@@ -1,0 +1,110 @@
+"""The application: every chart of a project served under ``/api``, ready for uvicorn.
+
+``uvicorn actorkit.server:create_app --factory`` serves the charts in ``./charts`` (or the
+folder in ``ACTORKIT_PROJECT``) with the secret in ``ACTOR_KIT_SECRET``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..auth import check_signing_key
+from ..errors import ActorkitError
+from ..lint import load_charts
+from ..runtime import ActorSystem
+from .router import create_router
+
+__all__ = ["DEV_SECRET_FILE", "create_app", "dev_secret", "resolve_secret"]
+
+#: Where a project keeps its development secret (random, made on first use, never in code).
+DEV_SECRET_FILE = Path(".actorkit") / "dev-secret"
+
+
+class ServerConfigError(ActorkitError):
+    """The server cannot start as configured."""
+
+
+def dev_secret(project: Path) -> str:
+    """The project's development secret, made (random) the first time it is asked for."""
+    file = project / DEV_SECRET_FILE
+    if file.is_file():
+        return file.read_text().strip()
+    file.parent.mkdir(parents=True, exist_ok=True)
+    (file.parent / ".gitignore").write_text("*\n")
+    value = secrets.token_urlsafe(32)
+    file.write_text(value + "\n")
+    file.chmod(0o600)
+    return value
+
+
+def resolve_secret(project: Path, secret: str | None, *, dev: bool) -> str:
+    """The signing secret: ``secret``, else ``ACTOR_KIT_SECRET``, else (in development only)
+    the project's development secret. Production without a secret is refused."""
+    value = secret or os.environ.get("ACTOR_KIT_SECRET")
+    if not value:
+        if not dev:
+            raise ServerConfigError(
+                "ACTOR_KIT_SECRET is not set: a server without its own secret would accept "
+                "tokens anyone can mint. Set it (generate one with `python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))'`), or run `actorkit serve` on 127.0.0.1 for "
+                "development")
+        value = dev_secret(project)
+    try:
+        check_signing_key(value)
+    except ValueError as e:
+        raise ServerConfigError(str(e)) from None
+    return value
+
+
+class _DenialNoise(logging.Filter):
+    """uvicorn's sans-I/O WebSocket protocol logs an error after every refused handshake
+    (a bad token is answered with an HTTP 401, as intended); keep it out of the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "ASGI callable returned without completing handshake."
+
+
+def create_app(project: str | Path | None = None, *, secret: str | None = None,
+               dev: bool | None = None, prefix: str = "/api",
+               clock: Callable[[], float] | None = None, cache_ttl: float = 300.0,
+               **fastapi: Any) -> FastAPI:
+    """A FastAPI app serving every chart in ``<project>/charts`` at
+    ``{prefix}/{actor_type}/{actor_id}``.
+
+    ``project`` defaults to ``ACTORKIT_PROJECT`` or the working directory; ``secret`` to
+    ``ACTOR_KIT_SECRET``; ``dev`` (allow the project's development secret) to
+    ``ACTORKIT_DEV=1``. Every chart is checked first: any lint error stops it with
+    :class:`~actorkit.ChartError` listing them all.
+    """
+    folder = Path(project or os.environ.get("ACTORKIT_PROJECT") or ".")
+    if dev is None:
+        dev = os.environ.get("ACTORKIT_DEV") == "1"
+    charts = load_charts([folder / "charts"])
+    signing_key = resolve_secret(folder, secret, dev=dev)
+    options: dict[str, Any] = {"cache_ttl": cache_ttl}
+    if clock is not None:
+        options["clock"] = clock
+    system = ActorSystem(charts, **options)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await system.close()
+
+    noise = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _DenialNoise) for f in noise.filters):
+        noise.addFilter(_DenialNoise())
+    app = FastAPI(title="actorkit", version=__version__, lifespan=lifespan, **fastapi)
+    app.state.system = system
+    app.include_router(create_router(system, secret=signing_key), prefix=prefix,
+                       tags=["actors"])
+    return app

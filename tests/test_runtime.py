@@ -1,0 +1,153 @@
+"""The actor system in process: activation, mailboxes, timers, frames and waits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from support import CHARTS, ROOT, FakeClock, alice, bob
+
+from actorkit import Caller, EventRejected, load_chart
+from actorkit.runtime import ActorSystem, UnknownActorType, WaitTimeout
+from actorkit.sync import apply_patch, canonical, checksum
+
+
+def system(clock: FakeClock) -> ActorSystem:
+    charts = {c.actor_type: c for c in (load_chart(ROOT / "charts" / "todo.yaml"),
+                                        load_chart(CHARTS / "timers.yaml"))}
+    return ActorSystem(charts, clock=clock)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_unknown_types_and_first_touch(clock):
+    async def go() -> None:
+        s = system(clock)
+        with pytest.raises(UnknownActorType, match="Unknown actor type: nope"):
+            await s.snapshot("nope", "x", alice)
+        assert s.get("todo", "a") is None
+        view = await s.snapshot("todo", "a", bob)
+        assert s.get("todo", "a").initial_caller == bob
+        assert view.checksum == checksum(canonical(view.data))
+        with pytest.raises(EventRejected):
+            await s.snapshot("todo", "b", alice, input={"unexpected": 1})
+        assert s.get("todo", "b") is None  # bad input spawns nothing
+
+    run(go())
+
+
+def test_frames_are_made_once_and_shared_by_equal_views(clock):
+    async def go() -> None:
+        s = system(clock)
+        got: dict[str, list[bytes]] = {"a1": [], "a2": [], "b": []}
+        await s.connect("todo", "f", alice, got["a1"].append)
+        await s.connect("todo", "f", alice, got["a2"].append)
+        await s.connect("todo", "f", bob, got["b"].append)
+        await s.send("todo", "f", alice, {"type": "ADD_TODO", "text": "milk"})
+        assert got["a1"][-1] is got["a2"][-1]  # one frame object for both of alice's sockets
+        assert got["a1"][-1] is got["b"][-1]   # and bob's view is equal: the same frame
+        await s.send("todo", "f", bob, {"type": "SET_FILTER", "filter": "active"})
+        assert len(got["a1"]) == 2 and len(got["b"]) == 3  # only bob's view changed
+        for frames in got.values():
+            view: dict = {}
+            for frame in frames:
+                body = json.loads(frame)
+                view = apply_patch(view, body["operations"])
+                assert checksum(canonical(view)) == body["checksum"]
+
+    run(go())
+
+
+def test_a_timer_woken_early_is_armed_again(clock):
+    async def go() -> None:
+        s = system(clock)
+        cell = await s.cell("timers", "t", alice)
+        await s.send("timers", "t", alice, {"type": "REMIND", "in": 10})
+        assert cell.timer is not None
+        cell.timer.cancel()
+        clock.t += 9.999  # the loop's timer fired a hair before the actor's deadline
+        assert await cell.tick() == []
+        assert cell.timer is not None
+        clock.t += 0.01
+        [fired] = await cell.tick()
+        assert fired.type == "REMINDER"
+
+    run(go())
+
+
+def test_timers_run_on_the_loop_at_their_time():
+    async def go() -> None:
+        clock = FakeClock(0.0)
+        loop = asyncio.get_running_loop()
+        clock.t = loop.time()
+        s = ActorSystem({"timers": load_chart(CHARTS / "timers.yaml")}, clock=loop.time)
+        frames: list[bytes] = []
+        await s.connect("timers", "t", alice, frames.append)
+        await s.send("timers", "t", alice, {"type": "REMIND", "in": 0.05})
+        await asyncio.sleep(0.3)
+        fired = s.get("timers", "t").view(alice)["public"]["fired"]
+        assert [f[0] for f in fired] == ["REMINDER"]
+        assert len(frames) == 3  # the view, the reminder set, the reminder fired
+        await s.close()
+
+    run(go())
+
+
+def test_waits(clock):
+    async def go() -> None:
+        s = system(clock)
+        await s.snapshot("todo", "w", alice, wait_for_state={"Initialization": "Ready"},
+                         timeout=0.01)  # already there: at once
+        with pytest.raises(WaitTimeout):
+            await s.snapshot("todo", "w", alice, wait_for_state="Elsewhere", timeout=0.05)
+        waiting = asyncio.create_task(s.snapshot(
+            "todo", "w", alice, wait_for_event={"type": "ADD_TODO", "text": "b"}, timeout=2))
+        await asyncio.sleep(0.01)
+        await s.send("todo", "w", alice, {"type": "ADD_TODO", "text": "a"})
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        await s.send("todo", "w", alice, {"type": "ADD_TODO", "text": "b"})
+        view = await waiting
+        assert [t["text"] for t in view.data["public"]["todos"]] == ["a", "b"]
+
+    run(go())
+
+
+def test_reconnecting_with_a_known_checksum_gets_a_diff(clock):
+    async def go() -> None:
+        s = system(clock)
+        first = await s.snapshot("todo", "r", alice)
+        await s.send("todo", "r", alice, {"type": "ADD_TODO", "text": "x"})
+        frames: list[bytes] = []
+        await s.connect("todo", "r", alice, frames.append, checksum=first.checksum)
+        [frame] = frames
+        body = json.loads(frame)
+        assert [op["path"] for op in body["operations"]] == ["/public/todos/0"]
+        clock.t += 301  # the cache keeps views 300 s
+        late: list[bytes] = []
+        await s.connect("todo", "r", alice, late.append, checksum=first.checksum)
+        assert [op["path"] for op in json.loads(late[0])["operations"]] == [
+            "/public", "/private", "/value"]
+
+    run(go())
+
+
+def test_a_failing_connect_hook_does_not_refuse_the_connection(clock, tmp_path):
+    (tmp_path / "hooks").mkdir()
+    (tmp_path / "hooks" / "grumpy.py").write_text(
+        "def greet(ctx, event):\n    raise RuntimeError('no')\n")
+    (tmp_path / "grumpy.yaml").write_text(
+        "actor: grumpy\nhooks: hooks.grumpy\nstatechart:\n  name: g\n  root state:\n"
+        "    name: r\n    transitions: [{event: CONNECT, action: greet}]\n")
+
+    async def go() -> None:
+        s = ActorSystem({"grumpy": load_chart(tmp_path / "grumpy.yaml")}, clock=clock)
+        frames: list[bytes] = []
+        conn = await s.connect("grumpy", "g", Caller.client("c"), frames.append)
+        assert len(frames) == 1
+        await s.disconnect(conn)
+
+    run(go())
