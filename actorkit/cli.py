@@ -59,6 +59,96 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if args.check and session.failures else 0
 
 
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    try:
+        import uvicorn
+
+        from .server import resolve_secret
+    except ImportError as e:
+        print(f"actorkit serve needs the server extra: pip install 'actorkit[server]' ({e})",
+              file=sys.stderr)
+        return 2
+    from .errors import ActorkitError, ChartError
+    from .lint import load_charts
+
+    project = Path(args.project).resolve()
+    dev = not args.production and args.host in _LOOPBACK
+    try:
+        charts = load_charts([project / "charts"])
+        had_secret = bool(os.environ.get("ACTOR_KIT_SECRET"))
+        secret = resolve_secret(project, None, dev=dev)
+    except ChartError as e:
+        print(e, file=sys.stderr)
+        print("actorkit serve: fix the charts above first (actorkit lint shows them too)",
+              file=sys.stderr)
+        return 1
+    except ActorkitError as e:
+        print(f"actorkit serve: {e}", file=sys.stderr)
+        return 2
+    os.environ.update(ACTORKIT_PROJECT=str(project), ACTOR_KIT_SECRET=secret,
+                      ACTORKIT_DEV="1" if dev else "0")
+    base = f"http://{args.host}:{args.port}{args.prefix}"
+    print(f"actorkit serving {', '.join(sorted(charts))} at {base}/{{actor_type}}/{{actor_id}}")
+    if not had_secret:
+        example = sorted(charts)[0]
+        print(f"development secret: random, kept in {project / '.actorkit' / 'dev-secret'} "
+              f"(set ACTOR_KIT_SECRET for anything but development)\n"
+              f"a token to try: actorkit token --type {example} --id demo --caller client:me")
+    uvicorn.run("actorkit.server:create_app", factory=True, host=args.host, port=args.port,
+                reload=args.reload, reload_dirs=[str(project)] if args.reload else None,
+                log_level=args.log_level)
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    import os
+
+    from .events import Caller
+
+    try:
+        from .auth import create_access_token
+    except ImportError as e:
+        print(f"actorkit token needs the server extra: pip install 'actorkit[server]' ({e})",
+              file=sys.stderr)
+        return 2
+    secret = args.secret or os.environ.get("ACTOR_KIT_SECRET")
+    if not secret:
+        file = Path(args.project) / ".actorkit" / "dev-secret"
+        if file.is_file():
+            secret = file.read_text().strip()
+    if not secret:
+        print("actorkit token: no secret: set ACTOR_KIT_SECRET (or run `actorkit serve` once "
+              "here to make the development secret)", file=sys.stderr)
+        return 2
+    try:
+        caller = Caller.parse(args.caller)
+        if caller.type == "system":
+            raise ValueError("tokens are for client or service callers, not system")
+        print(create_access_token(secret, args.id, args.type, caller.id, caller.type,
+                                  expires_in=_duration(args.expires)))
+    except ValueError as e:
+        print(f"actorkit token: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _duration(text: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        raise ValueError(f"--expires takes e.g. 3600, 90m, 12h or 30d, not {text!r}") from None
+    if value <= 0:
+        raise ValueError("--expires must be positive")
+    return value
+
+
 def _rules(args: argparse.Namespace) -> int:
     for rule in RULES.values():
         print(f"{rule.code}  {rule.name:<18} {rule.severity.value:<8} {rule.summary}")
@@ -107,6 +197,35 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--check", action="store_true",
                      help="exit 1 if an event was rejected or failed")
     run.set_defaults(run=_run)
+
+    serve = sub.add_parser(
+        "serve", help="serve every chart in charts/ over HTTP and WebSocket",
+        description="Serve every chart of the project at /api/{actor_type}/{actor_id}. The "
+                    "signing secret is ACTOR_KIT_SECRET; without it, on 127.0.0.1, a random "
+                    "development secret is made and kept in .actorkit/dev-secret. Exit 1 when a "
+                    "chart has errors, 2 when the server cannot start.")
+    serve.add_argument("--project", default=".", help="the project folder (default: here)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--prefix", default="/api", help=argparse.SUPPRESS)
+    serve.add_argument("--reload", action="store_true", help="restart when files change")
+    serve.add_argument("--production", action="store_true",
+                       help="refuse to start without ACTOR_KIT_SECRET (implied off 127.0.0.1)")
+    serve.add_argument("--log-level", default="info",
+                       choices=("critical", "error", "warning", "info", "debug"))
+    serve.set_defaults(run=_serve)
+
+    token = sub.add_parser("token", help="print an access token for trying things out",
+                           description="Print an access token (Actor Kit's format) for one "
+                                       "caller and one actor, signed with ACTOR_KIT_SECRET or "
+                                       "the project's development secret.")
+    token.add_argument("--type", required=True, help="the actor type, e.g. todo")
+    token.add_argument("--id", required=True, help="the actor id, e.g. list-1")
+    token.add_argument("--caller", required=True, help="client:<id> or service:<id>")
+    token.add_argument("--expires", default="30d", help="lifetime: 3600, 90m, 12h, 30d")
+    token.add_argument("--secret", help="the signing secret (default: ACTOR_KIT_SECRET)")
+    token.add_argument("--project", default=".", help="where .actorkit/dev-secret is")
+    token.set_defaults(run=_token)
 
     rules = sub.add_parser("rules", help="list the lint rules")
     rules.set_defaults(run=_rules)
