@@ -79,37 +79,36 @@ def test_live_view_follows_changes_and_checks_each_frame(server):
 
 def test_reconnect_resumes_from_the_last_checksum(server):
     async def go() -> None:
-        async with client(server, "c-3") as alice, client(server, "c-3", "client:bob") as bob:
-            async with alice.connect(backoff=FAST) as live:
-                await bob.send({"type": "ADD_TODO", "text": "one"})
-                await live.wait_for(lambda v: len(v["public"]["todos"]) == 1)
-                frames = live.frames
-                await live._ws.close()  # the network drops the connection
-                await bob.send({"type": "ADD_TODO", "text": "two"})
-                await bob.send({"type": "ADD_TODO", "text": "three"})
-                await live.send({"type": "ADD_TODO", "text": "queued while away"})
-                view = await live.wait_for(lambda v: len(v["public"]["todos"]) == 4)
-                assert [t["text"] for t in view["public"]["todos"]] == [
-                    "one", "two", "three", "queued while away"]
-                assert view == (await alice.fetch()).view
-                assert live.frames - frames <= 2  # a diff from its checksum, not the view again
-                assert live.resyncs == 0
+        async with client(server, "c-3") as alice, client(server, "c-3", "client:bob") as bob, \
+                alice.connect(backoff=FAST) as live:
+            await bob.send({"type": "ADD_TODO", "text": "one"})
+            await live.wait_for(lambda v: len(v["public"]["todos"]) == 1)
+            frames = live.frames
+            await live._ws.close()  # the network drops the connection
+            await bob.send({"type": "ADD_TODO", "text": "two"})
+            await bob.send({"type": "ADD_TODO", "text": "three"})
+            await live.send({"type": "ADD_TODO", "text": "queued while away"})
+            view = await live.wait_for(lambda v: len(v["public"]["todos"]) == 4)
+            assert [t["text"] for t in view["public"]["todos"]] == [
+                "one", "two", "three", "queued while away"]
+            assert view == (await alice.fetch()).view
+            assert live.frames - frames <= 2  # a diff from its checksum, not the view again
+            assert live.resyncs == 0
 
     run(go())
 
 
 def test_a_view_out_of_step_is_fetched_whole_again(server):
     async def go() -> None:
-        async with client(server, "c-4") as alice:
-            async with alice.connect(backoff=FAST) as live:
-                await live.send({"type": "ADD_TODO", "text": "a"})
-                await live.wait_for(lambda v: len(v["public"]["todos"]) == 1)
-                live.view["public"]["todos"][0]["text"] = "corrupted"  # type: ignore[index]
-                await live.send({"type": "ADD_TODO", "text": "b"})
-                view = await live.wait_for(
-                    lambda v: [t["text"] for t in v["public"]["todos"]] == ["a", "b"])
-                assert live.resyncs == 1
-                assert view == (await alice.fetch()).view
+        async with client(server, "c-4") as alice, alice.connect(backoff=FAST) as live:
+            await live.send({"type": "ADD_TODO", "text": "a"})
+            await live.wait_for(lambda v: len(v["public"]["todos"]) == 1)
+            live.view["public"]["todos"][0]["text"] = "corrupted"  # type: ignore[index]
+            await live.send({"type": "ADD_TODO", "text": "b"})
+            view = await live.wait_for(
+                lambda v: [t["text"] for t in v["public"]["todos"]] == ["a", "b"])
+            assert live.resyncs == 1
+            assert view == (await alice.fetch()).view
 
     run(go())
 
