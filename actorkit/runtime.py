@@ -42,7 +42,7 @@ class Connection:
 
     __slots__ = ("caller", "cell", "deliver", "view")
 
-    def __init__(self, cell: Cell, caller: Caller, deliver: Callable[[bytes], None]) -> None:
+    def __init__(self, cell: Cell, caller: Caller, deliver: Callable[[str], None]) -> None:
         self.cell = cell
         self.caller = caller
         self.deliver = deliver
@@ -244,7 +244,7 @@ class ActorSystem:
                 cell.waiters.remove(waiter)
 
     async def connect(self, actor_type: str, actor_id: str, caller: Caller,
-                      deliver: Callable[[bytes], None], *, checksum: str | None = None,
+                      deliver: Callable[[str], None], *, checksum: str | None = None,
                       input: Any = None) -> Connection:
         """Subscribe ``deliver`` to the actor's frames for ``caller``. The first frame brings
         the client from the view with ``checksum`` (if still known; else from nothing) to the

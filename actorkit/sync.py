@@ -294,9 +294,9 @@ class Frames:
 
     def __init__(self) -> None:
         self._parts: dict[tuple[str, str], list[Op]] = {}
-        self._frames: dict[tuple[str | None, str], bytes | None] = {}
+        self._frames: dict[tuple[str | None, str], str | None] = {}
 
-    def frame(self, old: View | None, new: View) -> bytes | None:
+    def frame(self, old: View | None, new: View) -> str | None:
         """The frame that takes a client from ``old`` (``None``: nothing) to ``new``, or
         ``None`` when there is nothing to send."""
         key = (old.checksum if old is not None else None, new.checksum)
@@ -306,7 +306,8 @@ class Frames:
             frame = None
         else:
             ops = self._ops(old, new)
-            frame = orjson.dumps({"operations": ops, "checksum": new.checksum}) if ops else None
+            frame = (orjson.dumps({"operations": ops, "checksum": new.checksum}).decode()
+                     if ops else None)
         self._frames[key] = frame
         return frame
 

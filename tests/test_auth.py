@@ -84,3 +84,17 @@ def test_bad_tokens_are_refused_with_the_reason(token, words):
 def test_keys_hs256_must_not_use_are_refused(key):
     with pytest.raises(ValueError, match="signing key"):
         create_access_token(key, "a", "todo", "b", "client")
+
+
+def test_a_remembered_token_still_expires():
+    from actorkit.auth import TokenVerifier
+
+    verifier = TokenVerifier(KEY)
+    token = create_access_token(KEY, "list-1", "todo", "alice", "client", expires_in=1)
+    assert verifier.verify(token, "todo", "list-1") == Caller.client("alice")
+    assert verifier.verify(token, "todo", "list-1") == Caller.client("alice")  # remembered
+    with pytest.raises(AuthError, match="JTI"):
+        verifier.verify(token, "todo", "list-2")  # remembered per actor, not per token
+    time.sleep(2.1)  # exp has whole seconds: 1 s from now, rounded down, is at most 1 s ahead
+    with pytest.raises(AuthError, match="expired"):
+        verifier.verify(token, "todo", "list-1")

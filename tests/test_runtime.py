@@ -42,7 +42,7 @@ def test_unknown_types_and_first_touch(clock):
 def test_frames_are_made_once_and_shared_by_equal_views(clock):
     async def go() -> None:
         s = system(clock)
-        got: dict[str, list[bytes]] = {"a1": [], "a2": [], "b": []}
+        got: dict[str, list[str]] = {"a1": [], "a2": [], "b": []}
         await s.connect("todo", "f", alice, got["a1"].append)
         await s.connect("todo", "f", alice, got["a2"].append)
         await s.connect("todo", "f", bob, got["b"].append)
@@ -85,7 +85,7 @@ def test_timers_run_on_the_loop_at_their_time():
         loop = asyncio.get_running_loop()
         clock.t = loop.time()
         s = ActorSystem({"timers": load_chart(CHARTS / "timers.yaml")}, clock=loop.time)
-        frames: list[bytes] = []
+        frames: list[str] = []
         await s.connect("timers", "t", alice, frames.append)
         await s.send("timers", "t", alice, {"type": "REMIND", "in": 0.05})
         await asyncio.sleep(0.3)
@@ -122,13 +122,13 @@ def test_reconnecting_with_a_known_checksum_gets_a_diff(clock):
         s = system(clock)
         first = await s.snapshot("todo", "r", alice)
         await s.send("todo", "r", alice, {"type": "ADD_TODO", "text": "x"})
-        frames: list[bytes] = []
+        frames: list[str] = []
         await s.connect("todo", "r", alice, frames.append, checksum=first.checksum)
         [frame] = frames
         body = json.loads(frame)
         assert [op["path"] for op in body["operations"]] == ["/public/todos/0"]
         clock.t += 301  # the cache keeps views 300 s
-        late: list[bytes] = []
+        late: list[str] = []
         await s.connect("todo", "r", alice, late.append, checksum=first.checksum)
         assert [op["path"] for op in json.loads(late[0])["operations"]] == [
             "/public", "/private", "/value"]
@@ -146,7 +146,7 @@ def test_a_failing_connect_hook_does_not_refuse_the_connection(clock, tmp_path):
 
     async def go() -> None:
         s = ActorSystem({"grumpy": load_chart(tmp_path / "grumpy.yaml")}, clock=clock)
-        frames: list[bytes] = []
+        frames: list[str] = []
         conn = await s.connect("grumpy", "g", Caller.client("c"), frames.append)
         assert len(frames) == 1
         await s.disconnect(conn)
