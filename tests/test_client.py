@@ -161,3 +161,15 @@ def test_concurrent_clients_converge_on_a_serial_replay(server):
             await c.aclose()
 
     run(go())
+
+
+def test_the_readme_example_runs(server, capsys):
+    readme = (ROOT / "README.md").read_text()
+    code = readme.split("## The Python client", 1)[1].split("```python\n", 1)[1].split("```")[0]
+    code = code.replace("http://127.0.0.1:8000", server.url)
+    body = "\n".join("    " + line for line in code.splitlines())
+    scope = {"token": server.token("todo", "list-1", "client:alice")}
+    exec(compile(f"async def example():\n{body}\n", "README.md", "exec"), scope)
+    run(scope["example"]())
+    printed = capsys.readouterr().out
+    assert "Walk the dog" in printed
