@@ -47,6 +47,9 @@ MAX_MACRO_STEPS = 1000
 #: Timer steps one call to :meth:`Actor.advance` may run.
 MAX_TIMER_STEPS = 10_000
 
+# Shared by every actor without private buckets: it is replaced, never changed, on a commit.
+_NO_BUCKETS: dict[str, bytes] = {}
+
 
 @dataclass(frozen=True)
 class StepResult:
@@ -79,8 +82,9 @@ class Actor:
     """
 
     __slots__ = (
-        "_clock", "_committed", "_evaluator", "_final", "_initial_caller", "_input", "_interp",
-        "_now", "_seq", "_time", "_timers", "_value", "_wakeup", "chart", "id",
+        "_buckets", "_clock", "_committed", "_evaluator", "_final", "_initial_caller", "_input",
+        "_interp", "_now", "_private_json", "_public_json", "_seq", "_time", "_timers", "_value",
+        "_value_json", "_wakeup", "chart", "id",
     )
 
     def __init__(self, chart: Chart, actor_id: str, *, input: dict[str, Any],
@@ -99,6 +103,12 @@ class Actor:
         self._final: str | None = None
         self._value: StateValue = {}
         self._committed = b""
+        # The committed view parts as canonical JSON: the commit snapshot is assembled from
+        # them, and views are made from them without serialising anything again.
+        self._public_json = b""
+        self._value_json = b""
+        self._private_json = b"{}"
+        self._buckets: dict[str, bytes] = _NO_BUCKETS
         self._clock = StepClock(at)
         evaluator = partial(
             HookEvaluator, plans=chart.plans, code_cache=chart.code_cache,
@@ -226,13 +236,17 @@ class Actor:
         ) if t is not None]
         return min(due) if due else None
 
+    def view_parts(self) -> tuple[bytes, Mapping[str, bytes], bytes]:
+        """The committed view parts as canonical JSON: the public part, each caller's private
+        bucket by id, and the state value. Read-only: they are what views are made of."""
+        return self._public_json, self._buckets, self._value_json
+
     def view(self, caller: Caller) -> dict[str, Any]:
         """What ``caller`` sees: ``{"public", "private", "value"}``, where ``private`` is that
         caller's own bucket (the chart's default if it has none) and no one else's."""
-        ctx = self._evaluator._context
-        private = ctx["private"]
-        bucket = private.view(caller.id) if isinstance(private, PrivateBuckets) else {}
-        return _copy({"public": ctx["public"], "private": bucket, "value": self._value})  # type: ignore[no-any-return]
+        private = self._buckets.get(caller.id, self.chart.default_private)
+        return {"public": orjson.loads(self._public_json), "private": orjson.loads(private),
+                "value": orjson.loads(self._value_json)}
 
     def snapshot(self) -> dict[str, Any]:
         """The actor's committed state as plain JSON, for :meth:`restore`."""
@@ -350,8 +364,8 @@ class Actor:
                     ctx.caller = system
                     interp._queue_event(ActorEvent("INITIALIZE", {}, system))
                     steps += self._execute()
-                self._check_context()
-                self._commit(seq, now, steps)
+                public_json, buckets = self._check_context()
+                self._commit(seq, now, steps, public_json, buckets)
             except StepError:
                 raise
             except SismicContractError as e:
@@ -402,13 +416,16 @@ class Actor:
                 interp.wakeup = None
                 return steps
 
-    def _check_context(self) -> None:
+    def _check_context(self) -> tuple[bytes, dict[str, bytes] | None]:
+        """Check the context a step left; return the public part's canonical JSON and the
+        private buckets' (``None`` if no bucket changed)."""
         context = self._evaluator._context
         schemas = self.chart.schemas
         public = context.get("public")
         if not isinstance(public, dict):
             raise ContextError("context.public must stay an object", pointer="/public")
-        if schemas.public is not None:
+        public_json = self._canonical(public, "/public")
+        if schemas.public is not None and public_json != self._public_json:
             problem = schemas.public.error(public)
             if problem is not None:
                 raise ContextError(f"context.public breaks the `public` schema at "
@@ -421,49 +438,82 @@ class Actor:
                                    pointer="/private")
             private = context["private"] = PrivateBuckets(private, self.chart.default_private)
             private.touched = None
-        keys = private.keys() if private.touched is None else private.touched & private.keys()
-        for key in keys:
-            bucket = dict.__getitem__(private, key)
+        touched = private.keys() if private.touched is None else private.touched
+        if not touched:
+            return public_json, None
+        buckets = dict(self._buckets)
+        changed = False
+        for key in touched:
+            bucket = dict.get(private, key)
+            if bucket is None:
+                changed |= buckets.pop(key, None) is not None
+                continue
+            where = pointer(["private", key])
             if not isinstance(bucket, dict):
-                raise ContextError(f"private bucket {key!r} must be an object",
-                                   pointer=pointer(["private", key]))
+                raise ContextError(f"private bucket {key!r} must be an object", pointer=where)
+            bucket_json = self._canonical(bucket, where)
+            if buckets.get(key) == bucket_json:
+                continue
             if schemas.private is not None:
                 problem = schemas.private.error(bucket)
                 if problem is not None:
                     raise ContextError(
                         f"private bucket {key!r} breaks the `private` schema at "
-                        f"{problem[1] or '/'}: {problem[0]}",
-                        pointer=pointer(["private", key]) + problem[1])
+                        f"{problem[1] or '/'}: {problem[0]}", pointer=where + problem[1])
+            buckets[key] = bucket_json
+            changed = True
+        return public_json, buckets if changed else None
 
-    def _commit(self, seq: int, now: float, steps: list[MacroStep]) -> None:
-        interp = self._interp
-        self._seq, self._time = seq, now
-        self._wakeup = interp.wakeup
-        if self._final is None and interp.final:
-            self._final = _final_state(steps, interp.statechart.root)
-        self._value = self._compute_value()
-        snap = self._snapshot_dict()
+    @staticmethod
+    def _canonical(value: Any, where: str) -> bytes:
         try:
-            self._committed = snapshots.dump(snap)
+            return snapshots.canonical(value)
         except TypeError as e:
-            where = snapshots.non_json(snap["context"], "/context")[0] or "/context"
-            raise ContextError(f"the context is not plain JSON at {where}: {e}; store only "
-                               f"dicts, lists, strings, numbers, booleans and None",
-                               pointer=where.removeprefix("/context")) from None
+            at = snapshots.non_json(value, where)[0] or where
+            raise ContextError(f"the context is not plain JSON at {at}: {e}; store only dicts, "
+                               f"lists, strings, numbers, booleans and None", pointer=at) from None
+
+    def _commit(self, seq: int, now: float, steps: list[MacroStep], public_json: bytes,
+                buckets: dict[str, bytes] | None) -> None:
+        interp = self._interp
+        value = self._compute_value(steps)
+        value_json = self._value_json if value is self._value else self.chart.json_of(value)
+        private_json = self._private_json if buckets is None else snapshots.join(buckets)
+        internal = {k: v for k, v in self._evaluator._context.items()
+                    if k not in ("public", "private")}
+        seq_was, time_was, wakeup_was = self._seq, self._time, self._wakeup
+        self._seq, self._time, self._wakeup = seq, now, interp.wakeup
+        try:
+            committed = snapshots.dump(self._snapshot_dict(
+                value=orjson.Fragment(value_json),
+                context={**internal, "public": orjson.Fragment(public_json),
+                         "private": orjson.Fragment(private_json)}))
+        except TypeError:
+            self._seq, self._time, self._wakeup = seq_was, time_was, wakeup_was
+            self._canonical(internal, "")  # says where the context stopped being JSON
+            raise
+        self._committed = committed
+        self._value, self._value_json = value, value_json
+        self._public_json, self._private_json = public_json, private_json
+        if buckets is not None:
+            self._buckets = buckets
 
     def _rollback(self) -> None:
         if self._committed:
             self._apply(orjson.loads(self._committed))
 
-    def _compute_value(self) -> StateValue:
+    def _compute_value(self, steps: list[MacroStep] | None = None) -> StateValue:
+        interp = self._interp
+        if self._final is None and steps is not None and interp.final:
+            self._final = _final_state(steps, interp.statechart.root)
         if self._final is not None:
             return self._final
-        value: StateValue = self.chart.value_of(self._interp._configuration)
+        value: StateValue = self.chart.value_of(interp._configuration)
         return value
 
     # -- snapshots ---------------------------------------------------------------------------
 
-    def _snapshot_dict(self) -> dict[str, Any]:
+    def _snapshot_dict(self, *, value: Any = None, context: Any = None) -> dict[str, Any]:
         return {
             "format": snapshots.FORMAT,
             "actor": {"type": self.chart.actor_type, "id": self.id,
@@ -472,10 +522,10 @@ class Actor:
             "time": self._time,
             "input": self._input,
             "initialCaller": self._initial_caller.to_json(),
-            "value": self._value,
+            "value": self._value if value is None else value,
             "final": self._final,
             **snapshots.capture(self.chart, self._interp),
-            "context": self._evaluator._context,
+            "context": self._evaluator._context if context is None else context,
             "timers": [t.to_json() for t in self._timers],
             "wakeup": self._wakeup,
         }
@@ -493,6 +543,11 @@ class Actor:
         self._wakeup = None if snap["wakeup"] is None else float(snap["wakeup"])
         self._final = snap.get("final")
         self._value = self._compute_value()
+        self._value_json = self.chart.json_of(self._value)
+        self._public_json = snapshots.canonical(context.get("public", {}))
+        self._buckets = {k: snapshots.canonical(v)
+                         for k, v in context["private"].copy().items()} or _NO_BUCKETS
+        self._private_json = snapshots.join(self._buckets)
 
 
 def _copy(value: Any) -> Any:

@@ -76,9 +76,12 @@ class Chart:
         default_factory=lambda: ({}, {}), repr=False)
 
     def __post_init__(self) -> None:
-        self.default_private = orjson.dumps(self.initial_context.get("private", {}))
+        # canonical JSON (sorted keys): it is part of every view without a bucket of its own
+        self.default_private = orjson.dumps(self.initial_context.get("private", {}),
+                                            option=orjson.OPT_SORT_KEYS)
         self.hooks_file = getattr(self.hooks_module, "__file__", None)
         self._values: dict[frozenset[str], StateValue] = {}
+        self._value_json: dict[int, tuple[StateValue, bytes]] = {}
 
     def value_of(self, configuration: Collection[str]) -> StateValue:
         """The XState state value of a configuration (memoised: configurations repeat)."""
@@ -89,6 +92,15 @@ class Chart:
             if len(self._values) < _VALUE_CACHE:
                 self._values[key] = value
         return value
+
+    def json_of(self, value: StateValue) -> bytes:
+        """The canonical JSON of a state value, shared by every actor in that state."""
+        found = self._value_json.get(id(value))
+        if found is None or found[0] is not value:
+            found = (value, orjson.dumps(value, option=orjson.OPT_SORT_KEYS))
+            if len(self._value_json) < _VALUE_CACHE:
+                self._value_json[id(value)] = found
+        return found[1]
 
     def handles(self, event_type: str) -> bool:
         """Whether some transition of the chart waits for ``event_type``."""

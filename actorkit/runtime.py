@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-
 from .actor import Actor, StepResult
 from .chart import Chart
 from .errors import ActorkitError
@@ -75,10 +73,8 @@ class Cell:
     def views(self) -> Views:
         """The views of the actor's committed state (made once per commit)."""
         if self._views is None:
-            snap = orjson.loads(self.actor.snapshot_json())
-            context = snap["context"]
-            self._views = Views(context["public"], context["private"], snap["value"],
-                                self.actor.chart.default_private)
+            public, buckets, value = self.actor.view_parts()
+            self._views = Views(public, buckets, value, self.actor.chart.default_private)
         return self._views
 
     def view(self, caller: Caller) -> View:

@@ -17,7 +17,8 @@ from .engine import ActorInterpreter
 from .errors import SnapshotError
 from .events import ActorEvent, ActorInternalEvent, Caller
 
-__all__ = ["FORMAT", "apply", "capture", "check_fits", "dump", "non_json", "parse"]
+__all__ = ["FORMAT", "apply", "canonical", "capture", "check_fits", "dump", "join", "non_json",
+           "parse"]
 
 #: The snapshot format this actorkit writes and reads.
 FORMAT = 1
@@ -28,6 +29,16 @@ def dump(snap: dict[str, Any]) -> bytes:
     own result keeps its whole growth buffer (8 KB for a 600-byte snapshot), and actors keep
     this one."""
     return bytes(memoryview(orjson.dumps(snap, option=orjson.OPT_SORT_KEYS)))
+
+
+def canonical(value: Any) -> bytes:
+    """Canonical JSON (sorted keys, compact) of a part of the state, in its own bytes."""
+    return bytes(memoryview(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)))
+
+
+def join(parts: Mapping[str, bytes]) -> bytes:
+    """The canonical JSON of an object whose values are already canonical JSON."""
+    return canonical({k: orjson.Fragment(v) for k, v in parts.items()})
 
 
 def capture(chart: Chart, interp: ActorInterpreter) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -221,49 +221,90 @@ def _apply_one(doc: Any, op: Op) -> Any:
 
 
 class View:
-    """One caller's view of one committed state, with its canonical JSON and checksum.
+    """One caller's view of one committed state: its canonical JSON and checksum, and its parts
+    as JSON (parsed only when a diff or a GET needs them).
 
-    The parts are kept apart so that frames can diff the public part once for every caller.
+    The parts are kept apart so that frames diff the public part once for every caller.
     """
 
-    __slots__ = ("checksum", "data", "json", "private", "private_json", "public", "public_key",
-                 "value", "value_json")
+    __slots__ = ("_private", "checksum", "json", "private_json", "views")
 
-    def __init__(self, public: Any, public_json: bytes, public_key: str, private: Any,
-                 private_json: bytes, value: Any, value_json: bytes) -> None:
-        self.public, self.public_key = public, public_key
-        self.private, self.private_json = private, private_json
-        self.value, self.value_json = value, value_json
-        self.json = view_bytes(public_json, private_json, value_json)
+    def __init__(self, views: Views, private_json: bytes) -> None:
+        self.views = views
+        self.private_json = private_json
+        self.json = view_bytes(views.public_json, private_json, views.value_json)
         self.checksum = checksum(self.json)
-        self.data = {"public": public, "private": private, "value": value}
+        self._private: Any = None
+
+    @property
+    def public_json(self) -> bytes:
+        return self.views.public_json
+
+    @property
+    def public_key(self) -> str:
+        return self.views.public_key
+
+    @property
+    def value_json(self) -> bytes:
+        return self.views.value_json
+
+    @property
+    def public(self) -> Any:
+        return self.views.public
+
+    @property
+    def value(self) -> Any:
+        return self.views.value
+
+    @property
+    def private(self) -> Any:
+        if self._private is None:
+            self._private = orjson.loads(self.private_json)
+        return self._private
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The view as JSON-ready data: ``{"public", "private", "value"}``."""
+        return {"public": self.public, "private": self.private, "value": self.value}
 
 
 class Views:
-    """The views of one committed actor state, made on demand, one per distinct private
-    bucket: callers whose buckets are equal share a view, its checksum and its frames."""
+    """The views of one committed actor state, made on demand from the state's parts as
+    canonical JSON, one per distinct private bucket: callers whose buckets are equal share a
+    view, its checksum and its frames."""
 
-    __slots__ = ("_by_private", "_private", "_public", "_public_json", "_public_key", "_value",
-                 "_value_json", "default")
+    __slots__ = ("_buckets", "_by_private", "_public", "_value", "default", "public_json",
+                 "public_key", "value_json")
 
-    def __init__(self, public: Any, private: dict[str, Any], value: Any, default: bytes) -> None:
-        self._public, self._private, self._value = public, private, value
-        self._public_json = canonical(public)
-        self._public_key = checksum(self._public_json)
-        self._value_json = canonical(value)
+    def __init__(self, public_json: bytes, buckets: Mapping[str, bytes], value_json: bytes,
+                 default: bytes) -> None:
+        self.public_json = public_json
+        self.public_key = checksum(public_json)
+        self.value_json = value_json
         self.default = default
+        self._buckets = buckets
         self._by_private: dict[bytes, View] = {}
+        self._public: Any = None
+        self._value: Any = None
+
+    @property
+    def public(self) -> Any:
+        if self._public is None:
+            self._public = orjson.loads(self.public_json)
+        return self._public
+
+    @property
+    def value(self) -> Any:
+        if self._value is None:
+            self._value = orjson.loads(self.value_json)
+        return self._value
 
     def of(self, caller_id: str) -> View:
         """The view of the caller with id ``caller_id``."""
-        bucket = self._private.get(caller_id)
-        private_json = self.default if bucket is None else canonical(bucket)
+        private_json = self._buckets.get(caller_id, self.default)
         view = self._by_private.get(private_json)
         if view is None:
-            private = orjson.loads(private_json) if bucket is None else bucket
-            view = self._by_private[private_json] = View(
-                self._public, self._public_json, self._public_key, private, private_json,
-                self._value, self._value_json)
+            view = self._by_private[private_json] = View(self, private_json)
         return view
 
 
@@ -325,16 +366,9 @@ class Frames:
             public = self._parts.get(key)
             if public is None:
                 public = self._parts[key] = _under("/public", diff(
-                    old.public, new.public, new_json=view_public_json(new)))
+                    old.public, new.public, new_json=new.public_json))
             ops.extend(public)
         return ops
-
-
-def view_public_json(view: View) -> bytes:
-    """The canonical JSON of a view's public part (cut out of the view's JSON)."""
-    start = len(b'{"private":') + len(view.private_json) + len(b',"public":')
-    end = len(view.json) - len(b',"value":') - len(view.value_json) - 1
-    return view.json[start:end]
 
 
 def _under(prefix: str, ops: list[Op]) -> list[Op]:

@@ -86,7 +86,7 @@ def test_non_json_payload_is_rejected(actor):
                              "raised ZeroDivisionError"),
     ("AMBIG", NondeterminismError, "add guards or priorities"),
     ("BREAK", ContextError, "context.public breaks the `public` schema at /count"),
-    ("SETSET", ContextError, "not plain JSON at /context/public/log/0"),
+    ("SETSET", ContextError, "context is not plain JSON at /public/log/0"),
     ("EMIT_BAD", OutputError, "output event SAID breaks its schema at /words"),
     ("EMIT_UNKNOWN", OutputError, "'NOT_DECLARED' is not declared: add it under `output:`"),
     ("SEND_IN_GUARD", HookError, "guards must not have effects"),
