@@ -94,14 +94,17 @@ class Cell:
         self._views = None
         frames = Frames()
         for conn in self.connections:
-            self._update(conn, frames)
+            self._update(conn, frames, remember=False)
+        now = self.system.clock()
+        for view in {id(c.view): c.view for c in self.connections if c.view is not None}.values():
+            self.cache.put(view, now)
         results = list(results)
         if self.waiters:
             self._wake(results)
         self.schedule()
 
-    def _update(self, conn: Connection, frames: Frames) -> None:
-        view = self.view(conn.caller)
+    def _update(self, conn: Connection, frames: Frames, *, remember: bool = True) -> None:
+        view = self.view(conn.caller) if remember else self.views().of(conn.caller.id)
         frame = frames.frame(conn.view, view)
         if frame is not None:
             conn.view = view

@@ -1,0 +1,202 @@
+"""The WebSocket endpoint, as a bare ASGI app: the view of one caller, kept current frame by
+frame, and events from that caller.
+
+Frames to a socket go out in commit order through an :class:`Outbox`: a frame is written at
+once, in the committing task, when nothing is waiting and the transport takes it without
+blocking, which is nearly always (a broadcast then costs what a plain send loop costs). Only a
+socket that blocks gets a writer task of its own, so a slow client never holds up the others;
+one too far behind is closed and reconnects with its last checksum.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import orjson
+
+from ..auth import TokenVerifier
+from ..errors import AuthError, EventRejected, StepError
+from ..runtime import ActorSystem, Connection, UnknownActorType
+from .query import Query
+
+__all__ = ["MAX_PENDING_FRAMES", "Outbox", "SocketEndpoint"]
+
+#: Frames that may wait for a blocked socket before it is closed (it reconnects and resumes).
+MAX_PENDING_FRAMES = 1000
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+class Outbox:
+    """The frames still to go to one socket, in order."""
+
+    __slots__ = ("_overflow", "_pending", "_send", "_task", "closed")
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self._pending: deque[str] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._overflow = False
+        self.closed = False
+
+    def push(self, frame: str) -> None:
+        """Queue ``frame``; write it now if the socket is free and does not block."""
+        if self.closed:
+            return
+        if self._task is not None:
+            if len(self._pending) >= MAX_PENDING_FRAMES:
+                self._overflow = True
+            else:
+                self._pending.append(frame)
+            return
+        send = self._send({"type": "websocket.send", "text": frame})
+        if not asyncio.iscoroutine(send):  # not a coroutine: let asyncio run it
+            self._task = asyncio.ensure_future(self._drain(None, send))
+            return
+        try:
+            waiting = send.send(None)
+        except StopIteration:
+            return  # written
+        except Exception:
+            self.closed = True  # the socket is gone; its receive loop will see it
+            return
+        # The transport is full: finish this send, and the ones after it, in a task.
+        self._task = asyncio.ensure_future(self._drain(send, waiting))
+
+    async def _drain(self, blocked: Coroutine[Any, Any, None] | None, waiting: Any) -> None:
+        try:
+            if blocked is None:
+                await waiting
+            else:
+                await _finish(blocked, waiting)
+            while self._pending and not self._overflow:
+                await self._send({"type": "websocket.send", "text": self._pending.popleft()})
+            if self._overflow:
+                self.closed = True
+                await self._send({"type": "websocket.close", "code": 1013,
+                                  "reason": "too far behind: reconnect"})
+        except Exception:
+            self.closed = True
+        finally:
+            self._task = None
+
+    def close(self) -> None:
+        """Stop sending (the socket is going away)."""
+        self.closed = True
+        if self._task is not None:
+            self._task.cancel()
+
+
+async def _finish(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
+    """Run a coroutine that has been started by hand and is waiting on ``waiting`` (the future
+    it yielded) to its end, as an asyncio task would."""
+    try:
+        while True:
+            if waiting is None:  # a bare yield (asyncio.sleep(0)): just let the loop run
+                await asyncio.sleep(0)
+                waiting = coroutine.send(None)
+                continue
+            # Whoever receives a yielded future clears this flag first (asyncio's own tasks
+            # do): it marks the future as being waited on by a coroutine that yielded it.
+            waiting._asyncio_future_blocking = False
+            try:
+                await waiting
+            except BaseException as e:  # hand the failure to the coroutine, as a task would
+                waiting = coroutine.throw(e)
+                continue
+            waiting = coroutine.send(None)
+    except StopIteration:
+        return
+    finally:
+        coroutine.close()
+
+
+class SocketEndpoint:
+    """``/{actor_type}/{actor_id}?accessToken=...&checksum=...&input=...`` for WebSockets."""
+
+    def __init__(self, system: ActorSystem, tokens: TokenVerifier) -> None:
+        self.system = system
+        self.tokens = tokens
+
+    async def __call__(self, scope: Any, receive: Any, send: Send) -> None:
+        params = scope["path_params"]
+        actor_type, actor_id = params["actor_type"], params["actor_id"]
+        query = Query(scope)
+        if (await receive())["type"] != "websocket.connect":
+            return
+        try:
+            self.system.chart(actor_type)
+            caller = self.tokens.verify(query.get("accessToken") or "", actor_type, actor_id)
+            given = query.json("input")
+        except UnknownActorType as e:
+            await _deny(scope, send, 400, str(e))
+            return
+        except AuthError as e:
+            await _deny(scope, send, 401, f"Error: {e}")
+            return
+        except Exception as e:  # a malformed input parameter
+            await _deny(scope, send, 400, str(getattr(e, "message", e)))
+            return
+        await send({"type": "websocket.accept"})
+        outbox = Outbox(send)
+        conn: Connection | None = None
+        try:
+            conn = await self.system.connect(actor_type, actor_id, caller, outbox.push,
+                                             checksum=query.get("checksum") or None,
+                                             input=given)
+            while True:
+                message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None and message.get("bytes") is not None:
+                    text = message["bytes"].decode("utf-8", "replace")
+                await self._handle(conn, actor_type, actor_id, text or "", outbox.push)
+        except EventRejected as e:  # input refused on first touch
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": 1008,
+                            "reason": str(e)[:120]})
+        except (asyncio.CancelledError, OSError):
+            pass
+        finally:
+            outbox.close()
+            if conn is not None:
+                await self.system.disconnect(conn)
+
+    async def _handle(self, conn: Connection, actor_type: str, actor_id: str, text: str,
+                      deliver: Callable[[str], None]) -> None:
+        """One client frame: a bare event. A bad one gets an error frame that Actor Kit's JS
+        client takes as a no-op patch (``operations`` empty); the connection stays open."""
+        try:
+            event = orjson.loads(text)
+            await self.system.send(actor_type, actor_id, conn.caller, event)
+        except orjson.JSONDecodeError as e:
+            deliver(_error_frame(conn, "EventRejected", f"the frame is not JSON: {e}", ""))
+        except EventRejected as e:
+            deliver(_error_frame(conn, "EventRejected", str(e), e.pointer, e.event_type))
+        except StepError as e:
+            deliver(_error_frame(conn, type(e).__name__, str(e), "", e.event_type))
+
+
+def _error_frame(conn: Connection, kind: str, message: str, pointer: str,
+                 event_type: str | None = None) -> str:
+    checksum = conn.view.checksum if conn.view is not None else ""
+    return orjson.dumps({"operations": [], "checksum": checksum,
+                         "error": {"kind": kind, "message": message, "pointer": pointer,
+                                   "type": event_type}}).decode()
+
+
+async def _deny(scope: Any, send: Send, status: int, message: str) -> None:
+    """Refuse a WebSocket before accepting it, with an HTTP status when the server can."""
+    if "websocket.http.response" in scope.get("extensions", {}):
+        body = orjson.dumps({"error": message})
+        await send({"type": "websocket.http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(body)).encode())]})
+        await send({"type": "websocket.http.response.body", "body": body})
+    else:
+        await send({"type": "websocket.close", "code": 1008, "reason": message[:120]})
