@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal
 
-import fastjsonschema
 import jsonschema
+import jsonschema_rs
 import orjson
 
 from .diagnostics import Diagnostic
@@ -76,28 +76,28 @@ def to_json(value: Any, what: str) -> Any:
 class Validator:
     """A compiled JSON Schema: fast to check, with a precise message when the check fails."""
 
-    __slots__ = ("_check", "_full", "schema")
+    __slots__ = ("_fast", "_full", "schema")
 
     def __init__(self, schema: Any) -> None:
         self.schema = schema
-        # fastjsonschema generates Python code for the schema: ~20x faster than jsonschema on
-        # the per-event and per-step checks. jsonschema (the reference implementation) is only
-        # asked on failure, for its message and the pointer of the bad field.
-        self._check = fastjsonschema.compile(schema)
+        # jsonschema-rs (compiled Rust) checks a 16-todo context in 4 us where jsonschema
+        # takes ~1 ms and fastjsonschema 75 us: it runs on every event and after every step.
+        # jsonschema, the reference implementation, is asked only when a check fails, for its
+        # message and the pointer of the bad field.
+        self._fast = jsonschema_rs.Draft7Validator(schema, validate_formats=True)
         self._full = jsonschema.Draft7Validator(
             schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
         )
 
     def error(self, value: Any) -> tuple[str, str] | None:
         """``None`` when ``value`` is valid, else ``(message, json_pointer)``."""
-        try:
-            self._check(value)
+        if self._fast.is_valid(value):
             return None
-        except fastjsonschema.JsonSchemaValueException as fast:
-            best = jsonschema.exceptions.best_match(self._full.iter_errors(value))
-            if best is not None:
-                return best.message, pointer([*best.absolute_path, *_unexpected(best)])
-            return fast.message, pointer(p for p in (fast.path or [])[1:])
+        best = jsonschema.exceptions.best_match(self._full.iter_errors(value))
+        if best is not None:
+            return best.message, pointer([*best.absolute_path, *_unexpected(best)])
+        first = next(iter(self._fast.iter_errors(value)))
+        return first.message, pointer(first.instance_path)
 
 
 def _unexpected(err: jsonschema.ValidationError) -> list[str]:
@@ -296,8 +296,8 @@ def schemas_from_source(src: Source) -> tuple[ActorSchemas | None, list[Diagnost
             return None
         try:
             return Validator(schema)
-        except fastjsonschema.JsonSchemaDefinitionException as e:
-            diag("AK106", node, f"schema cannot be compiled: {e}")
+        except (jsonschema_rs.ValidationError, ValueError) as e:
+            diag("AK106", node, f"schema cannot be compiled: {str(e).splitlines()[0]}")
             return None
 
     # Definitions are checked once, where they are written; the schemas that use them do not
