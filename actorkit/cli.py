@@ -62,6 +62,12 @@ def _run(args: argparse.Namespace) -> int:
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+def _missing_extra(command: str, error: ImportError) -> int:
+    print(f"actorkit {command} needs the server extra: pip install 'actorkit[server]' ({error})",
+          file=sys.stderr)
+    return 2
+
+
 def _serve(args: argparse.Namespace) -> int:
     import os
 
@@ -70,9 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         from .server import resolve_secret
     except ImportError as e:
-        print(f"actorkit serve needs the server extra: pip install 'actorkit[server]' ({e})",
-              file=sys.stderr)
-        return 2
+        return _missing_extra("serve", e)
     from .errors import ActorkitError, ChartError
     from .lint import load_charts
 
@@ -113,9 +117,7 @@ def _token(args: argparse.Namespace) -> int:
     try:
         from .auth import create_access_token
     except ImportError as e:
-        print(f"actorkit token needs the server extra: pip install 'actorkit[server]' ({e})",
-              file=sys.stderr)
-        return 2
+        return _missing_extra("token", e)
     secret = args.secret or os.environ.get("ACTOR_KIT_SECRET")
     if not secret:
         file = Path(args.project) / ".actorkit" / "dev-secret"
