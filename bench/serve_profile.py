@@ -4,11 +4,11 @@ Starts the actorkit server as serve.py does, runs one workload for ``--seconds``
 sampling the server, and prints the server CPU per event split by what the samples were
 doing (the share of samples in each part times the CPU per event measured in the same run),
 then the heaviest frames. py-spy is not a dependency of the project: install it anywhere,
-e.g. ``python3 -m venv /tmp/spyvenv && /tmp/spyvenv/bin/pip install py-spy``.
+e.g. ``python3 -m venv .spy && .spy/bin/pip install py-spy``.
 
-    python bench/serve_profile.py --pyspy /tmp/spyvenv/bin/py-spy post
-    python bench/serve_profile.py --pyspy /tmp/spyvenv/bin/py-spy ws --clients 20
-    python bench/serve_profile.py --pyspy /tmp/spyvenv/bin/py-spy fanout --clients 1000
+    python bench/serve_profile.py --pyspy .spy/bin/py-spy post
+    python bench/serve_profile.py --pyspy .spy/bin/py-spy ws --clients 20
+    python bench/serve_profile.py --pyspy .spy/bin/py-spy fanout --clients 1000
 
 py-spy stops the server briefly for every sample (``--rate`` a second), so the figures run
 somewhat above serve.py's; the split is what matters. Time in C (orjson, hashlib, socket
