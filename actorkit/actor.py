@@ -83,8 +83,8 @@ class Actor:
 
     __slots__ = (
         "_buckets", "_clock", "_committed", "_evaluator", "_final", "_initial_caller", "_input",
-        "_interp", "_now", "_private_json", "_public_json", "_seq", "_time", "_timers", "_value",
-        "_value_json", "_wakeup", "chart", "id",
+        "_interp", "_log", "_now", "_private_json", "_public_json", "_seq", "_time", "_timers",
+        "_value", "_value_json", "_wakeup", "chart", "id", "record_steps",
     )
 
     def __init__(self, chart: Chart, actor_id: str, *, input: dict[str, Any],
@@ -109,6 +109,9 @@ class Actor:
         self._value_json = b""
         self._private_json = b"{}"
         self._buckets: dict[str, bytes] = _NO_BUCKETS
+        self._log: list[StepResult] = []
+        #: keep each committed step for :meth:`take_steps` (a journal); off by default
+        self.record_steps = False
         self._clock = StepClock(at)
         evaluator = partial(
             HookEvaluator, plans=chart.plans, code_cache=chart.code_cache,
@@ -236,6 +239,13 @@ class Actor:
         ) if t is not None]
         return min(due) if due else None
 
+    def take_steps(self) -> list[StepResult]:
+        """The steps committed since the last call, oldest first, while :attr:`record_steps`
+        is on (a journal uses it): every step, including timer steps run before an event that
+        then failed."""
+        steps, self._log = self._log, []
+        return steps
+
     def view_parts(self) -> tuple[bytes, Mapping[str, bytes], bytes]:
         """The committed view parts as canonical JSON: the public part, each caller's private
         bucket by id, and the state value. Read-only: they are what views are made of."""
@@ -306,6 +316,11 @@ class Actor:
         """After a restart (not a mere restore): sends ``RESUME`` if the chart handles it."""
         return self._system("RESUME", {})
 
+    def migrated(self, from_version: int, to_version: int) -> StepResult | None:
+        """After its snapshot was migrated: sends ``MIGRATE`` (with ``fromVersion`` and
+        ``toVersion``) if the chart handles it."""
+        return self._system("MIGRATE", {"fromVersion": from_version, "toVersion": to_version})
+
     def _system(self, etype: str, data: dict[str, Any]) -> StepResult | None:
         if not self.chart.handles(etype) or self._final is not None:
             return None
@@ -335,9 +350,14 @@ class Actor:
                 interp._external_queue = [q for q in interp._external_queue if q[0] > due]
                 if self._wakeup is not None and self._wakeup <= due:
                     self._wakeup = None
-            self._committed = snapshots.dump(self._snapshot_dict())
-            return StepResult(self._seq, timer.type if timer else None, system, due,
-                              timer.data if timer else None, error=e)
+            # Dropping it is a step of its own, so a journal replays to the same state.
+            self._commit(self._seq + 1, max(due, self._time), [], self._public_json, None,
+                         self._wakeup)
+            result = StepResult(self._seq, timer.type if timer else None, system, self._time,
+                                timer.data if timer else None, error=e)
+            if self.record_steps:
+                self._log.append(result)
+            return result
 
     def _step(self, caller: Caller, at: float, event: ActorEvent | None, *,
               initialize: bool = False) -> StepResult:
@@ -365,7 +385,7 @@ class Actor:
                     interp._queue_event(ActorEvent("INITIALIZE", {}, system))
                     steps += self._execute()
                 public_json, buckets = self._check_context()
-                self._commit(seq, now, steps, public_json, buckets)
+                self._commit(seq, now, steps, public_json, buckets, interp.wakeup)
             except StepError:
                 raise
             except SismicContractError as e:
@@ -392,8 +412,11 @@ class Actor:
             private = evaluator._context["private"]
             if isinstance(private, PrivateBuckets):
                 private.touched = None  # no set kept per idle actor
-        return StepResult(seq, event.name if event is not None else None, caller, now,
-                          event.data if event is not None else None, tuple(ctx._outputs))
+        result = StepResult(seq, event.name if event is not None else None, caller, now,
+                            event.data if event is not None else None, tuple(ctx._outputs))
+        if self.record_steps:
+            self._log.append(result)
+        return result
 
     def _execute(self) -> list[MacroStep]:
         # sismic's execute() ends with one empty macro step; skip it when it provably has
@@ -474,15 +497,14 @@ class Actor:
                                f"lists, strings, numbers, booleans and None", pointer=at) from None
 
     def _commit(self, seq: int, now: float, steps: list[MacroStep], public_json: bytes,
-                buckets: dict[str, bytes] | None) -> None:
-        interp = self._interp
+                buckets: dict[str, bytes] | None, wakeup: float | None) -> None:
         value = self._compute_value(steps)
         value_json = self._value_json if value is self._value else self.chart.json_of(value)
         private_json = self._private_json if buckets is None else snapshots.join(buckets)
         internal = {k: v for k, v in self._evaluator._context.items()
                     if k not in ("public", "private")}
         seq_was, time_was, wakeup_was = self._seq, self._time, self._wakeup
-        self._seq, self._time, self._wakeup = seq, now, interp.wakeup
+        self._seq, self._time, self._wakeup = seq, now, wakeup
         try:
             committed = snapshots.dump(self._snapshot_dict(
                 value=orjson.Fragment(value_json),

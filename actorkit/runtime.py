@@ -1,29 +1,35 @@
-"""The actor system: actors by ``(type, id)``, activated on first touch, one event at a time
-each, their timers woken on time, and their connections kept in sync.
+"""The actor system: actors by ``(type, id)``, activated on first touch (restored from their
+store, or spawned), one event at a time each, woken by their timers, and put away when idle.
 
 Everything runs on one asyncio event loop. Each actor has a mailbox (a lock: events run one at
-a time, in arrival order); after each committed step, every connection to the actor gets the
-frame that brings its view up to date, in commit order.
+a time, in arrival order). Every committed step is written to the actor's store with its new
+snapshot before anyone hears of it. One timer for the whole system wakes each actor at its
+earliest deadline, whether or not it is in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .actor import Actor, StepResult
+from .cell import Cell, Connection
 from .chart import Chart
 from .errors import ActorkitError
 from .events import Caller
-from .statevalue import StateValue, matches_state
-from .sync import Frames, View, ViewCache, Views
+from .migrate import migrate_snapshot
+from .statevalue import StateValue
+from .store.base import Entry, Store
+from .store.memory import MemoryStore
+from .sync import Frames, View
 
 __all__ = ["ActorSystem", "Connection", "UnknownActorType", "WaitTimeout"]
+
+Key = tuple[str, str]
 
 
 class UnknownActorType(ActorkitError):
@@ -34,146 +40,56 @@ class WaitTimeout(ActorkitError):
     """A wait for a state or an event ran out of time."""
 
 
-class Connection:
-    """One live subscriber of an actor (a WebSocket): it gets frames through ``deliver``,
-    strictly in commit order. ``view`` is the view it has."""
-
-    __slots__ = ("caller", "cell", "deliver", "view")
-
-    def __init__(self, cell: Cell, caller: Caller, deliver: Callable[[str], None]) -> None:
-        self.cell = cell
-        self.caller = caller
-        self.deliver = deliver
-        self.view: View | None = None
-
-
-@dataclass
-class _Waiter:
-    state: StateValue | None
-    event: Mapping[str, Any] | None
-    caller: Caller
-    future: asyncio.Future[None]
-
-
-class Cell:
-    """One activated actor with its mailbox, timer, connections and view cache."""
-
-    def __init__(self, system: ActorSystem, actor: Actor) -> None:
-        self.system = system
-        self.actor = actor
-        self.lock = asyncio.Lock()
-        self.connections: list[Connection] = []
-        self.callers: Counter[str] = Counter()
-        self.cache = ViewCache(size=system.cache_size, ttl=system.cache_ttl)
-        self.timer: asyncio.TimerHandle | None = None
-        self.waiters: list[_Waiter] = []
-        self._views: Views | None = None
-        self._published = actor.snapshot_json()
-
-    def views(self) -> Views:
-        """The views of the actor's committed state (made once per commit)."""
-        if self._views is None:
-            public, buckets, value = self.actor.view_parts()
-            self._views = Views(public, buckets, value, self.actor.chart.default_private)
-        return self._views
-
-    def view(self, caller: Caller) -> View:
-        """``caller``'s view of the committed state, remembered for reconnects."""
-        view = self.views().of(caller.id)
-        self.cache.put(view, self.system.clock())
-        return view
-
-    def committed(self, results: Iterable[StepResult]) -> None:
-        """After one or more committed steps: bring every connection up to date, wake the
-        waiters whose condition now holds, and set the timer for the next deadline. Nothing
-        is sent when nothing was committed."""
-        if self.actor.snapshot_json() is self._published:
-            self.schedule()  # a timer may wake a hair early (asyncio's clock resolution)
-            return
-        self._published = self.actor.snapshot_json()
-        self._views = None
-        frames = Frames()
-        for conn in self.connections:
-            self._update(conn, frames, remember=False)
-        now = self.system.clock()
-        for view in {id(c.view): c.view for c in self.connections if c.view is not None}.values():
-            self.cache.put(view, now)
-        results = list(results)
-        if self.waiters:
-            self._wake(results)
-        self.schedule()
-
-    def _update(self, conn: Connection, frames: Frames, *, remember: bool = True) -> None:
-        view = self.view(conn.caller) if remember else self.views().of(conn.caller.id)
-        frame = frames.frame(conn.view, view)
-        if frame is not None:
-            conn.view = view
-            conn.deliver(frame)
-
-    def _wake(self, results: list[StepResult]) -> None:
-        for waiter in list(self.waiters):
-            if waiter.future.done():
-                self.waiters.remove(waiter)
-                continue
-            if waiter.event is not None:
-                hit = any(_event_matches(waiter.event, r) for r in results)
-            else:
-                hit = waiter.state is not None and matches_state(waiter.state, self.actor.value)
-            if hit:
-                waiter.future.set_result(None)
-                self.waiters.remove(waiter)
-
-    def schedule(self) -> None:
-        """Arm the timer for the actor's next deadline (or disarm it)."""
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        due = self.actor.next_deadline
-        if due is None:
-            return
-        loop = asyncio.get_running_loop()
-        delay = max(0.0, due - self.system.clock())
-        self.timer = loop.call_later(delay, self._wake_up)
-
-    def _wake_up(self) -> None:
-        self.timer = None
-        task = asyncio.get_running_loop().create_task(self.tick())
-        self.system._tasks.add(task)
-        task.add_done_callback(self.system._tasks.discard)
-
-    async def tick(self) -> list[StepResult]:
-        """Run the timer steps that are due now."""
-        async with self.lock:
-            results = self.actor.advance(self.system.clock())
-            self.committed(results)
-            return results
-
-
-def _event_matches(wanted: Mapping[str, Any], result: StepResult) -> bool:
-    """Whether a committed step (or a timer step before it) was the event ``wanted``: the same
-    type and the same value for every other field ``wanted`` names."""
-    return any(
-        r.error is None and r.type == wanted.get("type")
-        and all(k == "type" or (r.data or {}).get(k) == v for k, v in wanted.items())
-        for r in (result, *result.timers))
-
-
 class ActorSystem:
     """The actors of a set of charts, by ``(actor type, actor id)``.
 
-    ``clock`` is the time source of every actor (epoch seconds). Views sent to connections and
-    returned by :meth:`snapshot` are kept ``cache_ttl`` seconds (at most ``cache_size`` per
-    actor) so that reconnecting clients get a diff.
+    Actors of ``persisted`` charts live in ``store`` (default: in memory); the others in a
+    store in this process's memory. ``clock`` is every actor's time source (epoch seconds).
+    Views sent to connections and returned by :meth:`snapshot` are kept ``cache_ttl`` seconds
+    (at most ``cache_size`` per actor) so reconnecting clients get a diff. An actor with no
+    connection that nothing has touched for ``idle_after`` seconds leaves memory (``None``:
+    never); it comes back from its store, with ``RESUME``, when next needed.
     """
 
-    def __init__(self, charts: Mapping[str, Chart], *, clock: Callable[[], float] = time.time,
-                 cache_size: int = 256, cache_ttl: float = 300.0) -> None:
+    def __init__(self, charts: Mapping[str, Chart], *, store: Store | None = None,
+                 clock: Callable[[], float] = time.time, cache_size: int = 256,
+                 cache_ttl: float = 300.0, idle_after: float | None = None) -> None:
         self.charts = dict(charts)
+        self.store: Store = store if store is not None else MemoryStore()
+        self.memory: Store = MemoryStore(journal=False)
         self.clock = clock
         self.cache_size = cache_size
         self.cache_ttl = cache_ttl
-        self._cells: dict[tuple[str, str], Cell] = {}
+        self.idle_after = idle_after
+        self._cells: dict[Key, Cell] = {}
+        self._loading: dict[Key, asyncio.Future[Cell | None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._wakes: dict[Key, float] = {}
+        self._heap: list[tuple[float, Key]] = []
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due: float | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Arm the wake-ups of stored actors (their timers survive restarts) and start putting
+        idle actors away."""
+        for due, actor_type, actor_id in await self.store.wakes():
+            chart = self.charts.get(actor_type)
+            if chart is not None and chart.persisted:
+                self.wake_at((actor_type, actor_id), due)
+        self._sweep_later()
+
+    async def close(self) -> None:
+        """Stop the timers, wait for running steps, release the store."""
+        for handle in (self._timer, self._sweeper):
+            if handle is not None:
+                handle.cancel()
+        self._timer = self._sweeper = None
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.store.close()
 
     def chart(self, actor_type: str) -> Chart:
         """The chart served under ``actor_type``."""
@@ -182,37 +98,95 @@ class ActorSystem:
             raise UnknownActorType(f"Unknown actor type: {actor_type}")
         return chart
 
+    def store_for(self, chart: Chart) -> Store:
+        """Where actors of ``chart`` live."""
+        return self.store if chart.persisted else self.memory
+
     def get(self, actor_type: str, actor_id: str) -> Actor | None:
-        """The actor, if it is active."""
+        """The actor, if it is in memory."""
         cell = self._cells.get((actor_type, actor_id))
         return cell.actor if cell is not None else None
 
-    async def cell(self, actor_type: str, actor_id: str, caller: Caller,
-                   input: Any = None) -> Cell:
-        """The actor's cell, spawning the actor on first touch: ``caller`` becomes its initial
-        caller and ``input`` (checked against the input schema) its input."""
+    # -- activation ----------------------------------------------------------------------------
+
+    async def cell(self, actor_type: str, actor_id: str, caller: Caller | None,
+                   input: Any = None) -> Cell | None:
+        """The actor's cell: in memory, else restored from its store (migrated if its chart
+        version is older, then sent RESUME), else spawned for ``caller`` with ``input``
+        (``None`` if there is no caller to spawn it for)."""
         key = (actor_type, actor_id)
         cell = self._cells.get(key)
-        if cell is None:
-            chart = self.chart(actor_type)
+        if cell is not None:
+            return cell
+        chart = self.chart(actor_type)
+        pending = self._loading.get(key)
+        if pending is not None:
+            await asyncio.shield(pending)
+            cell = self._cells.get(key)
+            if cell is not None or caller is None:
+                return cell
+        future: asyncio.Future[Cell | None] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            cell = await self._activate(chart, actor_id, caller, input)
+            future.set_result(cell)
+            return cell
+        except BaseException as e:
+            future.set_exception(e)
+            future.exception()  # retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._loading[key]
+
+    async def _activate(self, chart: Chart, actor_id: str, caller: Caller | None,
+                        input: Any) -> Cell | None:
+        store = self.store_for(chart)
+        stored = await store.load(chart.actor_type, actor_id)
+        if stored is None:
+            if caller is None:
+                return None
             actor = Actor.spawn(chart, actor_id, caller=caller, input=input, clock=self.clock)
-            cell = self._cells.setdefault(key, Cell(self, actor))
-            if cell.actor is actor:
-                cell.schedule()
+            cell = Cell(self, actor, store)
+            await cell.create()
+        else:
+            cell = await self._restore(chart, stored.snapshot, store)
+        self._cells[cell.key] = cell
+        async with cell.lock:
+            await cell.run(lambda actor: actor.resume() if stored is not None else None)
+        return cell
+
+    async def _restore(self, chart: Chart, snapshot: bytes, store: Store) -> Cell:
+        import orjson
+
+        snap = orjson.loads(snapshot)
+        old = snap.get("actor", {}).get("version")
+        if old == chart.version:
+            return Cell(self, Actor.restore(chart, snap, clock=self.clock), store)
+        migrated = migrate_snapshot(chart, snap)  # SnapshotError: the stored one stays
+        actor = Actor.restore(chart, migrated, clock=self.clock)
+        cell = Cell(self, actor, store)
+        entry = Entry(actor.seq, actor.time, "migrate", Caller.system(actor.id), None,
+                      {"fromVersion": old, "toVersion": chart.version, "snapshot": migrated})
+        await cell.commit([entry], snapshot)
+        async with cell.lock:
+            await cell.run(lambda a: a.migrated(int(old), chart.version))
+        return cell
+
+    # -- what callers do -----------------------------------------------------------------------
+
+    async def _cell(self, actor_type: str, actor_id: str, caller: Caller,
+                    input: Any = None) -> Cell:
+        cell = await self.cell(actor_type, actor_id, caller, input)
+        assert cell is not None  # with a caller, cell() spawns
         return cell
 
     async def send(self, actor_type: str, actor_id: str, caller: Caller,
                    event: Mapping[str, Any], *, input: Any = None) -> tuple[StepResult, str]:
         """Run ``event`` from ``caller``; returns the step and ``caller``'s new checksum once
-        the step is committed and every connection has its frame."""
-        cell = await self.cell(actor_type, actor_id, caller, input)
+        the step is stored and every connection has its frame."""
+        cell = await self._cell(actor_type, actor_id, caller, input)
         async with cell.lock:
-            try:
-                result = cell.actor.send(event, caller)
-            except ActorkitError:
-                cell.committed([])  # timers due before the event may have run
-                raise
-            cell.committed([result])
+            result = await cell.run(lambda actor: actor.send(event, caller))
             return result, cell.view(caller).checksum
 
     async def snapshot(self, actor_type: str, actor_id: str, caller: Caller, *,
@@ -222,25 +196,12 @@ class ActorSystem:
         """``caller``'s view. With ``wait_for_state`` (returns at once if the actor is in it)
         or ``wait_for_event`` (a later event of that type with those fields), waits up to
         ``timeout`` seconds and raises :class:`WaitTimeout` if it does not come."""
-        cell = await self.cell(actor_type, actor_id, caller, input)
-        if wait_for_state is not None or wait_for_event is not None:
-            await self._wait(cell, caller, wait_for_state, wait_for_event, timeout)
+        cell = await self._cell(actor_type, actor_id, caller, input)
+        cell.used = self.clock()
+        if (wait_for_state is not None or wait_for_event is not None) and not await cell.wait(
+                wait_for_state, wait_for_event, timeout):
+            raise WaitTimeout("Timeout waiting for event or state")
         return cell.view(caller)
-
-    async def _wait(self, cell: Cell, caller: Caller, state: StateValue | None,
-                    event: Mapping[str, Any] | None, timeout: float) -> None:
-        if event is None and state is not None and matches_state(state, cell.actor.value):
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(state, event, caller, future)
-        cell.waiters.append(waiter)
-        try:
-            await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            raise WaitTimeout("Timeout waiting for event or state") from None
-        finally:
-            if waiter in cell.waiters:
-                cell.waiters.remove(waiter)
 
     async def connect(self, actor_type: str, actor_id: str, caller: Caller,
                       deliver: Callable[[str], None], *, checksum: str | None = None,
@@ -249,18 +210,17 @@ class ActorSystem:
         the client from the view with ``checksum`` (if still known; else from nothing) to the
         current one; nothing is sent if ``checksum`` is current. The caller's first connection
         sends CONNECT (if the chart handles it)."""
-        cell = await self.cell(actor_type, actor_id, caller, input)
+        cell = await self._cell(actor_type, actor_id, caller, input)
         async with cell.lock:
             conn = Connection(cell, caller, deliver)
             conn.view = cell.cache.get(checksum, self.clock())
             cell.connections.append(conn)
             cell.callers[caller.id] += 1
-            results = []
             if cell.callers[caller.id] == 1:
-                with contextlib.suppress(ActorkitError):  # a failing hook must not refuse it
-                    results = [r for r in [cell.actor.connect(caller)] if r is not None]
-            cell.committed(results)
-            cell._update(conn, Frames())
+                # a failing hook must not refuse the connection
+                with contextlib.suppress(ActorkitError):
+                    await cell.run(lambda actor: actor.connect(caller))
+            cell.update(conn, Frames())
         return conn
 
     async def disconnect(self, conn: Connection) -> None:
@@ -273,15 +233,90 @@ class ActorSystem:
             cell.callers[conn.caller.id] -= 1
             if cell.callers[conn.caller.id] <= 0:
                 del cell.callers[conn.caller.id]
-                results = []
                 with contextlib.suppress(ActorkitError):
-                    results = [r for r in [cell.actor.disconnect(conn.caller)] if r is not None]
-                cell.committed(results)
+                    await cell.run(lambda actor: actor.disconnect(conn.caller))
 
-    async def close(self) -> None:
-        """Stop every timer and wait for running timer steps."""
-        for cell in self._cells.values():
-            if cell.timer is not None:
-                cell.timer.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+    async def tick(self, actor_type: str, actor_id: str) -> list[StepResult]:
+        """Run the actor's timer steps that are due now (restoring it if it is stored)."""
+        cell = await self.cell(actor_type, actor_id, None)
+        if cell is None:
+            return []
+        async with cell.lock:
+            return await cell.run(lambda actor: actor.advance(self.clock()))
+
+    # -- wake-ups: one timer for every actor ---------------------------------------------------
+
+    def wake_at(self, key: Key, due: float | None) -> None:
+        """Have the actor ``key`` woken at ``due`` (``None``: not at all)."""
+        if due is None:
+            self._wakes.pop(key, None)
+            return
+        if self._wakes.get(key) == due:
+            return
+        self._wakes[key] = due
+        heapq.heappush(self._heap, (due, key))
+        self._arm()
+
+    def _arm(self) -> None:
+        heap = self._heap
+        while heap and self._wakes.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)  # superseded
+        if not heap:
+            return
+        due = heap[0][0]
+        if self._timer is not None:
+            if self._timer_due is not None and self._timer_due <= due:
+                return
+            self._timer.cancel()
+        loop = asyncio.get_running_loop()
+        self._timer = loop.call_later(max(0.0, due - self.clock()), self._on_wake)
+        self._timer_due = due
+
+    def _on_wake(self) -> None:
+        self._timer = self._timer_due = None
+        now = self.clock()
+        heap = self._heap
+        while heap and heap[0][0] <= now:
+            due, key = heapq.heappop(heap)
+            if self._wakes.get(key) != due:
+                continue
+            del self._wakes[key]
+            self._spawn_task(self._tick_after_wake(key, due))
+        self._arm()
+
+    async def _tick_after_wake(self, key: Key, due: float) -> None:
+        # e.g. a stored actor that can no longer be restored: it stays as it is
+        with contextlib.suppress(ActorkitError):
+            await self.tick(*key)
+        if key not in self._wakes:
+            cell = self._cells.get(key)
+            if cell is None:
+                return
+            self.wake_at(key, cell.actor.next_deadline)  # woken a hair early: again
+
+    def _spawn_task(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- passivation ---------------------------------------------------------------------------
+
+    def _sweep_later(self) -> None:
+        if self.idle_after is None:
+            return
+        loop = asyncio.get_running_loop()
+        self._sweeper = loop.call_later(max(self.idle_after / 2, 0.01), self._sweep)
+
+    def _sweep(self) -> None:
+        """Put away the actors nothing has touched for ``idle_after`` seconds."""
+        assert self.idle_after is not None
+        horizon = self.clock() - self.idle_after
+        for key, cell in list(self._cells.items()):
+            if cell.used < horizon and cell.idle:
+                del self._cells[key]
+        self._sweep_later()
+
+    @property
+    def active(self) -> int:
+        """How many actors are in memory."""
+        return len(self._cells)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -46,8 +47,9 @@ def serve(project: Path, *, extra_env: dict[str, str] | None = None,
     """Start uvicorn serving ``project``; stop it (and show its log on failure) after."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="actorkit-uvicorn-", suffix=".log")[1])
+    db = Path(tempfile.mkdtemp(prefix="actorkit-db-")) / "actors.db"
     env = {**os.environ, "ACTOR_KIT_SECRET": SECRET, "ACTORKIT_PROJECT": str(project),
-           **(extra_env or {})}
+           "ACTORKIT_DB": str(db), **(extra_env or {})}
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "actorkit.server:create_app", "--factory",
@@ -78,3 +80,4 @@ def serve(project: Path, *, extra_env: dict[str, str] | None = None,
             process.kill()
             process.wait()
         log.unlink(missing_ok=True)
+        shutil.rmtree(db.parent, ignore_errors=True)

@@ -64,17 +64,18 @@ def test_frames_are_made_once_and_shared_by_equal_views(clock):
 def test_a_timer_woken_early_is_armed_again(clock):
     async def go() -> None:
         s = system(clock)
-        cell = await s.cell("timers", "t", alice)
+        key = ("timers", "t")
         await s.send("timers", "t", alice, {"type": "REMIND", "in": 10})
-        assert cell.timer is not None
-        cell.timer.cancel()
-        cell.timer = None
-        clock.t += 9.999  # the loop's timer fired a hair before the actor's deadline
-        assert await cell.tick() == []
-        assert cell.timer is not None and not cell.timer.cancelled()
+        due = s._wakes[key]
+        assert due == clock.t + 10
+        del s._wakes[key]  # what the system timer does when it fires...
+        clock.t += 9.999   # ...a hair before the actor's deadline
+        await s._tick_after_wake(key, due)
+        assert s._wakes[key] == due  # armed again
         clock.t += 0.01
-        [fired] = await cell.tick()
+        [fired] = await s.tick(*key)
         assert fired.type == "REMINDER"
+        assert key not in s._wakes
 
     run(go())
 

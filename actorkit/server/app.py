@@ -21,6 +21,7 @@ from ..auth import check_signing_key
 from ..errors import ActorkitError
 from ..lint import load_charts
 from ..runtime import ActorSystem
+from ..store import SqliteStore, Store
 from .router import create_router
 
 __all__ = ["DEV_SECRET_FILE", "create_app", "dev_secret", "resolve_secret"]
@@ -33,13 +34,23 @@ class ServerConfigError(ActorkitError):
     """The server cannot start as configured."""
 
 
+def state_dir(project: Path) -> Path:
+    """The project's ``.actorkit`` folder (actor store, development secret), made on first
+    use and kept out of git."""
+    folder = project / ".actorkit"
+    folder.mkdir(parents=True, exist_ok=True)
+    ignore = folder / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
+    return folder
+
+
 def dev_secret(project: Path) -> str:
     """The project's development secret, made (random) the first time it is asked for."""
     file = project / DEV_SECRET_FILE
     if file.is_file():
         return file.read_text().strip()
-    file.parent.mkdir(parents=True, exist_ok=True)
-    (file.parent / ".gitignore").write_text("*\n")
+    state_dir(project)
     value = secrets.token_urlsafe(32)
     file.write_text(value + "\n")
     file.chmod(0o600)
@@ -74,15 +85,18 @@ class _DenialNoise(logging.Filter):
 
 
 def create_app(project: str | Path | None = None, *, secret: str | None = None,
-               dev: bool | None = None, prefix: str = "/api",
+               dev: bool | None = None, prefix: str = "/api", store: Store | None = None,
                clock: Callable[[], float] | None = None, cache_ttl: float = 300.0,
-               **fastapi: Any) -> FastAPI:
+               idle_after: float | None = 300.0, **fastapi: Any) -> FastAPI:
     """A FastAPI app serving every chart in ``<project>/charts`` at
     ``{prefix}/{actor_type}/{actor_id}``.
 
     ``project`` defaults to ``ACTORKIT_PROJECT`` or the working directory; ``secret`` to
     ``ACTOR_KIT_SECRET``; ``dev`` (allow the project's development secret) to
-    ``ACTORKIT_DEV=1``. Every chart is checked first: any lint error stops it with
+    ``ACTORKIT_DEV=1``; ``store`` to a SQLite file, ``ACTORKIT_DB`` or
+    ``<project>/.actorkit/actors.db``, with ``ACTORKIT_DURABILITY`` (``process``, the default,
+    or ``power``). Actors idle for ``idle_after`` seconds leave memory (``None``: never).
+    Every chart is checked first: any lint error stops it with
     :class:`~actorkit.ChartError` listing them all.
     """
     folder = Path(project or os.environ.get("ACTORKIT_PROJECT") or ".")
@@ -90,13 +104,22 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
         dev = os.environ.get("ACTORKIT_DEV") == "1"
     charts = load_charts([folder / "charts"])
     signing_key = resolve_secret(folder, secret, dev=dev)
-    options: dict[str, Any] = {"cache_ttl": cache_ttl}
+    if store is None:
+        db = os.environ.get("ACTORKIT_DB") or state_dir(folder) / "actors.db"
+        durability = os.environ.get("ACTORKIT_DURABILITY", "process")
+        if durability not in ("process", "power"):
+            raise ServerConfigError(f"ACTORKIT_DURABILITY is 'process' or 'power', not "
+                                    f"{durability!r}")
+        store = SqliteStore(db, durability=durability)  # type: ignore[arg-type]
+    options: dict[str, Any] = {"cache_ttl": cache_ttl, "idle_after": idle_after,
+                               "store": store}
     if clock is not None:
         options["clock"] = clock
     system = ActorSystem(charts, **options)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await system.start()
         yield
         await system.close()
 

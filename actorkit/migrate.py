@@ -1,0 +1,144 @@
+"""Migrations: a snapshot taken with an older version of a chart, brought to the current one.
+
+In order: the hooks module's ``migrate(snapshot, from_version, to_version)`` (if it has one)
+may rewrite the snapshot; context keys the new chart adds get their defaults (in ``public``,
+in each private bucket, and internal keys); active states that no longer exist give way to
+their region's initial state; history memory and timings of removed states are dropped. The
+result must fit the new chart's schemas. A snapshot that cannot be migrated raises
+:class:`~actorkit.SnapshotError` and is never changed: the caller keeps the stored one.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from sismic.model import CompoundState, OrthogonalState
+
+from .chart import Chart
+from .errors import SnapshotError
+from .hooks import _hook_location
+
+__all__ = ["migrate_snapshot"]
+
+
+def migrate_snapshot(chart: Chart, snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """``snapshot`` migrated to ``chart``'s version (a new dict; ``snapshot`` is untouched).
+    The migration is a step: its sequence number is one more than the snapshot's."""
+    snap: dict[str, Any] = orjson.loads(orjson.dumps(snapshot))
+    name = f"{chart.actor_type}/{snap.get('actor', {}).get('id')}"
+    try:
+        old = int(snap["actor"]["version"])
+    except (KeyError, TypeError, ValueError):
+        raise SnapshotError(f"snapshot of {name} has no chart version: it cannot be "
+                            f"migrated") from None
+    new = chart.version
+    if old == new:
+        return snap
+    if old > new:
+        raise SnapshotError(f"snapshot of {name} was taken with version {old} of the chart, "
+                            f"newer than this one ({new}): run the newer chart")
+    hook = getattr(chart.hooks_module, "migrate", None)
+    if hook is not None:
+        try:
+            result = hook(snap, old, new)
+        except Exception as e:
+            raise SnapshotError(
+                f"the migrate hook failed on {name} (version {old} to {new}): "
+                f"{type(e).__name__}: {e}{_hook_location(e, chart.hooks_file)}; the stored "
+                f"snapshot is kept as it was") from e
+        if result is not None:
+            if not isinstance(result, dict):
+                raise SnapshotError(f"the migrate hook must return the snapshot (a dict) or "
+                                    f"None, not {type(result).__name__}")
+            snap = orjson.loads(orjson.dumps(result))
+    _add_defaults(chart, snap)
+    _settle_states(chart, snap)
+    snap["actor"]["version"] = new
+    snap["seq"] = int(snap["seq"]) + 1
+    _check_context(chart, snap, name, old)
+    return snap
+
+
+def _add_defaults(chart: Chart, snap: dict[str, Any]) -> None:
+    context = snap.setdefault("context", {})
+    defaults = chart.initial_context
+    for key, value in defaults.items():
+        if key == "private":
+            continue
+        if key not in context:
+            context[key] = copy.deepcopy(value)
+        elif key == "public" and isinstance(context[key], dict) and isinstance(value, dict):
+            for k, v in value.items():
+                context[key].setdefault(k, copy.deepcopy(v))
+    bucket_defaults = defaults.get("private") or {}
+    for bucket in (context.setdefault("private", {}) or {}).values():
+        if isinstance(bucket, dict):
+            for k, v in bucket_defaults.items():
+                bucket.setdefault(k, copy.deepcopy(v))
+
+
+def _settle_states(chart: Chart, snap: dict[str, Any]) -> None:
+    sc = chart.statechart
+    known = set(sc.states)
+    if snap.get("final") is not None:
+        if snap["final"] not in known:
+            snap["final"] = None  # the final state is gone: start over from the top
+            snap["configuration"] = []
+        else:
+            return
+    old = set(snap.get("configuration") or []) & known
+    new: list[str] = []
+
+    def enter(name: str) -> None:
+        new.append(name)
+        state = sc.state_for(name)
+        children = sc.children_for(name)
+        if isinstance(state, OrthogonalState):
+            for child in children:
+                enter(child)
+        elif isinstance(state, CompoundState):
+            active = [c for c in children if c in old]
+            if active:
+                enter(active[0])
+            elif state.initial:
+                enter(state.initial)
+
+    root = sc.root
+    if root is not None:
+        enter(root)
+    entered = set(new) - set(snap.get("configuration") or [])
+    snap["configuration"] = sorted(new)
+    time = snap.get("time", 0.0)
+    for key in ("entered", "idle"):
+        times = {k: v for k, v in (snap.get(key) or {}).items() if k in known}
+        for name in entered:
+            times[name] = time
+        snap[key] = times
+    memory = {}
+    for history, remembered in (snap.get("memory") or {}).items():
+        kept = [s for s in remembered if s in known]
+        if history in known and kept:
+            memory[history] = kept
+    snap["memory"] = memory
+    snap.pop("old", None)  # contract __old__ values refer to the old chart's states
+
+
+def _check_context(chart: Chart, snap: dict[str, Any], name: str, old: int) -> None:
+    context = snap["context"]
+    fix = "add a `migrate(snapshot, from_version, to_version)` hook that rewrites it"
+    if chart.schemas.public is not None:
+        problem = chart.schemas.public.error(context.get("public"))
+        if problem is not None:
+            raise SnapshotError(f"migrating {name} from version {old}: context.public breaks "
+                                f"the new `public` schema at {problem[1] or '/'}: {problem[0]}; "
+                                f"{fix}")
+    if chart.schemas.private is not None:
+        for caller_id, bucket in (context.get("private") or {}).items():
+            problem = chart.schemas.private.error(bucket)
+            if problem is not None:
+                raise SnapshotError(f"migrating {name} from version {old}: the private bucket "
+                                    f"of {caller_id!r} breaks the new `private` schema at "
+                                    f"{problem[1] or '/'}: {problem[0]}; {fix}")

@@ -1,0 +1,16 @@
+"""Stores: where actors' committed state and journals live.
+
+A store keeps, per actor, its latest snapshot (canonical JSON) and the journal of every step it
+committed: one :class:`Entry` per step, written in the same transaction as the snapshot it led
+to. :class:`MemoryStore` keeps them in this process; :class:`SqliteStore` (the default for
+persisted charts) in a SQLite file. A PostgreSQL store implements the same :class:`Store`
+interface.
+"""
+
+from __future__ import annotations
+
+from .base import Entry, Store, Stored, StoreError
+from .memory import MemoryStore
+from .sqlite import SqliteStore
+
+__all__ = ["Entry", "MemoryStore", "SqliteStore", "Store", "StoreError", "Stored"]

@@ -1,0 +1,87 @@
+"""The store interface and what it holds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import orjson
+
+from ..errors import ActorkitError
+from ..events import Caller
+
+__all__ = ["Entry", "EntryKind", "Store", "StoreError", "Stored"]
+
+#: spawn: the actor was made (data: its input); event: a client or service event; system: a
+#: lifecycle event (CONNECT, DISCONNECT, RESUME, MIGRATE); timer: a timer or wake-up step;
+#: migrate: the snapshot was migrated to a new chart version (data: from, to, snapshot).
+EntryKind = Literal["spawn", "event", "system", "timer", "migrate"]
+
+
+class StoreError(ActorkitError):
+    """The store could not read or write; nothing was committed."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One committed step of an actor: what came in, from whom, when, and its sequence
+    number. Replaying the entries of an actor, in order, rebuilds its state exactly."""
+
+    seq: int
+    time: float
+    kind: EntryKind
+    caller: Caller
+    type: str | None
+    data: Any = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as the journal endpoint shows it."""
+        return {"seq": self.seq, "time": self.time, "kind": self.kind,
+                "caller": self.caller.to_json(), "type": self.type, "data": self.data,
+                "error": self.error}
+
+    def data_json(self) -> bytes:
+        return orjson.dumps(self.data)
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An actor as its store has it: the snapshot of its last commit."""
+
+    actor_type: str
+    actor_id: str
+    version: int
+    seq: int
+    snapshot: bytes
+
+
+class Store(Protocol):
+    """Where committed actor state lives. Every method is atomic: a :class:`StoreError` means
+    nothing changed."""
+
+    async def load(self, actor_type: str, actor_id: str) -> Stored | None:
+        """The actor's last committed snapshot, or ``None`` if it was never committed."""
+        ...
+
+    async def commit(self, actor_type: str, actor_id: str, entries: Sequence[Entry],
+                     snapshot: bytes, *, version: int, seq: int,
+                     wake: float | None) -> None:
+        """In one transaction: append ``entries`` to the journal and make ``snapshot`` (at
+        sequence number ``seq``, chart ``version``) the actor's state, due to wake at ``wake``.
+        Refuses (StoreError) entries whose sequence numbers are already journaled."""
+        ...
+
+    async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
+                      limit: int = 100) -> list[Entry]:
+        """Journal entries with ``seq > after``, oldest first, at most ``limit``."""
+        ...
+
+    async def wakes(self) -> list[tuple[float, str, str]]:
+        """Every actor with a wake-up pending: ``(due, actor_type, actor_id)``."""
+        ...
+
+    async def close(self) -> None:
+        """Release the store's resources."""
+        ...
