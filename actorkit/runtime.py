@@ -236,6 +236,14 @@ class ActorSystem:
                 with contextlib.suppress(ActorkitError):
                     await cell.run(lambda actor: actor.disconnect(conn.caller))
 
+    async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
+                      limit: int = 100) -> list[Entry]:
+        """The actor's journal entries after step ``after`` (charts with ``persisted: false``
+        keep none)."""
+        chart = self.chart(actor_type)
+        return await self.store_for(chart).journal(actor_type, actor_id, after=after,
+                                                   limit=limit)
+
     async def tick(self, actor_type: str, actor_id: str) -> list[StepResult]:
         """Run the actor's timer steps that are due now (restoring it if it is stored)."""
         cell = await self.cell(actor_type, actor_id, None)

@@ -14,9 +14,10 @@ import orjson
 from fastapi import APIRouter
 
 from ..auth import TokenVerifier
-from ..errors import AuthError, EventRejected, StepError
+from ..errors import AuthError, EventRejected, SnapshotError, StepError
 from ..events import Caller
 from ..runtime import ActorSystem, UnknownActorType, WaitTimeout
+from ..store.base import StoreError
 from .query import BadRequest, Query
 from .socket import SocketEndpoint
 
@@ -57,6 +58,8 @@ def create_router(system: ActorSystem, *, secret: str, prefix: str = "") -> APIR
     router.add_route(path, _HTTP(system, tokens),  # type: ignore[arg-type]  # plain ASGI
                      include_in_schema=False, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 
+    router.add_route(path + "/events", _Journal(system, tokens),  # type: ignore[arg-type]
+                     include_in_schema=False, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     router.add_websocket_route(path, SocketEndpoint(system, tokens))  # type: ignore[arg-type]
     return router
 
@@ -71,18 +74,26 @@ class _HTTP:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         params = scope["path_params"]
         actor_type, actor_id = params["actor_type"], params["actor_id"]
-        method = scope["method"]
-        if method == "GET":
-            status, body = await self.get(scope, actor_type, actor_id)
-        elif method == "POST":
-            status, body = await self.post(scope, receive, actor_type, actor_id)
-        else:
-            status, body = 405, {"error": "Method not allowed"}
+        try:
+            status, body = await self.handle(scope, receive, actor_type, actor_id)
+        except StoreError as e:
+            status, body = 503, {"error": f"{e}; nothing was committed: try again"}
+        except SnapshotError as e:
+            status, body = 500, {"error": str(e), "kind": "SnapshotError"}
         data = orjson.dumps(body)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(data)).encode())]})
         await send({"type": "http.response.body", "body": data})
+
+    async def handle(self, scope: Any, receive: Any, actor_type: str,
+                     actor_id: str) -> tuple[int, Any]:
+        method = scope["method"]
+        if method == "GET":
+            return await self.get(scope, actor_type, actor_id)
+        if method == "POST":
+            return await self.post(scope, receive, actor_type, actor_id)
+        return 405, {"error": "Method not allowed"}
 
     def _caller(self, scope: Any, actor_type: str, actor_id: str) -> Caller:
         self.system.chart(actor_type)
@@ -142,6 +153,46 @@ class _HTTP:
             return 500, {"error": str(e), "kind": type(e).__name__, "type": e.event_type}
         return 200, {"success": True, "seq": result.seq, "checksum": checksum,
                      "outputs": list(result.outputs)}
+
+
+class _Journal(_HTTP):
+    """``GET /{actor_type}/{actor_id}/events?after=&limit=``: the journal, for services."""
+
+    async def handle(self, scope: Any, receive: Any, actor_type: str,
+                     actor_id: str) -> tuple[int, Any]:
+        if scope["method"] != "GET":
+            return 405, {"error": "Method not allowed"}
+        try:
+            caller = self._caller(scope, actor_type, actor_id)
+            query = Query(scope)
+            after = _integer(query.get("after"), "after", -1, minimum=-1)
+            limit = _integer(query.get("limit"), "limit", 100, minimum=1, maximum=1000)
+        except UnknownActorType as e:
+            return 400, {"error": str(e)}
+        except AuthError as e:
+            return 401, _unauthorized(e)
+        except BadRequest as e:
+            return 400, {"error": e.message}
+        if caller.type != "service":
+            return 403, {"error": "the journal is for service callers: use a token with "
+                                  "caller type service"}
+        found = await self.system.journal(actor_type, actor_id, after=after, limit=limit)
+        return 200, {"events": [e.to_json() for e in found],
+                     "next": found[-1].seq if found else None}
+
+
+def _integer(raw: str | None, name: str, default: int, *, minimum: int,
+             maximum: int | None = None) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"Invalid {name}: a whole number") from None
+    if value < minimum or (maximum is not None and value > maximum):
+        top = f" and {maximum}" if maximum is not None else ""
+        raise BadRequest(f"Invalid {name}: between {minimum}{top}")
+    return value
 
 
 def _unauthorized(e: AuthError) -> dict[str, str]:

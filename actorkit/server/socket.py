@@ -19,8 +19,9 @@ from typing import Any
 import orjson
 
 from ..auth import TokenVerifier
-from ..errors import AuthError, EventRejected, StepError
+from ..errors import AuthError, EventRejected, SnapshotError, StepError
 from ..runtime import ActorSystem, Connection, UnknownActorType
+from ..store.base import StoreError
 from .query import Query
 
 __all__ = ["MAX_PENDING_FRAMES", "Outbox", "SocketEndpoint"]
@@ -160,6 +161,10 @@ class SocketEndpoint:
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1008,
                             "reason": str(e)[:120]})
+        except (SnapshotError, StoreError) as e:  # the stored actor cannot be brought back
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": 1011,
+                            "reason": str(e)[:120]})
         except (asyncio.CancelledError, OSError):
             pass
         finally:
@@ -180,6 +185,9 @@ class SocketEndpoint:
             deliver(_error_frame(conn, "EventRejected", str(e), e.pointer, e.event_type))
         except StepError as e:
             deliver(_error_frame(conn, type(e).__name__, str(e), "", e.event_type))
+        except StoreError as e:
+            deliver(_error_frame(conn, "StoreError", f"{e}; nothing was committed: send it "
+                                                     f"again", ""))
 
 
 def _error_frame(conn: Connection, kind: str, message: str, pointer: str,
