@@ -384,6 +384,8 @@ class Actor:
                     ctx.caller = system
                     interp._queue_event(ActorEvent("INITIALIZE", {}, system))
                     steps += self._execute()
+                if self._timers and steps:
+                    self._drop_left_timers()
                 public_json, buckets = self._check_context()
                 self._commit(seq, now, steps, public_json, buckets, interp.wakeup)
             except StepError:
@@ -417,6 +419,12 @@ class Actor:
         if self.record_steps:
             self._log.append(result)
         return result
+
+    def _drop_left_timers(self) -> None:
+        active = self._interp._configuration
+        if any(t.within is not None and t.within not in active for t in self._timers):
+            # In place: the step's Ctx holds this list.
+            self._timers[:] = [t for t in self._timers if t.within is None or t.within in active]
 
     def _execute(self) -> list[MacroStep]:
         # sismic's execute() ends with one empty macro step; skip it when it provably has

@@ -114,19 +114,24 @@ class PrivateBuckets(dict[str, Any]):
 
 
 class Timer:
-    """A pending ``ctx.schedule()``: the event ``type`` with ``data``, due at ``due``."""
+    """A pending ``ctx.schedule()``: the event ``type`` with ``data``, due at ``due``; with
+    ``within`` set, dropped as soon as a step ends with that state no longer active."""
 
-    __slots__ = ("data", "due", "id", "type")
+    __slots__ = ("data", "due", "id", "type", "within")
 
-    def __init__(self, id: str, due: float, type: str, data: dict[str, Any]) -> None:
-        self.id, self.due, self.type, self.data = id, due, type, data
+    def __init__(self, id: str, due: float, type: str, data: dict[str, Any],
+                 within: str | None = None) -> None:
+        self.id, self.due, self.type, self.data, self.within = id, due, type, data, within
 
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "due": self.due, "type": self.type, "data": self.data}
+        d = {"id": self.id, "due": self.due, "type": self.type, "data": self.data}
+        if self.within is not None:
+            d["within"] = self.within
+        return d
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> Timer:
-        return cls(d["id"], float(d["due"]), d["type"], dict(d["data"]))
+        return cls(d["id"], float(d["due"]), d["type"], dict(d["data"]), d.get("within"))
 
 
 def _json(value: Any, what: str) -> Any:
@@ -223,15 +228,23 @@ class Ctx:
         self._effect("send")
         self._sent.append(ActorInternalEvent(type, _json(data, f"data of {type}"), self.caller))
 
-    def schedule(self, type: str, *, delay: float, **data: Any) -> str:
+    def schedule(self, type: str, *, delay: float, within: str | None = None,
+                 **data: Any) -> str:
         """Send ``type`` to this actor ``delay`` seconds from now; returns the timer's id.
 
         The timer is part of the actor's state: it is snapshotted and survives restores.
+        It stays pending across state changes until it fires or is cancelled, unless
+        ``within`` names a state: then it is dropped when a step ends with that state left
+        (the way sismic drops an ``after()`` of a state it exits).
         """
         self._effect("schedule")
         if not isinstance(delay, int | float) or delay < 0:
             raise ValueError(f"delay must be a number of seconds >= 0, not {delay!r}")
-        timer = Timer(self.new_id(), self.now + float(delay), type, _json(data, f"data of {type}"))
+        if within is not None and within not in self._interp.statechart.states:
+            raise ValueError(f"within={within!r} is not a state of this chart: name the state "
+                             f"whose exit should drop the timer")
+        timer = Timer(self.new_id(), self.now + float(delay), type,
+                      _json(data, f"data of {type}"), within)
         self._timers.append(timer)
         self._timers.sort(key=lambda t: (t.due, t.id))
         return timer.id

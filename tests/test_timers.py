@@ -167,3 +167,34 @@ def test_a_done_actor_has_no_deadline(tmp_path, clock):
     assert a.next_deadline is None
     clock.t += 10
     assert a.advance() == []
+
+
+def test_a_timer_within_a_state_is_dropped_when_the_state_is_left(clock):
+    lamp = chart("lamp")
+    a = Actor.spawn(lamp, "l", caller=alice, clock=clock)
+    a.send({"type": "SWITCH"}, alice)
+    assert [t["within"] for t in a.timers if "within" in t] == ["lit"]
+    a.send({"type": "SWITCH"}, alice)
+    # Leaving `lit` dropped DIM, from memory and from the snapshot; REPORT is actor-wide.
+    assert [t["type"] for t in a.timers] == ["REPORT"]
+    assert [t["type"] for t in a.snapshot()["timers"]] == ["REPORT"]
+    clock.t += 10
+    assert [r.type for r in a.advance()] == ["REPORT"]
+    assert a.view(alice)["public"] == {"dimmed": False, "reports": 1}
+
+    # Staying in the state, it fires, and the binding survives a restore.
+    b = Actor.spawn(lamp, "m", caller=alice, clock=clock)
+    b.send({"type": "SWITCH"}, alice)
+    b = Actor.restore(lamp, b.snapshot(), clock=clock)
+    clock.t += 10
+    assert sorted(r.type for r in b.advance()) == ["DIM", "REPORT"]
+    assert b.view(alice)["public"]["dimmed"] is True
+
+
+def test_within_must_name_a_state(clock):
+    from actorkit import HookError
+
+    a = Actor.spawn(chart("lamp"), "b", caller=alice, clock=clock)
+    with pytest.raises(HookError, match="within='nowhere' is not a state of this chart"):
+        a.send({"type": "ARM_NOWHERE"}, alice)
+    assert a.timers == [] and a.seq == 0
