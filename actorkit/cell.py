@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -64,15 +65,28 @@ class Cell:
         self.cache = ViewCache(size=system.cache_size, ttl=system.cache_ttl)
         self.waiters: list[_Waiter] = []
         self.used = system.clock()
+        self.users = 0  # operations holding or waiting for the lock
         self._views: Views | None = None
         self._published = actor.snapshot_json()
         actor.record_steps = True
 
     # -- changing the actor --------------------------------------------------------------------
 
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        """Take the actor's lock; while an operation holds or waits for it, the actor is
+        not put away (counted from before the wait: a lock just released is not idle)."""
+        self.users += 1
+        try:
+            async with self.lock:
+                yield
+        finally:
+            self.users -= 1
+            self.used = self.system.clock()
+
     async def run(self, operation: Callable[[Actor], T]) -> T:
         """Run ``operation`` on the actor, commit what it did to the store, then publish.
-        The caller must hold :attr:`lock`. An :class:`~actorkit.ActorkitError` from the
+        The caller must :meth:`hold` the actor. An :class:`~actorkit.ActorkitError` from the
         operation is raised after the steps that did commit (timers before a failing event)
         are stored and published."""
         self.used = self.system.clock()
@@ -93,15 +107,17 @@ class Cell:
 
     async def commit(self, journal: list[Entry], before: bytes) -> None:
         """Write ``journal`` and the actor's snapshot to the store, in one transaction; if it
-        fails, put the actor back to ``before`` (what the store has) and raise StoreError."""
+        fails, put the actor back to ``before`` (what the store has; empty for a cell that is
+        dropped on failure: a new actor, a migration) and raise StoreError."""
         actor = self.actor
         try:
             await self.store.commit(actor.type, actor.id, journal, actor.snapshot_json(),
                                     version=actor.chart.version, seq=actor.seq,
                                     wake=actor.next_deadline)
         except StoreError:
-            self.actor = Actor.restore(actor.chart, before, clock=self.system.clock)
-            self.actor.record_steps = True
+            if before:
+                self.actor = Actor.restore(actor.chart, before, clock=self.system.clock)
+                self.actor.record_steps = True
             raise
         self.system.wake_at(self.key, actor.next_deadline)
 
@@ -184,7 +200,7 @@ class Cell:
     @property
     def idle(self) -> bool:
         """Whether nothing holds the actor in memory: no connection, waiter or running event."""
-        return not self.connections and not self.waiters and not self.lock.locked()
+        return not self.connections and not self.waiters and not self.users
 
 
 def _event_matches(wanted: Mapping[str, Any], result: StepResult) -> bool:

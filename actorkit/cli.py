@@ -155,10 +155,10 @@ def _replay(args: argparse.Namespace) -> int:
     import asyncio
     import os
 
-    from .errors import ActorkitError
-    from .journal import replay
+    from .errors import ActorkitError, ChartError
+    from .journal import replay, replayable
     from .lint import load_charts
-    from .store import Entry, SqliteStore
+    from .store import Entry, SqliteStore, StoreError
     from .sync import checksum
 
     project = Path(args.project)
@@ -168,9 +168,14 @@ def _replay(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> int:
-        store = SqliteStore(db)
         try:
-            chart = load_charts([project / "charts"]).get(args.type)
+            charts = load_charts([project / "charts"])
+            store = SqliteStore(db)
+        except (ChartError, StoreError) as e:
+            print(f"actorkit replay: {e}", file=sys.stderr)
+            return 2
+        try:
+            chart = charts.get(args.type)
             if chart is None:
                 print(f"actorkit replay: no chart serves actor type {args.type!r}",
                       file=sys.stderr)
@@ -178,6 +183,12 @@ def _replay(args: argparse.Namespace) -> int:
             stored = await store.load(args.type, args.id)
             if stored is None:
                 print(f"actorkit replay: {args.type}/{args.id} is not in {db}", file=sys.stderr)
+                return 2
+            if stored.version != chart.version:
+                print(f"actorkit replay: {args.type}/{args.id} is stored at chart version "
+                      f"{stored.version} and the chart is now version {chart.version}: it "
+                      f"is migrated when it is next touched (serve it, or send it an event); "
+                      f"replay it after that", file=sys.stderr)
                 return 2
             journal: list[Entry] = []
             while True:
@@ -194,7 +205,9 @@ def _replay(args: argparse.Namespace) -> int:
             await store.close()
         want, got = checksum(stored.snapshot), checksum(rebuilt.snapshot_json())
         same = want == got
-        print(f"{args.type}/{args.id}: {len(journal)} journal entries replayed to step "
+        ran = replayable(journal)
+        since = f" (from its migration at step {ran[0].seq})" if ran[0].kind == "migrate" else ""
+        print(f"{args.type}/{args.id}: {len(ran)} journal entries{since} replayed to step "
               f"{rebuilt.seq}; stored state {want[:16]}, replayed {got[:16]}: "
               f"{'the same' if same else 'DIFFERENT'}")
         return 0 if same else 1

@@ -17,7 +17,7 @@ from .events import Caller
 from .schemas import SYSTEM_EVENTS
 from .store.base import Entry
 
-__all__ = ["ReplayError", "entries", "replay", "spawn_entry"]
+__all__ = ["ReplayError", "entries", "replay", "replayable", "spawn_entry"]
 
 
 class ReplayError(ActorkitError):
@@ -53,30 +53,51 @@ class _Clock:
         return self.t
 
 
+def replayable(journal: Iterable[Entry]) -> list[Entry]:
+    """The entries a replay runs: all of them, or from the last migration on (whose snapshot
+    is of the new chart version: the steps before it ran on an older version)."""
+    steps = list(journal)
+    start = max((i for i, e in enumerate(steps) if e.kind == "migrate"), default=0)
+    return steps[start:]
+
+
 def replay(chart: Chart, actor_id: str, journal: Iterable[Entry]) -> Actor:
-    """Rebuild actor ``actor_id`` of ``chart`` from its journal, from its first entry."""
+    """Rebuild actor ``actor_id`` of ``chart`` from its journal: from its creation or, if it
+    was migrated, from its last migration (whose snapshot is of the new chart version: the
+    steps before it ran on an older version, which this chart cannot replay). Raises
+    :class:`ReplayError` if the journal does not replay to the steps it records."""
+    name = f"{chart.actor_type}/{actor_id}"
     clock = _Clock()
     actor: Actor | None = None
-    for entry in journal:
+    for entry in replayable(journal):
         clock.t = entry.time
-        if entry.kind == "spawn":
-            actor = Actor.spawn(chart, actor_id, caller=entry.caller,
-                                input=(entry.data or {}).get("input"), clock=clock)
-        elif entry.kind == "migrate":
-            actor = Actor.restore(chart, entry.data["snapshot"], clock=clock)
-        elif actor is None:
-            raise ReplayError(f"the journal of {chart.actor_type}/{actor_id} does not start "
-                              f"with the actor's creation (first entry: step {entry.seq})")
-        elif entry.seq <= actor.seq:
+        if entry.kind not in ("spawn", "migrate") and actor is None:
+            raise ReplayError(f"the journal of {name} does not start with the actor's "
+                              f"creation (first entry: step {entry.seq})")
+        if actor is not None and entry.kind != "migrate" and entry.seq <= actor.seq:
             continue  # a timer step an earlier event's advance() already ran
-        else:
-            _apply(actor, entry)
+        try:
+            if entry.kind == "spawn":
+                actor = Actor.spawn(chart, actor_id, caller=entry.caller,
+                                    input=(entry.data or {}).get("input"), clock=clock)
+            elif entry.kind == "migrate":
+                actor = Actor.restore(chart, entry.data["snapshot"], clock=clock)
+            else:
+                assert actor is not None
+                _apply(actor, entry)
+        except ActorkitError as e:
+            if isinstance(e, ReplayError):
+                raise
+            raise ReplayError(f"replaying step {entry.seq} ({entry.kind} {entry.type}) of "
+                              f"{name} failed: {type(e).__name__}: {e}; the chart or its "
+                              f"hooks behave differently now") from e
+        assert actor is not None
         if actor.seq != entry.seq:
             raise ReplayError(f"replaying step {entry.seq} ({entry.kind} {entry.type}) of "
-                              f"{chart.actor_type}/{actor_id} gave step {actor.seq}: the chart "
-                              f"or its hooks behave differently now")
+                              f"{name} gave step {actor.seq}: the chart or its hooks behave "
+                              f"differently now")
     if actor is None:
-        raise ReplayError(f"the journal of {chart.actor_type}/{actor_id} is empty")
+        raise ReplayError(f"the journal of {name} is empty")
     return actor
 
 

@@ -83,34 +83,35 @@ def _add_defaults(chart: Chart, snap: dict[str, Any]) -> None:
 def _settle_states(chart: Chart, snap: dict[str, Any]) -> None:
     sc = chart.statechart
     known = set(sc.states)
-    if snap.get("final") is not None:
-        if snap["final"] not in known:
-            snap["final"] = None  # the final state is gone: start over from the top
-            snap["configuration"] = []
-        else:
-            return
-    old = set(snap.get("configuration") or []) & known
-    new: list[str] = []
+    final = snap.get("final")
+    if final is not None and final not in known:
+        snap["final"] = final = None  # the final state is gone: start over from the top
+        snap["configuration"] = []
+    entered: set[str] = set()
+    if final is None:
+        old = set(snap.get("configuration") or []) & known
+        new: list[str] = []
 
-    def enter(name: str) -> None:
-        new.append(name)
-        state = sc.state_for(name)
-        children = sc.children_for(name)
-        if isinstance(state, OrthogonalState):
-            for child in children:
-                enter(child)
-        elif isinstance(state, CompoundState):
-            active = [c for c in children if c in old]
-            if active:
-                enter(active[0])
-            elif state.initial:
-                enter(state.initial)
+        def enter(name: str) -> None:
+            new.append(name)
+            state = sc.state_for(name)
+            children = sc.children_for(name)
+            if isinstance(state, OrthogonalState):
+                for child in children:
+                    enter(child)
+            elif isinstance(state, CompoundState):
+                active = [c for c in children if c in old]
+                if active:
+                    enter(active[0])
+                elif state.initial:
+                    enter(state.initial)
 
-    root = sc.root
-    if root is not None:
-        enter(root)
-    entered = set(new) - set(snap.get("configuration") or [])
-    snap["configuration"] = sorted(new)
+        root = sc.root
+        if root is not None:
+            enter(root)
+        entered = set(new) - set(snap.get("configuration") or [])
+        snap["configuration"] = sorted(new)
+    # a done actor keeps its (empty) configuration, but loses what refers to removed states
     time = snap.get("time", 0.0)
     for key in ("entered", "idle"):
         times = {k: v for k, v in (snap.get(key) or {}).items() if k in known}
@@ -124,6 +125,8 @@ def _settle_states(chart: Chart, snap: dict[str, Any]) -> None:
             memory[history] = kept
     snap["memory"] = memory
     snap.pop("old", None)  # contract __old__ values refer to the old chart's states
+    value = final if final is not None else chart.value_of(snap["configuration"])
+    snap["value"] = orjson.loads(orjson.dumps(value))  # the state value of the new states
 
 
 def _check_context(chart: Chart, snap: dict[str, Any], name: str, old: int) -> None:

@@ -10,8 +10,8 @@ earliest deadline, whether or not it is in memory.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -19,13 +19,16 @@ from typing import Any
 from .actor import Actor, StepResult
 from .cell import Cell, Connection
 from .chart import Chart
-from .errors import ActorkitError
+from .errors import ActorkitError, StepError
 from .events import Caller
+from .journal import entries
 from .migrate import migrate_snapshot
 from .statevalue import StateValue
-from .store.base import Entry, Store
+from .store.base import Entry, Store, StoreError
 from .store.memory import MemoryStore
 from .sync import Frames, View
+
+log = logging.getLogger("actorkit")
 
 __all__ = ["ActorSystem", "Connection", "UnknownActorType", "WaitTimeout"]
 
@@ -151,25 +154,43 @@ class ActorSystem:
         else:
             cell = await self._restore(chart, stored.snapshot, store)
         self._cells[cell.key] = cell
-        async with cell.lock:
-            await cell.run(lambda actor: actor.resume() if stored is not None else None)
         return cell
 
     async def _restore(self, chart: Chart, snapshot: bytes, store: Store) -> Cell:
+        """Bring a stored actor back: migrated if its chart version is older (MIGRATE), its
+        overdue timers run, then RESUME, all committed as one transaction. If any of it fails
+        nothing is stored and the actor is not activated: the next touch tries again from
+        the stored snapshot, which is never lost."""
         import orjson
 
         snap = orjson.loads(snapshot)
         old = snap.get("actor", {}).get("version")
+        journal: list[Entry] = []
         if old == chart.version:
-            return Cell(self, Actor.restore(chart, snap, clock=self.clock), store)
-        migrated = migrate_snapshot(chart, snap)  # SnapshotError: the stored one stays
-        actor = Actor.restore(chart, migrated, clock=self.clock)
+            actor = Actor.restore(chart, snap, clock=self.clock)
+        else:
+            migrated = migrate_snapshot(chart, snap)  # SnapshotError: the stored one stays
+            actor = Actor.restore(chart, migrated, clock=self.clock)
+            journal.append(Entry(actor.seq, actor.time, "migrate", Caller.system(actor.id),
+                                 None, {"fromVersion": old, "toVersion": chart.version,
+                                        "snapshot": migrated}))
+        actor.record_steps = True
+        try:
+            if journal:
+                actor.migrated(int(old), chart.version)
+            actor.advance(self.clock())  # so a read right after a restart sees them
+            actor.resume()
+        except StepError as e:
+            e.args = (f"{chart.actor_type}/{actor.id} could not be brought back: its "
+                      f"{e.event_type} step failed: {e}; the stored actor is unchanged and "
+                      f"is brought back again on its next touch",)
+            raise
+        journal += entries(actor.take_steps())
         cell = Cell(self, actor, store)
-        entry = Entry(actor.seq, actor.time, "migrate", Caller.system(actor.id), None,
-                      {"fromVersion": old, "toVersion": chart.version, "snapshot": migrated})
-        await cell.commit([entry], snapshot)
-        async with cell.lock:
-            await cell.run(lambda a: a.migrated(int(old), chart.version))
+        if journal:
+            await cell.commit(journal, b"")  # StoreError: not activated, the store as it was
+        else:
+            self.wake_at(cell.key, actor.next_deadline)
         return cell
 
     # -- what callers do -----------------------------------------------------------------------
@@ -185,7 +206,7 @@ class ActorSystem:
         """Run ``event`` from ``caller``; returns the step and ``caller``'s new checksum once
         the step is stored and every connection has its frame."""
         cell = await self._cell(actor_type, actor_id, caller, input)
-        async with cell.lock:
+        async with cell.hold():
             result = await cell.run(lambda actor: actor.send(event, caller))
             return result, cell.view(caller).checksum
 
@@ -211,30 +232,42 @@ class ActorSystem:
         current one; nothing is sent if ``checksum`` is current. The caller's first connection
         sends CONNECT (if the chart handles it)."""
         cell = await self._cell(actor_type, actor_id, caller, input)
-        async with cell.lock:
+        async with cell.hold():
             conn = Connection(cell, caller, deliver)
             conn.view = cell.cache.get(checksum, self.clock())
             cell.connections.append(conn)
             cell.callers[caller.id] += 1
             if cell.callers[caller.id] == 1:
-                # a failing hook must not refuse the connection
-                with contextlib.suppress(ActorkitError):
+                try:
                     await cell.run(lambda actor: actor.connect(caller))
+                except StepError:
+                    pass  # a failing hook must not refuse the connection
+                except BaseException:  # the store refused CONNECT: no connection
+                    cell.connections.remove(conn)
+                    cell.callers[caller.id] -= 1
+                    if not cell.callers[caller.id]:
+                        del cell.callers[caller.id]
+                    raise
             cell.update(conn, Frames())
         return conn
 
     async def disconnect(self, conn: Connection) -> None:
         """Unsubscribe; the caller's last connection closing sends DISCONNECT."""
         cell = conn.cell
-        async with cell.lock:
+        async with cell.hold():
             if conn not in cell.connections:
                 return
             cell.connections.remove(conn)
             cell.callers[conn.caller.id] -= 1
             if cell.callers[conn.caller.id] <= 0:
                 del cell.callers[conn.caller.id]
-                with contextlib.suppress(ActorkitError):
+                try:
                     await cell.run(lambda actor: actor.disconnect(conn.caller))
+                except StepError:
+                    pass  # a failing hook: the caller is gone all the same
+                except StoreError as e:  # nobody left to tell; the actor is as stored
+                    log.warning("DISCONNECT of %s from %s/%s was not stored: %s",
+                                conn.caller.id, *cell.key, e)
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
                       limit: int = 100) -> list[Entry]:
@@ -249,7 +282,7 @@ class ActorSystem:
         cell = await self.cell(actor_type, actor_id, None)
         if cell is None:
             return []
-        async with cell.lock:
+        async with cell.hold():
             return await cell.run(lambda actor: actor.advance(self.clock()))
 
     # -- wake-ups: one timer for every actor ---------------------------------------------------
@@ -293,9 +326,10 @@ class ActorSystem:
         self._arm()
 
     async def _tick_after_wake(self, key: Key, due: float) -> None:
-        # e.g. a stored actor that can no longer be restored: it stays as it is
-        with contextlib.suppress(ActorkitError):
+        try:
             await self.tick(*key)
+        except ActorkitError as e:  # e.g. a stored actor that cannot be brought back
+            log.warning("the timers of %s/%s did not run: %s", *key, e)
         if key not in self._wakes:
             cell = self._cells.get(key)
             if cell is None:

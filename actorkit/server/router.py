@@ -80,6 +80,9 @@ class _HTTP:
             status, body = 503, {"error": f"{e}; nothing was committed: try again"}
         except SnapshotError as e:
             status, body = 500, {"error": str(e), "kind": "SnapshotError"}
+        except StepError as e:  # bringing the actor in failed (INITIALIZE, MIGRATE, RESUME)
+            status, body = 500, {"error": str(e), "kind": type(e).__name__,
+                                 "type": e.event_type}
         data = orjson.dumps(body)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),

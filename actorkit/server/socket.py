@@ -161,7 +161,7 @@ class SocketEndpoint:
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1008,
                             "reason": str(e)[:120]})
-        except (SnapshotError, StoreError) as e:  # the stored actor cannot be brought back
+        except (SnapshotError, StepError, StoreError) as e:  # the actor cannot be brought in
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1011,
                             "reason": str(e)[:120]})

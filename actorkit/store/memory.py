@@ -27,9 +27,11 @@ class MemoryStore:
         key = (actor_type, actor_id)
         journal = self._journal.setdefault(key, [])
         last = journal[-1].seq if journal else -1
-        if entries and entries[0].seq <= last:
-            raise StoreError(f"journal of {actor_type}/{actor_id} already has step "
-                             f"{entries[0].seq}")
+        for entry in entries:  # every one, before anything changes
+            if entry.seq <= last:
+                raise StoreError(f"journal of {actor_type}/{actor_id} already has step "
+                                 f"{entry.seq}")
+            last = entry.seq
         if self._keep_journal:
             journal.extend(entries)
         self._actors[key] = Stored(actor_type, actor_id, version, seq, snapshot)

@@ -57,18 +57,21 @@ class SqliteStore:
         if durability not in ("process", "power"):
             raise ValueError(f"durability is 'process' or 'power', not {durability!r}")
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db: sqlite3.Connection | None = None
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             # One connection, used from the event loop's thread; the lock guards the rare
             # call from another thread (a CLI, a test).
-            self._db = sqlite3.connect(self.path, isolation_level=None,
-                                       check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
             sync = "NORMAL" if durability == "process" else "FULL"
-            self._db.execute(f"PRAGMA synchronous={sync}")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as e:
+            db.execute(f"PRAGMA synchronous={sync}")
+            db.executescript(_SCHEMA)
+        except (sqlite3.Error, OSError) as e:
+            if db is not None:
+                db.close()
             raise StoreError(f"cannot open the actor store {self.path}: {e}") from e
+        self._db = db
         self._lock = threading.Lock()
 
     async def load(self, actor_type: str, actor_id: str) -> Stored | None:
@@ -104,8 +107,11 @@ class SqliteStore:
                     raise
                 self._db.execute("COMMIT")
             except sqlite3.IntegrityError as e:
+                last = self._db.execute("SELECT MAX(seq) FROM journal WHERE type = ? AND "
+                                        "id = ?", (actor_type, actor_id)).fetchone()[0]
+                taken = [x.seq for x in entries if last is not None and x.seq <= last]
                 raise StoreError(f"journal of {actor_type}/{actor_id} already has step "
-                                 f"{entries[0].seq if entries else '?'}: {e}") from e
+                                 f"{taken[0] if taken else '?'}: {e}") from e
             except sqlite3.Error as e:
                 raise StoreError(f"could not commit {actor_type}/{actor_id} to {self.path}: "
                                  f"{e}") from e
@@ -123,7 +129,8 @@ class SqliteStore:
     async def wakes(self) -> list[tuple[float, str, str]]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT wake, type, id FROM actors WHERE wake IS NOT NULL ORDER BY wake"
+                "SELECT wake, type, id FROM actors WHERE wake IS NOT NULL "
+                "ORDER BY wake, type, id"
             ).fetchall()
         return [(float(r[0]), r[1], r[2]) for r in rows]
 

@@ -1,0 +1,229 @@
+"""Stores, both of them (in memory and SQLite): commits and loads, journal paging, atomic
+refusal of a step already journaled, wake-ups, and (SQLite) persistence and opening."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from support import alice, ops
+
+from actorkit import Caller
+from actorkit.store import Entry, MemoryStore, SqliteStore, Store, Stored, StoreError
+
+T = TypeVar("T")
+SYSTEM = Caller.system("a")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
+    """Opens the store under test (SQLite: the same file each time), closing them after."""
+    opened: list[Store] = []
+
+    def make() -> Store:
+        store: Store = MemoryStore() if request.param == "memory" else SqliteStore(
+            tmp_path / "actors.db")
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        run(store.close())
+
+
+def event(seq: int, text: str = "x", *, at: float = 0.0) -> Entry:
+    return Entry(seq, 1000.0 + seq + at, "event", alice, "ADD", {"text": text})
+
+
+def snapshot(n: int) -> bytes:
+    return b'{"n":%d}' % n
+
+
+async def commit(store: Store, entries: list[Entry], *, actor: str = "a",
+                 wake: float | None = None, version: int = 1) -> None:
+    last = entries[-1].seq
+    await store.commit("todo", actor, entries, snapshot(last), version=version, seq=last,
+                       wake=wake)
+
+
+def test_commit_then_load_gives_the_last_snapshot(make_store):
+    async def go() -> None:
+        store = make_store()
+        assert await store.load("todo", "a") is None
+        spawn = Entry(0, 1000.0, "spawn", alice, None, {"input": {"topic": "t"}})
+        await store.commit("todo", "a", [spawn], b'{"first":1}', version=1, seq=0, wake=None)
+        assert await store.load("todo", "a") == Stored("todo", "a", 1, 0, b'{"first":1}')
+        await store.commit("todo", "a", [event(1), event(2)], b'{"later":2}', version=3, seq=2,
+                           wake=None)
+        assert await store.load("todo", "a") == Stored("todo", "a", 3, 2, b'{"later":2}')
+        # other actors, of the same type or another, are separate
+        assert await store.load("todo", "b") is None
+        assert await store.load("notes", "a") is None
+
+    run(go())
+
+
+def test_journal_entries_come_back_as_committed_and_page_by_seq(make_store):
+    async def go() -> None:
+        store = make_store()
+        written = [
+            Entry(0, 1000.0, "spawn", alice, None, {"input": None}),
+            Entry(1, 1000.5, "event", ops, "SYNC", {"todos": [{"id": "1"}], "n": 1.5}),
+            Entry(2, 1001.0, "system", SYSTEM, "CONNECT",
+                  {"connectingCaller": alice.to_json()}),
+            Entry(3, 1002.0, "timer", SYSTEM, None, None, "HookError: it broke"),
+            Entry(4, 1003.0, "migrate", SYSTEM, None, {"fromVersion": 1, "toVersion": 2}),
+        ]
+        await commit(store, written[:1])
+        await commit(store, written[1:4])
+        await commit(store, written[4:])
+        for i in range(5, 10):
+            await commit(store, [event(i, f"t{i}")])
+        await commit(store, [event(0)], actor="other")
+
+        everything = await store.journal("todo", "a", limit=1000)
+        assert everything[:5] == written
+        assert [e.seq for e in everything] == list(range(10))
+        assert await store.journal("todo", "a") == everything  # default: after -1, 100 of them
+        pages = [await store.journal("todo", "a", after=after, limit=4)
+                 for after in (-1, 3, 7, 9)]
+        assert [[e.seq for e in page] for page in pages] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9],
+                                                             []]
+        assert [e.seq for e in await store.journal("todo", "a", after=2, limit=1)] == [3]
+        assert [e.data for e in await store.journal("todo", "other")] == [{"text": "x"}]
+        assert await store.journal("todo", "nobody") == []
+        assert written[3].to_json() == {
+            "seq": 3, "time": 1002.0, "kind": "timer", "caller": {"type": "system", "id": "a"},
+            "type": None, "data": None, "error": "HookError: it broke"}
+
+    run(go())
+
+
+def test_a_commit_of_a_step_already_journaled_is_refused_and_changes_nothing(make_store):
+    async def go() -> None:
+        store = make_store()
+        await commit(store, [event(0, "first")], wake=50.0)
+        await commit(store, [event(1, "second"), event(2, "third")], wake=60.0)
+        before = (await store.load("todo", "a"), await store.journal("todo", "a"),
+                  await store.wakes())
+
+        for stale in ([event(2, "again"), event(3, "new")], [event(0, "again")],
+                      [event(3, "new"), event(4, "new"), event(1, "again")]):
+            with pytest.raises(StoreError, match=r"journal of todo/a already has step \d"):
+                await store.commit("todo", "a", stale, b'{"lost":true}', version=2,
+                                   seq=stale[-1].seq, wake=None)
+            after = (await store.load("todo", "a"), await store.journal("todo", "a"),
+                     await store.wakes())
+            assert after == before  # no snapshot, no entry, no wake-up of the refused commit
+
+        # and the store still takes the next step
+        await commit(store, [event(3, "fourth")])
+        assert [e.data["text"] for e in await store.journal("todo", "a")] == [
+            "first", "second", "third", "fourth"]
+        assert (await store.load("todo", "a")).snapshot == snapshot(3)  # type: ignore[union-attr]
+
+    run(go())
+
+
+def test_wakes_lists_due_actors_soonest_first_and_a_commit_without_wake_removes_it(
+        make_store):
+    async def go() -> None:
+        store = make_store()
+        assert await store.wakes() == []
+        await commit(store, [event(0)], actor="late", wake=300.0)
+        await commit(store, [event(0)], actor="never")
+        await commit(store, [event(0)], actor="soon", wake=100.0)
+        await commit(store, [event(0)], actor="tie-b", wake=200.0)
+        await commit(store, [event(0)], actor="tie-a", wake=200.0)
+        assert await store.wakes() == [(100.0, "todo", "soon"), (200.0, "todo", "tie-a"),
+                                       (200.0, "todo", "tie-b"), (300.0, "todo", "late")]
+        await commit(store, [event(1)], actor="soon")  # its timer fired: nothing pending
+        await commit(store, [event(1)], actor="late", wake=50.0)  # rescheduled, earlier
+        assert await store.wakes() == [(50.0, "todo", "late"), (200.0, "todo", "tie-a"),
+                                       (200.0, "todo", "tie-b")]
+
+    run(go())
+
+
+def test_a_memory_store_without_journal_keeps_only_the_snapshot():
+    async def go() -> None:
+        store = MemoryStore(journal=False)
+        await commit(store, [event(0)])
+        await commit(store, [event(1)], wake=5.0)
+        assert await store.load("todo", "a") == Stored("todo", "a", 1, 1, snapshot(1))
+        assert await store.journal("todo", "a") == []
+        assert await store.wakes() == [(5.0, "todo", "a")]
+
+    run(go())
+
+
+# -- SQLite only ---------------------------------------------------------------------------------
+
+def test_sqlite_keeps_everything_across_reopening_the_file(tmp_path):
+    db = tmp_path / "deep" / "er" / "actors.db"  # folders are made
+
+    async def go() -> None:
+        store = SqliteStore(db)
+        await commit(store, [Entry(0, 1.0, "spawn", alice, None, {"input": {"a": [1]}})])
+        await commit(store, [event(1, "kept")], wake=77.5, version=4)
+        await store.close()
+
+        again = SqliteStore(db)
+        try:
+            assert await again.load("todo", "a") == Stored("todo", "a", 4, 1, snapshot(1))
+            assert [(e.kind, e.data) for e in await again.journal("todo", "a")] == [
+                ("spawn", {"input": {"a": [1]}}), ("event", {"text": "kept"})]
+            assert await again.wakes() == [(77.5, "todo", "a")]
+            with pytest.raises(StoreError, match="already has step 1"):
+                await commit(again, [event(1, "dup")])
+        finally:
+            await again.close()
+
+    run(go())
+    with closing(sqlite3.connect(db)) as other:  # the write-ahead log, as documented
+        assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+@pytest.mark.parametrize(("durability", "synchronous"), [("process", 1), ("power", 2)])
+def test_durability_sets_how_often_sqlite_syncs(tmp_path, durability, synchronous):
+    async def go() -> None:
+        store = SqliteStore(tmp_path / "actors.db", durability=durability)
+        try:
+            await commit(store, [event(0)], wake=1.0)
+            assert (await store.load("todo", "a")).seq == 0  # type: ignore[union-attr]
+            # NORMAL (1): a commit survives the process dying; FULL (2): an fsync per commit
+            assert store._db.execute("PRAGMA synchronous").fetchone() == (synchronous,)
+        finally:
+            await store.close()
+
+    run(go())
+
+
+def test_a_bad_durability_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="durability is 'process' or 'power', not 'disk'"):
+        SqliteStore(tmp_path / "actors.db", durability="disk")  # type: ignore[arg-type]
+    assert not (tmp_path / "actors.db").exists()
+
+
+@pytest.mark.parametrize("make", [
+    pytest.param(lambda tmp: (tmp / "file").write_text("x") and tmp / "file" / "actors.db",
+                 id="under-a-file"),
+    pytest.param(lambda tmp: (tmp / "folder").mkdir() or tmp / "folder", id="a-folder"),
+    pytest.param(lambda tmp: (tmp / "notes.db").write_bytes(b"not SQLite " * 100)
+                 and tmp / "notes.db", id="not-a-database"),
+])
+def test_an_unopenable_path_is_a_store_error_naming_it(tmp_path, make):
+    path = make(tmp_path)
+    where = re.escape(str(path))
+    with pytest.raises(StoreError, match=rf"^cannot open the actor store {where}: \S"):
+        SqliteStore(path)
