@@ -72,6 +72,11 @@ class Cell:
 
     # -- changing the actor --------------------------------------------------------------------
 
+    def touch(self) -> None:
+        """Note that the actor was just used (it is put away last)."""
+        self.used = self.system.clock()
+        self.system.touched(self)
+
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
         """Take the actor's lock; while an operation holds or waits for it, the actor is
@@ -82,14 +87,14 @@ class Cell:
                 yield
         finally:
             self.users -= 1
-            self.used = self.system.clock()
+            self.touch()
 
     async def run(self, operation: Callable[[Actor], T]) -> T:
         """Run ``operation`` on the actor, commit what it did to the store, then publish.
         The caller must :meth:`hold` the actor. An :class:`~actorkit.ActorkitError` from the
         operation is raised after the steps that did commit (timers before a failing event)
         are stored and published."""
-        self.used = self.system.clock()
+        self.touch()
         before = self._published
         failure: ActorkitError | None = None
         result: Any = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import traceback
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -301,6 +302,10 @@ def _elapsed(interp: ActorInterpreter, since: float, seconds: float) -> bool:
     return False
 
 
+def _none() -> None:
+    return None
+
+
 def _hook_location(exc: BaseException, module_file: str | None) -> str:
     """`` at hooks/todo.py:14`` for the innermost frame of the hooks module, if any."""
     if module_file is None:
@@ -330,6 +335,16 @@ class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
         self._hooks_file = hooks_file
         self._run_preamble = run_preamble
         self.ctx: Ctx | None = None
+
+    # The interpreter owns its evaluator; a weak link back leaves no reference cycle, so an
+    # actor put away is freed at once instead of waiting for a full garbage collection.
+    @property
+    def _interpreter(self) -> Any:
+        return self._interpreter_ref()
+
+    @_interpreter.setter
+    def _interpreter(self, interpreter: Any) -> None:
+        self._interpreter_ref = weakref.ref(interpreter) if interpreter is not None else _none
 
     def execute_statechart(self, statechart: Any) -> None:
         # The preamble initialises a new actor; a restored one already has its context.

@@ -13,6 +13,7 @@ import asyncio
 import heapq
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -64,7 +65,7 @@ class ActorSystem:
         self.cache_size = cache_size
         self.cache_ttl = cache_ttl
         self.idle_after = idle_after
-        self._cells: dict[Key, Cell] = {}
+        self._cells: OrderedDict[Key, Cell] = OrderedDict()  # least recently used first
         self._loading: dict[Key, asyncio.Future[Cell | None]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._wakes: dict[Key, float] = {}
@@ -218,7 +219,7 @@ class ActorSystem:
         or ``wait_for_event`` (a later event of that type with those fields), waits up to
         ``timeout`` seconds and raises :class:`WaitTimeout` if it does not come."""
         cell = await self._cell(actor_type, actor_id, caller, input)
-        cell.used = self.clock()
+        cell.touch()
         if (wait_for_state is not None or wait_for_event is not None) and not await cell.wait(
                 wait_for_state, wait_for_event, timeout):
             raise WaitTimeout("Timeout waiting for event or state")
@@ -353,10 +354,20 @@ class ActorSystem:
         """Put away the actors nothing has touched for ``idle_after`` seconds."""
         assert self.idle_after is not None
         horizon = self.clock() - self.idle_after
-        for key, cell in list(self._cells.items()):
-            if cell.used < horizon and cell.idle:
-                del self._cells[key]
+        idle = []
+        for key, cell in self._cells.items():
+            if cell.used >= horizon:
+                break  # and so is every one after it: only the idle ones are walked
+            if cell.idle:
+                idle.append(key)
+        for key in idle:
+            del self._cells[key]
         self._sweep_later()
+
+    def touched(self, cell: Cell) -> None:
+        """Move ``cell`` to the back of the line to be put away."""
+        if self._cells.get(cell.key) is cell:
+            self._cells.move_to_end(cell.key)
 
     @property
     def active(self) -> int:

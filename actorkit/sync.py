@@ -220,6 +220,32 @@ def _apply_one(doc: Any, op: Op) -> Any:
     return doc
 
 
+class _Parts:
+    """What every view of one committed state shares: the public part and the state value,
+    as canonical JSON (parsed once, when a diff or a GET first needs them)."""
+
+    __slots__ = ("_public", "_value", "public_json", "public_key", "value_json")
+
+    def __init__(self, public_json: bytes, value_json: bytes) -> None:
+        self.public_json = public_json
+        self.public_key = checksum(public_json)
+        self.value_json = value_json
+        self._public: Any = None
+        self._value: Any = None
+
+    @property
+    def public(self) -> Any:
+        if self._public is None:
+            self._public = orjson.loads(self.public_json)
+        return self._public
+
+    @property
+    def value(self) -> Any:
+        if self._value is None:
+            self._value = orjson.loads(self.value_json)
+        return self._value
+
+
 class View:
     """One caller's view of one committed state: its canonical JSON and checksum, and its parts
     as JSON (parsed only when a diff or a GET needs them).
@@ -227,34 +253,34 @@ class View:
     The parts are kept apart so that frames diff the public part once for every caller.
     """
 
-    __slots__ = ("_private", "checksum", "json", "private_json", "views")
+    __slots__ = ("_parts", "_private", "checksum", "json", "private_json")
 
-    def __init__(self, views: Views, private_json: bytes) -> None:
-        self.views = views
+    def __init__(self, parts: _Parts, private_json: bytes) -> None:
+        self._parts = parts  # not the Views: no reference cycle, freed as soon as unused
         self.private_json = private_json
-        self.json = view_bytes(views.public_json, private_json, views.value_json)
+        self.json = view_bytes(parts.public_json, private_json, parts.value_json)
         self.checksum = checksum(self.json)
         self._private: Any = None
 
     @property
     def public_json(self) -> bytes:
-        return self.views.public_json
+        return self._parts.public_json
 
     @property
     def public_key(self) -> str:
-        return self.views.public_key
+        return self._parts.public_key
 
     @property
     def value_json(self) -> bytes:
-        return self.views.value_json
+        return self._parts.value_json
 
     @property
     def public(self) -> Any:
-        return self.views.public
+        return self._parts.public
 
     @property
     def value(self) -> Any:
-        return self.views.value
+        return self._parts.value
 
     @property
     def private(self) -> Any:
@@ -273,38 +299,21 @@ class Views:
     canonical JSON, one per distinct private bucket: callers whose buckets are equal share a
     view, its checksum and its frames."""
 
-    __slots__ = ("_buckets", "_by_private", "_public", "_value", "default", "public_json",
-                 "public_key", "value_json")
+    __slots__ = ("_buckets", "_by_private", "_parts", "default")
 
     def __init__(self, public_json: bytes, buckets: Mapping[str, bytes], value_json: bytes,
                  default: bytes) -> None:
-        self.public_json = public_json
-        self.public_key = checksum(public_json)
-        self.value_json = value_json
+        self._parts = _Parts(public_json, value_json)
         self.default = default
         self._buckets = buckets
         self._by_private: dict[bytes, View] = {}
-        self._public: Any = None
-        self._value: Any = None
-
-    @property
-    def public(self) -> Any:
-        if self._public is None:
-            self._public = orjson.loads(self.public_json)
-        return self._public
-
-    @property
-    def value(self) -> Any:
-        if self._value is None:
-            self._value = orjson.loads(self.value_json)
-        return self._value
 
     def of(self, caller_id: str) -> View:
         """The view of the caller with id ``caller_id``."""
         private_json = self._buckets.get(caller_id, self.default)
         view = self._by_private.get(private_json)
         if view is None:
-            view = self._by_private[private_json] = View(self, private_json)
+            view = self._by_private[private_json] = View(self._parts, private_json)
         return view
 
 

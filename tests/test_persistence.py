@@ -584,3 +584,29 @@ def test_a_connection_whose_connect_the_store_refuses_is_not_made(charts, db, cl
         await s.close()
 
     asyncio.run(go())
+
+
+def test_an_actor_freed_from_memory_leaves_no_garbage_cycle(charts, db, clock):
+    import gc
+
+    async def go() -> None:
+        s = await started(charts, db, clock, idle_after=0.02)
+        await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "one"})
+        await s.connect("todo", "y", alice, lambda frame: None)  # stays: a control
+        gc.collect()
+        gc.disable()  # what is put away must go by reference counting alone
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            clock.t += 60
+            await eventually(lambda: s.active == 1)
+            gc.collect()
+            left = {type(o).__name__ for o in gc.garbage} & {
+                "Actor", "ActorInterpreter", "HookEvaluator", "Cell", "Views", "View"}
+            assert left == set()
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+        await s.close()
+
+    asyncio.run(go())

@@ -33,7 +33,9 @@ CREATE TABLE IF NOT EXISTS actors (
     wake REAL,
     PRIMARY KEY (type, id)
 );
-CREATE INDEX IF NOT EXISTS actors_wake ON actors (wake) WHERE wake IS NOT NULL;
+-- covers wakes(): start() reads every pending wake-up from the index alone, in order
+CREATE INDEX IF NOT EXISTS actors_wakes ON actors (wake, type, id) WHERE wake IS NOT NULL;
+DROP INDEX IF EXISTS actors_wake;
 CREATE TABLE IF NOT EXISTS journal (
     type TEXT NOT NULL,
     id TEXT NOT NULL,
