@@ -7,6 +7,7 @@ folder in ``ACTORKIT_PROJECT``) with the secret in ``ACTOR_KIT_SECRET``.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -84,10 +85,23 @@ class _DenialNoise(logging.Filter):
         return record.getMessage() != "ASGI callable returned without completing handshake."
 
 
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ServerConfigError(f"{name} is a number of seconds above 0 (or inf), not {raw!r}")
+    return value
+
+
 def create_app(project: str | Path | None = None, *, secret: str | None = None,
                dev: bool | None = None, prefix: str = "/api", store: Store | None = None,
                clock: Callable[[], float] | None = None, cache_ttl: float = 300.0,
-               idle_after: float | None = 300.0, **fastapi: Any) -> FastAPI:
+               idle_after: float | None = None, **fastapi: Any) -> FastAPI:
     """A FastAPI app serving every chart in ``<project>/charts`` at
     ``{prefix}/{actor_type}/{actor_id}``.
 
@@ -95,7 +109,8 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     ``ACTOR_KIT_SECRET``; ``dev`` (allow the project's development secret) to
     ``ACTORKIT_DEV=1``; ``store`` to a SQLite file, ``ACTORKIT_DB`` or
     ``<project>/.actorkit/actors.db``, with ``ACTORKIT_DURABILITY`` (``process``, the default,
-    or ``power``). Actors idle for ``idle_after`` seconds leave memory (``None``: never).
+    or ``power``). Actors idle for ``idle_after`` seconds leave memory until next touched;
+    it defaults to ``ACTORKIT_IDLE_AFTER`` or 300 (``inf``: they stay).
     Every chart is checked first: any lint error stops it with
     :class:`~actorkit.ChartError` listing them all.
     """
@@ -111,8 +126,10 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
             raise ServerConfigError(f"ACTORKIT_DURABILITY is 'process' or 'power', not "
                                     f"{durability!r}")
         store = SqliteStore(db, durability=durability)  # type: ignore[arg-type]
-    options: dict[str, Any] = {"cache_ttl": cache_ttl, "idle_after": idle_after,
-                               "store": store}
+    if idle_after is None:
+        idle_after = _seconds("ACTORKIT_IDLE_AFTER", 300.0)
+    options: dict[str, Any] = {"cache_ttl": cache_ttl, "store": store,
+                               "idle_after": idle_after if math.isfinite(idle_after) else None}
     if clock is not None:
         options["clock"] = clock
     system = ActorSystem(charts, **options)

@@ -59,6 +59,7 @@ class SqliteStore:
         if durability not in ("process", "power"):
             raise ValueError(f"durability is 'process' or 'power', not {durability!r}")
         self.path = Path(path)
+        self.durability = durability
         db: sqlite3.Connection | None = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
