@@ -10,9 +10,13 @@ import sys
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .diagnostics import RULES, Severity
+
+if TYPE_CHECKING:
+    from .store import Store
 
 __all__ = ["main"]
 
@@ -155,11 +159,10 @@ def _replay(args: argparse.Namespace) -> int:
     import asyncio
     import os
 
-    from .errors import ActorkitError, ChartError
-    from .journal import replay, replayable
+    from .errors import ChartError
+    from .journal import ReplayError, verify
     from .lint import load_charts
-    from .store import Entry, SqliteStore, StoreError
-    from .sync import checksum
+    from .store import SqliteStore, StoreError
 
     project = Path(args.project)
     db = Path(args.db or os.environ.get("ACTORKIT_DB") or project / ".actorkit" / "actors.db")
@@ -180,39 +183,48 @@ def _replay(args: argparse.Namespace) -> int:
                 print(f"actorkit replay: no chart serves actor type {args.type!r}",
                       file=sys.stderr)
                 return 2
-            stored = await store.load(args.type, args.id)
-            if stored is None:
-                print(f"actorkit replay: {args.type}/{args.id} is not in {db}", file=sys.stderr)
+            ids = [args.id] if args.id else await _all_ids(store, args.type)
+            if not ids:
+                print(f"actorkit replay: no {args.type} actors in {db}", file=sys.stderr)
                 return 2
-            if stored.version != chart.version:
-                print(f"actorkit replay: {args.type}/{args.id} is stored at chart version "
-                      f"{stored.version} and the chart is now version {chart.version}: it "
-                      f"is migrated when it is next touched (serve it, or send it an event); "
-                      f"replay it after that", file=sys.stderr)
-                return 2
-            journal: list[Entry] = []
-            while True:
-                page = await store.journal(args.type, args.id,
-                                           after=journal[-1].seq if journal else -1, limit=1000)
-                journal.extend(page)
-                if len(page) < 1000:
-                    break
-            rebuilt = replay(chart, args.id, journal)
-        except ActorkitError as e:
+            code = 0
+            for actor_id in ids:
+                stored = await store.load(args.type, actor_id)
+                if stored is None:
+                    print(f"actorkit replay: {args.type}/{actor_id} is not in {db}",
+                          file=sys.stderr)
+                    return 2
+                try:
+                    verdict = await verify(store, chart, stored)
+                except ReplayError as e:
+                    print(f"actorkit replay: {e}", file=sys.stderr)
+                    code = 1 if stored.version == chart.version else max(code, 2)
+                    continue
+                since = (f" (from its migration at step {verdict.since})"
+                         if verdict.since is not None else "")
+                print(f"{args.type}/{actor_id}: {verdict.entries} journal entries{since} "
+                      f"replayed to step {verdict.seq}; stored state {verdict.stored[:16]}, "
+                      f"replayed {verdict.rebuilt[:16]}: "
+                      f"{'the same' if verdict.same else 'DIFFERENT'}")
+                if not verdict.same:
+                    code = 1
+            return code
+        except StoreError as e:
             print(f"actorkit replay: {e}", file=sys.stderr)
-            return 1
+            return 2
         finally:
             await store.close()
-        want, got = checksum(stored.snapshot), checksum(rebuilt.snapshot_json())
-        same = want == got
-        ran = replayable(journal)
-        since = f" (from its migration at step {ran[0].seq})" if ran[0].kind == "migrate" else ""
-        print(f"{args.type}/{args.id}: {len(ran)} journal entries{since} replayed to step "
-              f"{rebuilt.seq}; stored state {want[:16]}, replayed {got[:16]}: "
-              f"{'the same' if same else 'DIFFERENT'}")
-        return 0 if same else 1
 
     return asyncio.run(run())
+
+
+async def _all_ids(store: Store, actor_type: str) -> list[str]:
+    ids: list[str] = []
+    while True:
+        more = await store.actor_ids(actor_type, after=ids[-1] if ids else "", limit=1000)
+        ids.extend(more)
+        if len(more) < 1000:
+            return ids
 
 
 def _rules(args: argparse.Namespace) -> int:
@@ -297,9 +309,10 @@ def _parser() -> argparse.ArgumentParser:
         "replay", help="rebuild an actor from its journal and compare with the stored state",
         description="Replay an actor's journal, from its creation, into a fresh actor of the "
                     "current chart, and check that it ends in the state the store has. Exit 0 "
-                    "the same, 1 different (or the journal does not replay), 2 could not run.")
+                    "the same, 1 different (or the journal does not replay), 2 could not run "
+                    "(or the actor waits for its migration).")
     replay.add_argument("type", help="the actor type")
-    replay.add_argument("id", help="the actor id")
+    replay.add_argument("id", nargs="?", help="the actor id (default: every actor of the type)")
     replay.add_argument("--project", default=".", help="the project folder (default: here)")
     replay.add_argument("--db", help="the actor store (default: ACTORKIT_DB or "
                                      ".actorkit/actors.db)")

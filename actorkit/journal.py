@@ -9,15 +9,17 @@ same chart rebuilds exactly the state the store holds.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from .actor import Actor, StepResult
 from .chart import Chart
 from .errors import ActorkitError
 from .events import Caller
 from .schemas import SYSTEM_EVENTS
-from .store.base import Entry
+from .store.base import Entry, Store, Stored
+from .sync import checksum
 
-__all__ = ["ReplayError", "entries", "replay", "replayable", "spawn_entry"]
+__all__ = ["ReplayError", "Verdict", "entries", "replay", "replayable", "spawn_entry", "verify"]
 
 
 class ReplayError(ActorkitError):
@@ -118,3 +120,41 @@ def _apply(actor: Actor, entry: Entry) -> None:
     else:
         raise ReplayError(f"unknown journal entry {entry.kind} {entry.type} at step "
                           f"{entry.seq}")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What replaying a stored actor's journal found: how many entries ran (from the last
+    migration, ``since``, if there was one), to which step, and the checksums of the stored
+    snapshot and of the rebuilt one."""
+
+    entries: int
+    since: int | None
+    seq: int
+    stored: str
+    rebuilt: str
+
+    @property
+    def same(self) -> bool:
+        return self.stored == self.rebuilt
+
+
+async def verify(store: Store, chart: Chart, stored: Stored, *, page: int = 1000) -> Verdict:
+    """Replay the journal of the ``stored`` actor (of ``chart``'s current version) and compare
+    the result with its stored snapshot. Raises :class:`ReplayError` if it does not replay."""
+    name = f"{stored.actor_type}/{stored.actor_id}"
+    if stored.version != chart.version:
+        raise ReplayError(f"{name} is stored at chart version {stored.version} and the chart "
+                          f"is now version {chart.version}: it is migrated when it is next "
+                          f"touched (serve it, or send it an event); replay it after that")
+    journal: list[Entry] = []
+    while True:
+        more = await store.journal(stored.actor_type, stored.actor_id,
+                                   after=journal[-1].seq if journal else -1, limit=page)
+        journal.extend(more)
+        if len(more) < page:
+            break
+    rebuilt = replay(chart, stored.actor_id, journal)
+    ran = replayable(journal)
+    return Verdict(len(ran), ran[0].seq if ran[0].kind == "migrate" else None, rebuilt.seq,
+                   checksum(stored.snapshot), checksum(rebuilt.snapshot_json()))

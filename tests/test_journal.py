@@ -163,7 +163,8 @@ def actorkit(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory, desk: Chart) -> Path:
-    """A SQLite store with desk/d, made by two runs of an actor system (so a RESUME too)."""
+    """A SQLite store with desk/d, made by two runs of an actor system (so a RESUME too),
+    and desk/e with one event."""
     path = tmp_path_factory.mktemp("store") / "actors.db"
     clock = FakeClock()
 
@@ -189,9 +190,16 @@ def db(tmp_path_factory: pytest.TempPathFactory, desk: Chart) -> Path:
         assert view.data["public"]["resumed"] == 1
         await system.close()
 
+    async def another() -> None:
+        system = ActorSystem({"desk": desk}, store=SqliteStore(path), clock=clock)
+        await system.start()
+        await system.send("desk", "e", alice, {"type": "NOTE", "text": "also here"})
+        await system.close()
+
     asyncio.run(first_run())
     clock.t += 10
     asyncio.run(second_run())
+    asyncio.run(another())
     return path
 
 
@@ -203,6 +211,18 @@ def test_cli_replay_of_an_untouched_store_is_the_same(db):
                                  "state "), run.stdout
     assert run.stdout.rstrip().endswith(": the same")
     assert run.stderr == ""
+
+
+def test_cli_replay_without_an_id_replays_every_actor_of_the_type(db, tmp_path):
+    run = actorkit("replay", "desk", "--project", PROJECT, "--db", db)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert [line.split(":")[0] for line in run.stdout.splitlines()] == ["desk/d", "desk/e"]
+    assert all(line.endswith(": the same") for line in run.stdout.splitlines())
+
+    copy = tampered_copy(db, tmp_path, "DELETE FROM journal WHERE id = 'd' AND seq = 2")
+    run = actorkit("replay", "desk", "--project", PROJECT, "--db", copy)
+    assert run.returncode == 1  # d no longer replays; e still does, and is reported
+    assert run.stdout.startswith("desk/e: ") and "replaying step 3" in run.stderr
 
 
 def tampered_copy(db: Path, tmp_path: Path, sql: str, *params: Any) -> Path:

@@ -264,6 +264,10 @@ class FlakyStore:
     async def wakes(self) -> list[tuple[float, str, str]]:
         return await self.inner.wakes()
 
+    async def actor_ids(self, actor_type: str, *, after: str = "",
+                        limit: int = 100) -> list[str]:
+        return await self.inner.actor_ids(actor_type, after=after, limit=limit)
+
     async def close(self) -> None:
         await self.inner.close()
 

@@ -227,3 +227,19 @@ def test_an_unopenable_path_is_a_store_error_naming_it(tmp_path, make):
     where = re.escape(str(path))
     with pytest.raises(StoreError, match=rf"^cannot open the actor store {where}: \S"):
         SqliteStore(path)
+
+
+def test_actor_ids_lists_the_stored_actors_of_a_type_page_by_page(make_store):
+    async def go() -> None:
+        store = make_store()
+        for actor in ("b", "a", "c", "a-2"):
+            await commit(store, [event(0)], actor=actor)
+        await store.commit("notes", "z", [event(0)], snapshot(0), version=1, seq=0, wake=None)
+        assert await store.actor_ids("todo") == ["a", "a-2", "b", "c"]
+        assert await store.actor_ids("todo", limit=2) == ["a", "a-2"]
+        assert await store.actor_ids("todo", after="a-2", limit=2) == ["b", "c"]
+        assert await store.actor_ids("todo", after="c") == []
+        assert await store.actor_ids("notes") == ["z"]
+        assert await store.actor_ids("nobody") == []
+
+    run(go())

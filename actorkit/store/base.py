@@ -82,6 +82,12 @@ class Store(Protocol):
         """Every actor with a wake-up pending: ``(due, actor_type, actor_id)``."""
         ...
 
+    async def actor_ids(self, actor_type: str, *, after: str = "",
+                        limit: int = 100) -> list[str]:
+        """The ids of the stored actors of ``actor_type`` that sort after ``after``, in
+        order, at most ``limit``."""
+        ...
+
     async def close(self) -> None:
         """Release the store's resources."""
         ...

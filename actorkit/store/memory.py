@@ -48,5 +48,9 @@ class MemoryStore:
     async def wakes(self) -> list[tuple[float, str, str]]:
         return sorted((due, t, i) for (t, i), due in self._wakes.items())
 
+    async def actor_ids(self, actor_type: str, *, after: str = "",
+                        limit: int = 100) -> list[str]:
+        return sorted(i for t, i in self._actors if t == actor_type and i > after)[:limit]
+
     async def close(self) -> None:
         return None

@@ -137,6 +137,13 @@ class SqliteStore:
             ).fetchall()
         return [(float(r[0]), r[1], r[2]) for r in rows]
 
+    async def actor_ids(self, actor_type: str, *, after: str = "",
+                        limit: int = 100) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM actors WHERE type = ? AND id > ? "
+                                    "ORDER BY id LIMIT ?", (actor_type, after, limit)).fetchall()
+        return [r[0] for r in rows]
+
     async def close(self) -> None:
         with self._lock:
             self._db.close()
