@@ -225,6 +225,24 @@ def test_cli_replay_without_an_id_replays_every_actor_of_the_type(db, tmp_path):
     assert run.stdout.startswith("desk/e: ") and "replaying step 3" in run.stderr
 
 
+def test_verify_replays_to_the_stored_step_while_the_actor_goes_on(desk, tmp_path):
+    from actorkit.journal import verify
+
+    async def run() -> None:
+        system = ActorSystem({"desk": desk}, store=SqliteStore(tmp_path / "live.db"),
+                             clock=FakeClock())
+        await system.start()
+        await system.send("desk", "l", alice, {"type": "NOTE", "text": "one"})
+        stored = await system.store.load("desk", "l")  # what `actorkit replay` reads first
+        assert stored is not None
+        await system.send("desk", "l", alice, {"type": "NOTE", "text": "two"})  # a live server
+        verdict = await verify(system.store, desk, stored, page=1)
+        assert verdict.same and verdict.seq == stored.seq
+        await system.close()
+
+    asyncio.run(run())
+
+
 def tampered_copy(db: Path, tmp_path: Path, sql: str, *params: Any) -> Path:
     copy = tmp_path / "tampered.db"
     with closing(sqlite3.connect(db)) as source, closing(sqlite3.connect(copy)) as target:

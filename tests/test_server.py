@@ -351,6 +351,28 @@ def test_ws_services_use_the_service_schema(server):
     asyncio.run(run())
 
 
+def test_a_burst_on_one_socket_does_not_hold_up_other_requests(server):
+    burst = 500
+
+    async def run() -> None:
+        async with websockets.connect(ws_url(server, "todo/ws-burst")) as ws:
+            view = apply_patch({}, (await recv(ws))["operations"])
+            for i in range(burst):  # they reach the server together, and queue up there
+                await ws.send(json.dumps({"type": "ADD_TODO", "text": f"b{i}"}))
+            started = time.monotonic()
+            # answered between two of the socket's events, not after the whole burst
+            seen = len(get(server, "todo/ws-burst").json()["snapshot"]["public"]["todos"])
+            assert seen < burst, f"the GET waited {time.monotonic() - started:.2f}s"
+            for _ in range(burst):  # and the burst runs to its end, in order
+                frame = await recv(ws)
+                assert "error" not in frame
+                view = apply_patch(view, frame["operations"])
+            assert [t["text"] for t in view["public"]["todos"]] == [
+                f"b{i}" for i in range(burst)]
+
+    asyncio.run(run())
+
+
 def test_connect_and_disconnect_follow_a_callers_first_and_last_socket(tests_server):
     topic = json.dumps({"topic": "t"})
 

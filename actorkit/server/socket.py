@@ -98,7 +98,7 @@ async def _finish(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
     try:
         while True:
             if waiting is None:  # a bare yield (asyncio.sleep(0)): just let the loop run
-                pass  # TEMP
+                await asyncio.sleep(0)
                 waiting = coroutine.send(None)
                 continue
             # Whoever receives a yielded future clears this flag first (asyncio's own tasks
@@ -160,7 +160,7 @@ class SocketEndpoint:
                 # A step need not suspend (the SQLite store commits in place) and uvicorn
                 # queues a client's frames as they arrive: without a yield, a burst on one
                 # socket would hold up every other request until the whole burst had run.
-                pass  # TEMP
+                await asyncio.sleep(0)
         except EventRejected as e:  # input refused on first touch
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1008,
