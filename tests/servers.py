@@ -1,9 +1,15 @@
-"""Real servers for the tests: uvicorn in a subprocess on 127.0.0.1, on a free port."""
+"""Real servers for the tests: uvicorn in a subprocess on 127.0.0.1, on a free port.
+
+:func:`serve` runs one server on a temporary actor store. :func:`servers` hands out a
+:class:`Launcher` that starts servers on one store of the test's choosing, one after another:
+stop one (SIGTERM) or kill it (SIGKILL), then start the next on the same store.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +24,9 @@ import httpx
 from actorkit.auth import create_access_token
 
 SECRET = "test-secret-" + "x" * 32
+
+#: Exit codes of a server stopped with SIGTERM that shut down cleanly.
+CLEAN_EXIT = (0, -signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -40,14 +49,37 @@ class Server:
         kind, _, ident = caller.partition(":")
         return create_access_token(SECRET, actor_id, actor_type, ident, kind, **kw)  # type: ignore[arg-type]
 
+    @property
+    def running(self) -> bool:
+        return self.process.poll() is None
 
-@contextmanager
-def serve(project: Path, *, extra_env: dict[str, str] | None = None,
-          timeout: float = 20.0) -> Iterator[Server]:
-    """Start uvicorn serving ``project``; stop it (and show its log on failure) after."""
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGTERM (uvicorn shuts down cleanly, then re-raises the signal: exit code -15);
+        SIGKILL if it is not gone in ``timeout`` seconds. Returns the exit code."""
+        if self.running:
+            self.process.terminate()
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return self.kill()
+
+    def kill(self) -> int:
+        """SIGKILL: the process dies at once, wherever it is. Returns the exit code."""
+        if self.running:
+            self.process.send_signal(signal.SIGKILL)
+        return self.process.wait(timeout=10)
+
+    def read_log(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def start_server(project: Path, db: Path, *, extra_env: dict[str, str] | None = None,
+                 timeout: float = 20.0) -> Server:
+    """Start uvicorn serving ``project`` on the actor store ``db``, on a free port, and wait
+    until it answers (``RuntimeError`` if it exits or does not answer within ``timeout``
+    seconds; then it is killed). The caller stops it; its log is ``server.log``."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="actorkit-uvicorn-", suffix=".log")[1])
-    db = Path(tempfile.mkdtemp(prefix="actorkit-db-")) / "actors.db"
     env = {**os.environ, "ACTOR_KIT_SECRET": SECRET, "ACTORKIT_PROJECT": str(project),
            "ACTORKIT_DB": str(db), **(extra_env or {})}
     with open(log, "wb") as out:
@@ -56,28 +88,71 @@ def serve(project: Path, *, extra_env: dict[str, str] | None = None,
              "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
             env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(process, port, log)
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {server.read_log()}")
+        try:
+            httpx.get(f"{server.url}/docs", timeout=1.0)
+            return server
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError(f"server did not start in time: {server.read_log()}") from None
+            time.sleep(0.05)
+
+
+class Launcher:
+    """Starts servers of one project on one actor store (``db``), and keeps track of them."""
+
+    def __init__(self, project: Path, db: Path, extra_env: dict[str, str] | None,
+                 timeout: float) -> None:
+        self.project = project
+        self.db = db
+        self.extra_env = extra_env
+        self.timeout = timeout
+        self.started: list[Server] = []
+
+    def start(self) -> Server:
+        """A new server on the store; the one before must be stopped or killed first."""
+        assert not any(s.running for s in self.started), "a server is still running on the db"
+        server = start_server(self.project, self.db, extra_env=self.extra_env,
+                              timeout=self.timeout)
+        self.started.append(server)
+        return server
+
+    def logs(self) -> str:
+        return "\n".join(f"--- server log {i} (port {s.port}) ---\n{s.read_log()}"
+                         for i, s in enumerate(self.started))
+
+
+@contextmanager
+def servers(project: Path, *, db: Path | None = None, extra_env: dict[str, str] | None = None,
+            timeout: float = 20.0) -> Iterator[Launcher]:
+    """A :class:`Launcher` for ``project`` on the store ``db`` (default: a temporary one,
+    removed after). Whatever is still running afterwards is stopped; on failure every
+    server's log is shown."""
+    own = db is None
+    folder = Path(tempfile.mkdtemp(prefix="actorkit-db-")) if own else None
+    launcher = Launcher(project, db if db is not None else folder / "actors.db",  # type: ignore[operator]
+                        extra_env, timeout)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"server exited: {log.read_text() if log.exists() else ''}")
-            try:
-                httpx.get(f"{server.url}/docs", timeout=1.0)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not start in time") from None
-                time.sleep(0.1)
-        yield server
+        yield launcher
     except BaseException:
-        print(f"--- server log ---\n{log.read_text(errors='replace')}")
+        print(launcher.logs())
         raise
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.unlink(missing_ok=True)
-        shutil.rmtree(db.parent, ignore_errors=True)
+        for server in launcher.started:
+            server.stop()
+            server.log.unlink(missing_ok=True)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def serve(project: Path, *, extra_env: dict[str, str] | None = None,
+          timeout: float = 20.0) -> Iterator[Server]:
+    """Start uvicorn serving ``project`` on a temporary store; stop it (and show its log on
+    failure) after."""
+    with servers(project, extra_env=extra_env, timeout=timeout) as launcher:
+        yield launcher.start()
