@@ -76,11 +76,17 @@ class _HTTP:
         actor_type, actor_id = params["actor_type"], params["actor_id"]
         try:
             status, body = await self.handle(scope, receive, actor_type, actor_id)
+        except UnknownActorType as e:
+            status, body = 400, {"error": str(e)}
+        except BadRequest as e:
+            status, body = 400, {"error": e.message}
+        except AuthError as e:
+            status, body = 401, _unauthorized(e)
         except StoreError as e:
             status, body = 503, {"error": f"{e}; nothing was committed: try again"}
         except SnapshotError as e:
             status, body = 500, {"error": str(e), "kind": "SnapshotError"}
-        except StepError as e:  # bringing the actor in failed (INITIALIZE, MIGRATE, RESUME)
+        except StepError as e:  # the event failed, or bringing the actor in did
             status, body = 500, {"error": str(e), "kind": type(e).__name__,
                                  "type": e.event_type}
         data = orjson.dumps(body)
@@ -109,17 +115,10 @@ class _HTTP:
         return self.tokens.verify(token, actor_type, actor_id)
 
     async def get(self, scope: Any, actor_type: str, actor_id: str) -> tuple[int, Any]:
-        try:
-            caller = self._caller(scope, actor_type, actor_id)
-            query = Query(scope)
-            options = _wait_options(query)
-            given = query.json("input")
-        except UnknownActorType as e:
-            return 400, {"error": str(e)}
-        except AuthError as e:
-            return 401, _unauthorized(e)
-        except BadRequest as e:
-            return 400, {"error": e.message}
+        caller = self._caller(scope, actor_type, actor_id)
+        query = Query(scope)
+        options = _wait_options(query)
+        given = query.json("input")
         error_on_timeout = options.pop("error_on_timeout")
         try:
             view = await self.system.snapshot(actor_type, actor_id, caller, input=given,
@@ -134,16 +133,10 @@ class _HTTP:
 
     async def post(self, scope: Any, receive: Any, actor_type: str,
                    actor_id: str) -> tuple[int, Any]:
+        caller = self._caller(scope, actor_type, actor_id)
+        given = Query(scope).json("input")
         try:
-            caller = self._caller(scope, actor_type, actor_id)
-            given = Query(scope).json("input")
             event = orjson.loads(await _body(receive))
-        except UnknownActorType as e:
-            return 400, {"error": str(e)}
-        except AuthError as e:
-            return 401, _unauthorized(e)
-        except BadRequest as e:
-            return 400, {"error": e.message}
         except orjson.JSONDecodeError as e:
             return 400, {"error": f"the body must be a JSON event like {{\"type\": ...}}: {e}"}
         try:
@@ -152,8 +145,6 @@ class _HTTP:
         except EventRejected as e:
             return 400, {"error": e.message if e.pointer or e.event_type else str(e),
                          "type": e.event_type, "pointer": e.pointer}
-        except StepError as e:
-            return 500, {"error": str(e), "kind": type(e).__name__, "type": e.event_type}
         return 200, {"success": True, "seq": result.seq, "checksum": checksum,
                      "outputs": list(result.outputs)}
 
@@ -165,17 +156,10 @@ class _Journal(_HTTP):
                      actor_id: str) -> tuple[int, Any]:
         if scope["method"] != "GET":
             return 405, {"error": "Method not allowed"}
-        try:
-            caller = self._caller(scope, actor_type, actor_id)
-            query = Query(scope)
-            after = _integer(query.get("after"), "after", -1, minimum=-1)
-            limit = _integer(query.get("limit"), "limit", 100, minimum=1, maximum=1000)
-        except UnknownActorType as e:
-            return 400, {"error": str(e)}
-        except AuthError as e:
-            return 401, _unauthorized(e)
-        except BadRequest as e:
-            return 400, {"error": e.message}
+        caller = self._caller(scope, actor_type, actor_id)
+        query = Query(scope)
+        after = _integer(query.get("after"), "after", -1, minimum=-1)
+        limit = _integer(query.get("limit"), "limit", 100, minimum=1, maximum=1000)
         if caller.type != "service":
             return 403, {"error": "the journal is for service callers: use a token with "
                                   "caller type service"}
