@@ -122,6 +122,8 @@ def test_a_failing_hook_is_an_error_and_changes_nothing(tests_server):
     assert r.json()["kind"] == "HookError"
     assert "hook `boom`" in r.json()["error"] and "kaboom" in r.json()["error"]
     assert get(tests_server, "txn/boom-1").json() == before
+    # and the server's log says why, for whoever runs it
+    assert f"POST txn/boom-1: {r.json()['error']}" in tests_server.read_log()
 
 
 def test_input_is_checked_at_first_touch_only(tests_server):

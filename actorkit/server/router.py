@@ -8,6 +8,7 @@ prefix (Actor Kit's clients expect ``/api``).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -20,6 +21,8 @@ from ..runtime import ActorSystem, UnknownActorType, WaitTimeout
 from ..store.base import StoreError
 from .query import BadRequest, Query
 from .socket import SocketEndpoint
+
+log = logging.getLogger("actorkit")
 
 __all__ = ["create_router"]
 
@@ -89,6 +92,8 @@ class _HTTP:
         except StepError as e:  # the event failed, or bringing the actor in did
             status, body = 500, {"error": str(e), "kind": type(e).__name__,
                                  "type": e.event_type}
+        if status >= 500:  # the operator's to fix (a hook, a migration, the disk): say why
+            log.warning("%s %s/%s: %s", scope["method"], actor_type, actor_id, body["error"])
         data = orjson.dumps(body)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),

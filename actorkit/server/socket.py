@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -30,6 +31,8 @@ __all__ = ["MAX_PENDING_FRAMES", "Outbox", "SocketEndpoint"]
 MAX_PENDING_FRAMES = 1000
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+log = logging.getLogger("actorkit")
 
 
 class Outbox:
@@ -166,6 +169,7 @@ class SocketEndpoint:
                 await send({"type": "websocket.close", "code": 1008,
                             "reason": str(e)[:120]})
         except (SnapshotError, StepError, StoreError) as e:  # the actor cannot be brought in
+            log.warning("WebSocket %s/%s closed: %s", actor_type, actor_id, e)
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1011,
                             "reason": str(e)[:120]})
