@@ -422,6 +422,14 @@ class Actor:
 
     def _drop_left_timers(self) -> None:
         active = self._interp._configuration
+        statechart = self._interp.statechart
+        for timer in self._timers:
+            if timer.floating:  # armed in this step: the innermost of its states still active
+                timer.floating = False
+                state = timer.within
+                while state is not None and state not in active:
+                    state = statechart.parent_for(state)
+                timer.within = state if state is not None else timer.within
         if any(t.within is not None and t.within not in active for t in self._timers):
             # In place: the step's Ctx holds this list.
             self._timers[:] = [t for t in self._timers if t.within is None or t.within in active]

@@ -115,14 +115,19 @@ class PrivateBuckets(dict[str, Any]):
 
 
 class Timer:
-    """A pending ``ctx.schedule()``: the event ``type`` with ``data``, due at ``due``; with
-    ``within`` set, dropped as soon as a step ends with that state no longer active."""
+    """A pending ``ctx.schedule()``: the event ``type`` with ``data``, due at ``due``, dropped
+    as soon as a step ends with the state ``within`` no longer active (``None``: never).
 
-    __slots__ = ("data", "due", "id", "type", "within")
+    ``floating`` marks a timer armed in this step whose state is still to be settled when the
+    step ends: ``within`` or, if that was left, its innermost ancestor still active.
+    """
+
+    __slots__ = ("data", "due", "floating", "id", "type", "within")
 
     def __init__(self, id: str, due: float, type: str, data: dict[str, Any],
-                 within: str | None = None) -> None:
+                 within: str | None = None, *, floating: bool = False) -> None:
         self.id, self.due, self.type, self.data, self.within = id, due, type, data, within
+        self.floating = floating
 
     def to_json(self) -> dict[str, Any]:
         d = {"id": self.id, "due": self.due, "type": self.type, "data": self.data}
@@ -153,7 +158,7 @@ class Ctx:
     """
 
     __slots__ = (
-        "_ids", "_interp", "_mode", "_outputs", "_schemas", "_sent", "_timers",
+        "_entering", "_ids", "_interp", "_mode", "_outputs", "_schemas", "_sent", "_timers",
         "actor_id", "actor_type", "caller", "context", "initial_caller", "input", "now", "seq",
         "state",
     )
@@ -183,6 +188,7 @@ class Ctx:
         self.now = now
         self.seq = seq
         self.state: str | None = None
+        self._entering = False  # running an on-entry hook (of ``state``)
         self._timers = timers
         self._schemas = outputs
         self._ids = 0
@@ -234,9 +240,11 @@ class Ctx:
         """Send ``type`` to this actor ``delay`` seconds from now; returns the timer's id.
 
         The timer is part of the actor's state: it is snapshotted and survives restores.
-        It stays pending across state changes until it fires or is cancelled, unless
-        ``within`` names a state: then it is dropped when a step ends with that state left
-        (the way sismic drops an ``after()`` of a state it exits).
+        Like an ``after()``, it belongs to a state and is dropped when that state is left:
+        ``within`` if given (the root state: the actor's whole life), else the state whose
+        hook armed it. For an on-entry hook that is the state entered; for a transition or
+        an on-exit hook, the innermost state the hook ran in that is still active when the
+        step ends (for a transition between siblings, their parent).
         """
         self._effect("schedule")
         if not isinstance(delay, int | float) or delay < 0:
@@ -244,8 +252,9 @@ class Ctx:
         if within is not None and within not in self._interp.statechart.states:
             raise ValueError(f"within={within!r} is not a state of this chart: name the state "
                              f"whose exit should drop the timer")
+        floating = within is None and not self._entering
         timer = Timer(self.new_id(), self.now + float(delay), type,
-                      _json(data, f"data of {type}"), within)
+                      _json(data, f"data of {type}"), within or self.state, floating=floating)
         self._timers.append(timer)
         self._timers.sort(key=lambda t: (t.due, t.id))
         return timer.id
@@ -426,7 +435,7 @@ class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
             return []
         ctx = self.ctx
         assert ctx is not None
-        ctx.state = transition.source
+        ctx.state, ctx._entering = transition.source, False
 
         def where() -> str:
             return f"action of {_describe(transition)}"
@@ -444,7 +453,7 @@ class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
             return []
         ctx = self.ctx
         assert ctx is not None
-        ctx.state = state.name
+        ctx.state, ctx._entering = state.name, which == "on entry"
         event = self._interpreter.current_event
 
         def where() -> str:

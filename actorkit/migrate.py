@@ -124,6 +124,10 @@ def _settle_states(chart: Chart, snap: dict[str, Any]) -> None:
         if history in known and kept:
             memory[history] = kept
     snap["memory"] = memory
+    # a ctx.schedule() timer goes with its state, as when the state is left
+    active = set(snap.get("configuration") or [])
+    snap["timers"] = [t for t in snap.get("timers") or []
+                      if t.get("within") is None or t["within"] in active]
     snap.pop("old", None)  # contract __old__ values refer to the old chart's states
     value = final if final is not None else chart.value_of(snap["configuration"])
     snap["value"] = orjson.loads(orjson.dumps(value))  # the state value of the new states

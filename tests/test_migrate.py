@@ -99,6 +99,19 @@ def test_in_a_parallel_state_only_the_region_that_lost_its_state_starts_over(v1,
     assert actor.value == {"open": {"shopping": {"till": "idle", "music": "loud"}}}
 
 
+def test_a_scheduled_timer_of_a_removed_state_goes_with_it(v1, v2, clock):
+    old = v1_shop(v1, clock, "PAY_CASH").snapshot()
+    due = old["time"] + 60
+    old["timers"] = [  # as ctx.schedule() would have left them
+        {"id": "t1", "due": due, "type": "MUSIC", "data": {}, "within": "cash"},
+        {"id": "t2", "due": due, "type": "MUSIC", "data": {}, "within": "shopping"}]
+    new = migrate_snapshot(v2, old)
+    assert [t["id"] for t in new["timers"]] == ["t2"]  # `cash` is gone in version 2
+    actor = Actor.restore(v2, new, clock=clock)
+    clock.t = due
+    assert [r.type for r in actor.advance()] == ["MUSIC"]
+
+
 def test_history_memory_of_removed_states_is_dropped(v1, v2, clock):
     # holiday.H remembers ski; open.H* remembers the till paying cash and the music loud
     old = v1_shop(v1, clock, "HOLIDAY", "SKI", "OPEN", SCAN_FIGS, "PAY_CASH", "MUSIC",

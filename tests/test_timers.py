@@ -169,26 +169,33 @@ def test_a_done_actor_has_no_deadline(tmp_path, clock):
     assert a.advance() == []
 
 
-def test_a_timer_within_a_state_is_dropped_when_the_state_is_left(clock):
+def bound(actor):
+    return {t["type"]: t["within"] for t in actor.timers}
+
+
+def test_a_scheduled_timer_belongs_to_the_state_whose_hook_armed_it(clock):
     lamp = chart("lamp")
     a = Actor.spawn(lamp, "l", caller=alice, clock=clock)
     a.send({"type": "SWITCH"}, alice)
-    assert [t["within"] for t in a.timers if "within" in t] == ["lit"]
+    a.send({"type": "SNOOZE"}, alice)
+    assert bound(a) == {"REPORT": "root", "DIM": "lit", "SNOOZED": "lit"}
     a.send({"type": "SWITCH"}, alice)
-    # Leaving `lit` dropped DIM, from memory and from the snapshot; REPORT is actor-wide.
-    assert [t["type"] for t in a.timers] == ["REPORT"]
+    # Leaving `lit` dropped its two, from memory and from the snapshot; REPORT stays.
+    assert bound(a) == {"REPORT": "root"}
     assert [t["type"] for t in a.snapshot()["timers"]] == ["REPORT"]
     clock.t += 10
     assert [r.type for r in a.advance()] == ["REPORT"]
-    assert a.view(alice)["public"] == {"dimmed": False, "reports": 1}
+    assert a.view(alice)["public"] == {"dimmed": False, "reports": 1, "snoozed": 0}
 
-    # Staying in the state, it fires, and the binding survives a restore.
+    # Staying in the state, they fire, and the binding survives a restore.
     b = Actor.spawn(lamp, "m", caller=alice, clock=clock)
     b.send({"type": "SWITCH"}, alice)
+    b.send({"type": "SNOOZE"}, alice)
     b = Actor.restore(lamp, b.snapshot(), clock=clock)
+    assert bound(b) == {"REPORT": "root", "DIM": "lit", "SNOOZED": "lit"}
     clock.t += 10
-    assert sorted(r.type for r in b.advance()) == ["DIM", "REPORT"]
-    assert b.view(alice)["public"]["dimmed"] is True
+    assert sorted(r.type for r in b.advance()) == ["DIM", "REPORT", "SNOOZED"]
+    assert b.view(alice)["public"] == {"dimmed": True, "reports": 1, "snoozed": 1}
 
 
 def test_within_must_name_a_state(clock):
