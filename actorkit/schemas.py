@@ -93,7 +93,10 @@ class Validator:
         """``None`` when ``value`` is valid, else ``(message, json_pointer)``."""
         if self._fast.is_valid(value):
             return None
-        best = jsonschema.exceptions.best_match(self._full.iter_errors(value))
+        try:
+            best = jsonschema.exceptions.best_match(self._full.iter_errors(value))
+        except re.error:  # a pattern only the fast (Rust) validator understands, e.g. \p{L}
+            best = None
         if best is not None:
             return best.message, pointer([*best.absolute_path, *_unexpected(best)])
         first = next(iter(self._fast.iter_errors(value)))
@@ -118,7 +121,9 @@ def _event_schema(schema: Any, definitions: Mapping[str, Any] | None) -> Any:
         schema = dict(_EMPTY_OBJECT)
     elif isinstance(schema, dict):
         schema = dict(schema)
-        looks_like_object = schema.get("type") == "object" or "properties" in schema
+        # `{}` declares an event without fields, as an empty declaration does
+        looks_like_object = not schema or schema.get("type") == "object" or \
+            "properties" in schema
         if looks_like_object and "additionalProperties" not in schema:
             schema["additionalProperties"] = False
         schema.setdefault("type", "object")

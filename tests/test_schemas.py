@@ -38,10 +38,11 @@ def test_payload_comes_back_without_type(schemas):
         "ADD", {"item": {"n": 1}})
 
 
-def test_a_null_schema_means_no_fields(schemas):
-    assert schemas.validate_event("client", {"type": "PING"}) == ("PING", {})
+@pytest.mark.parametrize("caller, name", [("client", "PING"), ("service", "SYNC")])
+def test_a_null_or_empty_schema_means_no_fields(schemas, caller, name):
+    assert schemas.validate_event(caller, {"type": name}) == (name, {})
     with pytest.raises(EventRejected, match="Additional properties are not allowed"):
-        schemas.validate_event("client", {"type": "PING", "x": 1})
+        schemas.validate_event(caller, {"type": name, "x": 1})
 
 
 def test_extra_fields_are_refused_unless_the_schema_allows_them(schemas):
@@ -90,3 +91,12 @@ def test_default_input_is_the_empty_object():
     assert found.validate_input(None) == {}
     with pytest.raises(EventRejected):
         found.validate_input({"anything": 1})
+
+
+def test_a_pattern_python_cannot_read_still_gives_a_message():
+    from actorkit.schemas import Validator
+
+    letters = Validator({"type": "string", "pattern": "^\\p{L}+$"})  # Unicode classes: Rust only
+    assert letters.error("héllo") is None
+    message, where = letters.error("h3llo")
+    assert "does not match" in message and where == ""
