@@ -21,15 +21,25 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 
+def _chart_paths(command: str, paths: list[str], verb: str) -> list[str] | None:
+    """The PATH arguments, or ``charts/`` when there are none; ``None``, after saying why,
+    when there are none and no ``charts/`` folder either."""
+    if not paths and not Path("charts").is_dir():
+        print(f"actorkit {command}: no charts/ folder here: run it in your project's folder or "
+              f"name the chart files or folders to {verb} (actorkit {command} PATH...)",
+              file=sys.stderr)
+        return None
+    return paths or ["charts"]
+
+
 def _lint(args: argparse.Namespace) -> int:
     from .lint import LintUsageError, lint_paths
 
-    if not args.paths and not Path("charts").is_dir():
-        print("actorkit lint: no charts/ folder here: run it in your project's folder or name "
-              "the chart files or folders to check (actorkit lint PATH...)", file=sys.stderr)
+    paths = _chart_paths("lint", args.paths, "check")
+    if paths is None:
         return 2
     try:
-        report = lint_paths(args.paths or ["charts"])
+        report = lint_paths(paths)
     except LintUsageError as e:
         print(f"actorkit lint: {e}", file=sys.stderr)
         return 2
@@ -37,6 +47,66 @@ def _lint(args: argparse.Namespace) -> int:
     if text:
         print(text)
     return 1 if report.failed(Severity(args.fail_level)) else 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    import json
+    import time
+
+    from .chart import inspect_chart
+    from .lint import LintUsageError, chart_files
+
+    try:
+        from .testing import Result, check_chart
+        from .testing.report import json_report, text_report
+    except ImportError as e:
+        print(f"actorkit test: {e}", file=sys.stderr)
+        return 2
+    paths = _chart_paths("test", args.paths, "test")
+    if paths is None:
+        return 2
+    try:
+        files = chart_files(paths)
+    except LintUsageError as e:
+        print(f"actorkit test: {e}", file=sys.stderr)
+        return 2
+    charts = []
+    for file in files:
+        found = inspect_chart(file)
+        if found.chart is None or found.errors:
+            for d in found.errors:
+                print(d.format(), file=sys.stderr)
+            print(f"actorkit test: {file} has errors: fix them first (actorkit lint {file})",
+                  file=sys.stderr)
+            return 2
+        charts.append((file, found.chart))
+    live = sys.stderr.isatty() and args.format == "text"
+    failed, reports = False, []
+    for file, chart in charts:
+        shown = [0.0]
+
+        def progress(so_far: Result, file: Path = file, shown: list[float] = shown) -> None:
+            now = time.monotonic()
+            if live and now - shown[0] > 0.25:  # a line that updates in place
+                shown[0] = now
+                doing = f"{so_far.examples}/{args.max_examples} runs" \
+                    if so_far.found_in is None else f"failed in run {so_far.found_in}, " \
+                    f"shrinking: {so_far.examples - so_far.found_in} runs"
+                print(f"\r\033[K{file}: {doing}", end="", file=sys.stderr, flush=True)
+
+        result = check_chart(chart, max_examples=args.max_examples, seed=args.seed,
+                             steps=args.steps, progress=progress)
+        result.source = str(file)
+        if live:
+            print("\r\033[K", end="", file=sys.stderr, flush=True)
+        failed = failed or not result.ok
+        if args.format == "json":
+            reports.append(json_report(result))
+        else:
+            print(text_report(result), end="", flush=True)
+    if args.format == "json":
+        print(json.dumps(reports, indent=2))
+    return 1 if failed else 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -243,6 +313,16 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least 1, not {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="actorkit", description="Stateful actors whose logic is a YAML statechart.")
@@ -257,6 +337,22 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("--fail-level", choices=("error", "warning"), default="warning",
                       help="lowest severity that makes the exit code 1 (default: warning)")
     lint.set_defaults(run=_lint)
+
+    test = sub.add_parser(
+        "test", help="property-test charts with generated runs (default: charts/)",
+        description="Run each chart's actor through generated runs (events from every kind of "
+                    "caller, time passing, bad events, restores, connections) and check what "
+                    "must always hold after every step. A failure is shrunk to a shortest run "
+                    "and printed with a pytest test that reproduces it. Exit 0 every property "
+                    "held, 1 one broke, 2 could not run.")
+    test.add_argument("paths", nargs="*", metavar="PATH", help="chart files or folders")
+    test.add_argument("--max-examples", type=_positive_int, default=100, metavar="N",
+                      help="runs per chart (default: 100)")
+    test.add_argument("--steps", type=_positive_int, default=50, metavar="N",
+                      help="most steps per run (default: 50)")
+    test.add_argument("--seed", type=int, help="repeat the runs of an earlier seed")
+    test.add_argument("--format", choices=("text", "json"), default="text")
+    test.set_defaults(run=_test)
 
     run = sub.add_parser(
         "run", help="run a session of events through one actor of a chart",

@@ -1,0 +1,347 @@
+"""Drive one actor through operations and check, after each, what must always hold.
+
+The :class:`Harness` is what both the hypothesis state machine and a hand-written
+:class:`~actorkit.testing.Scenario` run: it spawns the actor (and a twin that is snapshotted
+and restored whenever asked), sends events, lets time pass, connects callers, and after every
+operation checks the properties every chart must have. A broken property raises
+:class:`PropertyFailure` naming the check and what was seen; the operations done so far are in
+:attr:`Harness.trace`, the last one being the one that broke it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ..actor import Actor, StepResult
+from ..chart import Chart
+from ..errors import EventRejected, StepError
+from ..events import Caller
+from ..sync import Frames, PatchError, View, Views, apply_patch, canonical, checksum
+
+__all__ = ["Harness", "Invariant", "PropertyFailure", "Step"]
+
+#: A user invariant: looks at the actor after each operation; returns False or raises
+#: AssertionError when the property does not hold.
+Invariant = Callable[[Actor], "bool | None"]
+
+#: Where a harness's clock starts: a fixed time, so runs and their reports repeat exactly.
+T0 = 1_700_000_000.0
+
+
+class PropertyFailure(AssertionError):
+    """A property of the chart broke. ``check`` says which (``step-failed``, ``timer-failed``,
+    ``rejected-changed``, ``invalid-accepted``, ``restore-differs``, ``view``, ``leak``,
+    ``patch``, ``checksum`` or ``invariant:<name>``); the message says what was seen."""
+
+    def __init__(self, check: str, message: str) -> None:
+        super().__init__(f"{check}: {message}")
+        self.check = check
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Step:
+    """One operation of a run: ``op`` is spawn, send, invalid, wait, restore, connect or
+    disconnect; the caller as ``type:id``; the event (or spawn input); seconds waited."""
+
+    op: str
+    caller: str | None = None
+    event: Any = None
+    seconds: float | None = None
+
+
+@dataclass
+class _Clock:
+    now: float = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Harness:
+    """One actor of ``chart`` under test. ``callers`` are the callers whose views are checked
+    after every operation (every caller that takes part is added); ``invariants`` are the
+    user's own checks; ``leaks`` turns the private-data leak check on."""
+
+    chart: Chart
+    callers: list[Caller] = field(default_factory=list)
+    invariants: Sequence[tuple[str, Invariant]] = ()
+    leaks: bool = True
+    actor_id: str = "x"
+    trace: list[Step] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.clock = _Clock()
+        self.actor: Actor | None = None
+        self.twin: Actor | None = None  # the same run, snapshotted and restored on request
+        self._views: dict[str, View | None] = {}
+        self._frames = Frames()
+        self._said: dict[str, set[str]] = {}  # strings each caller sent ("": the input)
+        self._vocabulary = _schema_strings(self.chart)
+        self.failure: PropertyFailure | None = None  # the first property that broke
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def spawn(self, caller: Caller, input: Any = None) -> None:
+        """Create the actor (and its twin) for ``caller`` with spawn ``input``."""
+        self._record(Step("spawn", str(caller), input))
+        self._join(caller)
+        self._note(caller, input, everyone=True)  # the input is known to whoever spawns
+        try:
+            self.actor = Actor.spawn(self.chart, self.actor_id, caller=caller, input=input,
+                                     clock=self.clock)
+        except StepError as e:
+            raise self._fail("step-failed", f"spawning the actor failed: "
+                                                 f"{type(e).__name__}: {e}") from e
+        self.twin = Actor.restore(self.chart, self.actor.snapshot_json(), clock=self.clock)
+        self._check()
+
+    def send(self, caller: Caller, event: dict[str, Any]) -> StepResult | None:
+        """Send a valid ``event`` from ``caller``: it must not fail."""
+        actor, twin = self._actors()
+        self._record(Step("send", str(caller), event))
+        self._join(caller)
+        self._note(caller, event)
+        before, done = actor.snapshot_json(), actor.done
+        got = _outcome(actor.send, event, caller)
+        self._same(got, _outcome(twin.send, event, caller), f"sending {event.get('type')}")
+        if isinstance(got, EventRejected) and done:  # a done actor takes no more events
+            self._unchanged(actor, before, "a rejected event")
+            self._check()
+            return None
+        if isinstance(got, EventRejected):
+            raise self._fail("event-rejected", f"{caller} sent {_short(event)}, which the "
+                                                    f"generator made valid, and it was "
+                                                    f"rejected: {got}")
+        if isinstance(got, StepError):
+            self._unchanged(actor, before, "a failed step")
+            raise self._fail("step-failed", f"{event.get('type')} from {caller} failed: "
+                                                 f"{type(got).__name__}: {got}")
+        self._check()
+        return got  # type: ignore[no-any-return]
+
+    def send_invalid(self, caller: Caller, event: dict[str, Any]) -> None:
+        """Send an event that breaks its schema: it must be rejected and change nothing."""
+        actor, twin = self._actors()
+        self._record(Step("invalid", str(caller), event))
+        self._join(caller)
+        before = actor.snapshot_json()
+        got = _outcome(actor.send, event, caller)
+        _outcome(twin.send, event, caller)
+        if not isinstance(got, EventRejected):
+            raise self._fail("invalid-accepted", f"{caller} sent {_short(event)}, which "
+                                                      f"breaks its schema, and it was not "
+                                                      f"rejected")
+        self._unchanged(actor, before, "a rejected event")
+        self._check()
+
+    def wait(self, seconds: float) -> list[StepResult]:
+        """Let ``seconds`` pass: every timer that falls due runs, and none may fail."""
+        actor, twin = self._actors()
+        self._record(Step("wait", seconds=seconds))
+        self.clock.now += seconds
+        got = _outcome(actor.advance)
+        self._same(got, _outcome(twin.advance), f"waiting {seconds:g} s")
+        if isinstance(got, BaseException):
+            raise self._fail("timer-failed", f"timers failed: {type(got).__name__}: {got}")
+        for result in got:
+            if result.error is not None:
+                raise self._fail("timer-failed", f"the timer step {result.type or '(due)'}"
+                                                      f" at +{result.time - T0:g} s failed: "
+                                                      f"{type(result.error).__name__}: "
+                                                      f"{result.error}")
+        self._check()
+        return got  # type: ignore[no-any-return]
+
+    def restore(self) -> None:
+        """Snapshot the twin and continue with a fresh actor restored from it."""
+        _, twin = self._actors()
+        self._record(Step("restore"))
+        self.twin = Actor.restore(self.chart, twin.snapshot_json(), clock=self.clock)
+        self._check()
+
+    def connect(self, caller: Caller) -> None:
+        """``caller`` opens a connection (CONNECT, if the chart handles it)."""
+        self._lifecycle("connect", caller)
+
+    def disconnect(self, caller: Caller) -> None:
+        """``caller`` closes its connection (DISCONNECT, if the chart handles it)."""
+        self._lifecycle("disconnect", caller)
+
+    def _lifecycle(self, op: str, caller: Caller) -> None:
+        actor, twin = self._actors()
+        self._record(Step(op, str(caller)))
+        self._join(caller)
+        before = actor.snapshot_json()
+        got = _outcome(getattr(actor, op), caller)
+        self._same(got, _outcome(getattr(twin, op), caller), op)
+        if isinstance(got, StepError):
+            self._unchanged(actor, before, "a failed step")
+            event = "CONNECT" if op == "connect" else "DISCONNECT"
+            raise self._fail("step-failed", f"{event} of {caller} failed: "
+                                                 f"{type(got).__name__}: {got}")
+        self._check()
+
+    # -- what is checked after every operation -------------------------------------------------
+
+    def _check(self) -> None:
+        actor, twin = self._actors()
+        if twin.snapshot_json() != actor.snapshot_json():
+            raise self._fail("restore-differs", "the actor restored from a snapshot "
+                                                     "differs from the one never restored: "
+                                                     + _first_difference(actor, twin))
+        public, buckets, value = actor.view_parts()
+        views = Views(public, buckets, value, self.chart.default_private)
+        context = actor.context
+        for caller in self.callers:
+            self._check_view(actor, caller, views.of(caller.id), context)
+        for name, invariant in self.invariants:
+            try:
+                held = invariant(actor)
+            except AssertionError as e:
+                raise self._fail(f"invariant:{name}", str(e) or "assertion failed") from e
+            if held is False:
+                raise self._fail(f"invariant:{name}", "returned False")
+
+    def _check_view(self, actor: Actor, caller: Caller, view: View,
+                    context: dict[str, Any]) -> None:
+        data = actor.view(caller)
+        mine = context["private"].get(caller.id) if caller.id in context["private"] else \
+            orjson.loads(self.chart.default_private)
+        want = {"public": context["public"], "private": mine, "value": actor.value}
+        if data != want or view.data != want:
+            raise self._fail("view", f"{caller}'s view is not the public context, its own "
+                                          f"private bucket and the state value: "
+                                          f"{_short(data)}")
+        if checksum(canonical(data)) != view.checksum:
+            raise self._fail("checksum", f"{caller}'s checksum is not the SHA-256 of its "
+                                              f"view's canonical JSON")
+        previous = self._views.get(caller.id)
+        frame = self._frames.frame(previous, view)
+        if frame is not None:
+            sent = orjson.loads(frame)
+            try:
+                patched = apply_patch(previous.data if previous is not None else {},
+                                      sent["operations"])
+            except PatchError as e:
+                raise self._fail("patch", f"the patch sent to {caller} does not apply to "
+                                               f"its previous view: {e}") from e
+            if patched != data or sent["checksum"] != view.checksum:
+                raise self._fail("patch", f"the patch sent to {caller} does not turn its "
+                                               f"previous view into the new one")
+        self._views[caller.id] = view
+        if self.leaks:
+            self._check_leaks(caller, data, context)
+
+    def _check_leaks(self, caller: Caller, data: dict[str, Any], context: dict[str, Any],
+                     ) -> None:
+        """No secret of another caller is a value in this caller's view. A secret is a string
+        (4 characters or more, not a word of the chart's schemas) in a caller's private
+        bucket that came from that caller's own events and from no one else's (nor from the
+        input)."""
+        seen: set[str] | None = None
+        for other, bucket in context["private"].items():
+            said = self._said.get(other)
+            if other == caller.id or not said:
+                continue
+            for text in set(_strings(bucket)) & said:
+                if len(text) < 4 or text in self._vocabulary or any(
+                        text in strings for who, strings in self._said.items() if who != other):
+                    continue
+                if seen is None:
+                    seen = set(_strings(data))
+                if text in seen:
+                    who = next((str(c) for c in self.callers if c.id == other), other)
+                    raise self._fail("leak", f"{text!r}, which only {who} sent and which is "
+                                             f"in its private bucket, is in {caller}'s view")
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _fail(self, check: str, message: str) -> PropertyFailure:
+        failure = PropertyFailure(check, message)
+        if self.failure is None:
+            self.failure = failure
+        return failure
+
+    def _actors(self) -> tuple[Actor, Actor]:
+        if self.actor is None or self.twin is None:
+            raise RuntimeError("spawn the actor first")
+        return self.actor, self.twin
+
+    def _record(self, step: Step) -> None:
+        self.trace.append(step)
+
+    def _join(self, caller: Caller) -> None:
+        if caller not in self.callers:
+            self.callers.append(caller)
+
+    def _note(self, caller: Caller, value: Any, *, everyone: bool = False) -> None:
+        self._said.setdefault("" if everyone else caller.id, set()).update(_strings(value))
+
+    def _same(self, a: Any, b: Any, what: str) -> None:
+        if _comparable(a) != _comparable(b):
+            raise self._fail("restore-differs", f"{what}: the restored actor gave "
+                                                     f"{_comparable(b)!r}, the one never "
+                                                     f"restored {_comparable(a)!r}")
+
+    def _unchanged(self, actor: Actor, before: bytes, what: str) -> None:
+        if actor.snapshot_json() != before:
+            raise self._fail("rejected-changed", f"{what} changed the actor")
+
+
+def _outcome(method: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return method(*args)
+    except (EventRejected, StepError) as e:
+        return e
+
+
+def _comparable(outcome: Any) -> Any:
+    if isinstance(outcome, BaseException):
+        return (type(outcome).__name__, str(outcome))
+    results = outcome if isinstance(outcome, list) else [outcome]
+    return [None if r is None else
+            (r.seq, r.type, r.time, r.outputs, [(t.seq, t.type, repr(t.error)) for t in r.timers],
+             repr(r.error)) for r in results]
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _first_difference(a: Actor, b: Actor) -> str:
+    left, right = orjson.loads(a.snapshot_json()), orjson.loads(b.snapshot_json())
+    for key in sorted(set(left) | set(right)):
+        if left.get(key) != right.get(key):
+            return f"`{key}` is {_short(right.get(key))} instead of {_short(left.get(key))}"
+    return "(their snapshots differ)"
+
+
+def _schema_strings(chart: Chart) -> frozenset[str]:
+    """Every string of the chart's schemas (enum members, consts, names): the chart's own
+    words, which a private bucket and a public part may share by design."""
+    schemas = chart.schemas
+    found: set[str] = set()
+    parts = [schemas.input, schemas.public, schemas.private, *schemas.client.values(),
+             *schemas.service.values(), *schemas.output.values()]
+    for validator in parts:
+        if validator is not None:
+            found.update(_strings(validator.schema))
+    return frozenset(found)

@@ -1,0 +1,190 @@
+"""A hypothesis state machine for any chart.
+
+:func:`machine_for` builds a :class:`~hypothesis.stateful.RuleBasedStateMachine` whose rules
+spawn the actor, send it valid events (mostly ones an active state can handle: a stream of any
+declared event mostly hits nothing), let time pass so timers fire, send events that break their
+schema, snapshot and restore, and connect and disconnect callers. Every rule runs through a
+:class:`~actorkit.testing.Harness`, which checks the chart's properties after each step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import hypothesis.strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
+
+from ..chart import Chart, load_chart
+from ..events import Caller
+from .harness import Harness, Invariant
+from .strategies import client_pool, events, inputs, invalid_events, service_pool
+
+__all__ = ["ChartMachine", "machine_for"]
+
+#: How long the machine lets pass, besides "until the next deadline".
+WAITS = (1.0, 10.0, 60.0, 600.0, 3600.0)
+
+
+class ChartMachine(RuleBasedStateMachine):
+    """The state machine of one chart; make one with :func:`machine_for`."""
+
+    chart: ClassVar[Chart]
+    callers: ClassVar[tuple[Caller, ...]]
+    checks: ClassVar[tuple[tuple[str, Invariant], ...]] = ()  # the user's invariants
+    event_strategies: ClassVar[Mapping[str, st.SearchStrategy[dict[str, Any]]]] = {}
+    leaks: ClassVar[bool] = True
+    #: called with each new run's harness (the runner counts examples and keeps the last)
+    on_run: ClassVar[Callable[[Harness], None] | None] = None
+    senders: ClassVar[tuple[Caller, ...]]  # the callers that may send some event
+    # per class: the events each active configuration handles, the strategies made so far
+    _handled: ClassVar[dict[frozenset[str], frozenset[str]]]
+    _made: ClassVar[dict[tuple[Any, ...], st.SearchStrategy[Any]]]
+
+    def __init__(self) -> None:
+        super().__init__()
+        cls = type(self)
+        self.harness = Harness(cls.chart, callers=list(cls.callers), invariants=cls.checks,
+                               leaks=cls.leaks)
+        if cls.on_run is not None:
+            cls.on_run(self.harness)
+
+    # -- rules ---------------------------------------------------------------------------------
+    # Each rule draws once, from a strategy built once per class and situation: hypothesis
+    # pays ~0.1 ms per `data.draw` and more to set up a strategy it has not seen, which would
+    # be most of a run's time.
+
+    @initialize(data=st.data())
+    def spawn(self, data: st.DataObject) -> None:
+        owner, given = data.draw(self._strategy(("spawn",), self._spawns), label="spawn")
+        self.harness.spawn(owner, given or None)
+
+    @precondition(lambda self: bool(self.senders))
+    @rule(data=st.data())
+    def send(self, data: st.DataObject) -> None:
+        handled = self._handled_now()
+        caller, event = data.draw(self._strategy(("send", handled), lambda: self._sends(handled)),
+                                  label="send")
+        self.harness.send(caller, event)
+
+    @rule(data=st.data())
+    def wait(self, data: st.DataObject) -> None:
+        actor = self.harness.actor
+        assert actor is not None
+        options: tuple[float, ...] = WAITS
+        deadline = actor.next_deadline
+        if deadline is not None:
+            # just past the next deadline, in whole milliseconds so the report reads well
+            options = (max(math.ceil((deadline - self.harness.clock.now) * 1000), 1) / 1000,
+                       *WAITS)
+        self.harness.wait(data.draw(st.sampled_from(options), label="seconds"))
+
+    @precondition(lambda self: bool(self.senders))
+    @rule(data=st.data())
+    def send_invalid(self, data: st.DataObject) -> None:
+        caller, event = data.draw(self._strategy(("invalid",), self._invalid), label="invalid")
+        self.harness.send_invalid(caller, event)
+
+    @rule()
+    def restore(self) -> None:
+        self.harness.restore()
+
+    @rule(data=st.data())
+    def connect(self, data: st.DataObject) -> None:
+        caller, closes = data.draw(self._strategy(("connect",), lambda: st.tuples(
+            st.sampled_from(self.callers), st.booleans())), label="connect")
+        if closes:
+            self.harness.disconnect(caller)
+        else:
+            self.harness.connect(caller)
+
+    # -- strategies, made once per class -------------------------------------------------------
+
+    def _strategy(self, key: tuple[Any, ...],
+                  make: Callable[[], st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = make()
+        return made
+
+    def _spawns(self) -> st.SearchStrategy[tuple[Caller, Any]]:
+        return st.tuples(st.sampled_from(self.callers), inputs(self.chart))
+
+    def _sends(self, handled: frozenset[str]) -> st.SearchStrategy[tuple[Caller, Any]]:
+        def pools(caller: Caller) -> tuple[tuple[str, ...], tuple[str, ...]]:
+            declared = tuple(sorted(self.chart.schemas.events_for(caller.type)))
+            return declared, tuple(e for e in declared if e in handled)
+        by_type = {c.type: pools(c) for c in self.senders}
+
+        @st.composite
+        def send(draw: st.DrawFn) -> tuple[Caller, Any]:
+            caller = draw(st.sampled_from(self.senders))
+            declared, now = by_type[caller.type]
+            # mostly what an active state can handle; now and then anything declared
+            pool = now if now and draw(st.integers(0, 9)) < 8 else declared
+            etype = draw(st.sampled_from(pool))
+            return caller, draw(self._events(caller.type, etype))
+        return send()
+
+    def _invalid(self) -> st.SearchStrategy[tuple[Caller, Any]]:
+        @st.composite
+        def invalid(draw: st.DrawFn) -> tuple[Caller, Any]:
+            caller = draw(st.sampled_from(self.senders))
+            return caller, draw(invalid_events(self.chart, caller.type))
+        return invalid()
+
+    def _events(self, caller_type: str, etype: str) -> st.SearchStrategy[dict[str, Any]]:
+        custom = self.event_strategies.get(etype)
+        if custom is None:
+            return events(self.chart, caller_type, etype)
+        return self._strategy(("event", etype), lambda: custom.map(
+            lambda e: e if "type" in e else {"type": etype, **e}))
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _handled_now(self) -> frozenset[str]:
+        actor = self.harness.actor
+        assert actor is not None
+        active = frozenset(actor.configuration)
+        found = self._handled.get(active)
+        if found is None:
+            statechart = self.chart.statechart
+            found = self._handled[active] = frozenset(
+                t.event for name in active for t in statechart.transitions_from(name)
+                if t.event is not None)
+        return found
+
+
+def machine_for(chart: Chart | str | Path, *,
+                invariants: Iterable[Invariant | tuple[str, Invariant]] = (),
+                events: Mapping[str, st.SearchStrategy[dict[str, Any]]] | None = None,
+                clients: int = 3, services: int = 1, leaks: bool = True,
+                ) -> type[ChartMachine]:
+    """A state machine class for ``chart`` (a :class:`~actorkit.Chart` or a chart file).
+
+    ``invariants`` are your own checks, run after every step: functions of the actor that
+    return ``False`` or raise ``AssertionError`` when broken (named by their ``__name__``, or
+    give ``(name, function)`` pairs). ``events`` replaces the generated events of some types
+    with your strategies (of whole events, or of payloads without ``type``). The callers are
+    ``clients`` client ids and ``services`` service ids; ``leaks=False`` turns off the check
+    that no caller sees another's private data. In pytest: ``TestTodo =
+    machine_for("charts/todo.yaml").TestCase``.
+    """
+    loaded = chart if isinstance(chart, Chart) else load_chart(chart)
+    named = tuple(item if isinstance(item, tuple) else (item.__name__, item)
+                  for item in invariants)
+    pool = (*client_pool(clients), *service_pool(services))
+    attrs = {
+        "chart": loaded,
+        "callers": pool,
+        "senders": tuple(c for c in pool if loaded.schemas.events_for(c.type)),
+        "_handled": {},
+        "_made": {},
+        "checks": named,
+        "event_strategies": dict(events or {}),
+        "leaks": leaks,
+    }
+    name = "".join(part.capitalize() for part in loaded.actor_type.split("-")) + "Machine"
+    return type(name, (ChartMachine,), attrs)

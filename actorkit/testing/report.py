@@ -1,0 +1,104 @@
+"""How a property-test result reads: one line when it held; when it broke, the property, the
+shrunk run step by step, and a pytest test that reproduces it (text), or the same as JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .harness import Step
+from .runner import Result
+
+__all__ = ["json_report", "pytest_code", "text_report"]
+
+
+def describe(step: Step) -> str:
+    """One step of a run, for people."""
+    if step.op == "spawn":
+        given = f" with input {_json(step.event)}" if step.event is not None else ""
+        return f"{step.caller} spawns the actor{given}"
+    if step.op == "send":
+        return f"{step.caller} sends {_json(step.event)}"
+    if step.op == "invalid":
+        return f"{step.caller} sends {_json(step.event)} (breaks its schema)"
+    if step.op == "wait":
+        return f"{step.seconds:g} s pass"
+    if step.op == "restore":
+        return "the actor is snapshotted and restored"
+    return f"{step.caller} {step.op}s"
+
+
+def pytest_code(result: Result) -> str:
+    """A test function that replays the shrunk run with :class:`~actorkit.testing.Scenario`."""
+    name = re.sub(r"\W+", "_", result.chart.actor_type).strip("_") or "chart"
+    lines = ["from actorkit.testing import Scenario", "", "",
+             f"def test_{name}_{result.check.replace(':', '_').replace('-', '_')}():"]
+    if result.check.startswith("invariant:"):  # the user's own function: import it
+        invariant = result.check.partition(":")[2]
+        lines += [f"    # found by check_chart({result.source!r}, seed={result.seed}, "
+                  f"invariants=[{invariant}, ...])",
+                  f"    s = Scenario({result.source!r}, invariants=[{invariant}])"]
+    else:
+        lines += [f"    # found by: actorkit test {result.source} --seed {result.seed}",
+                  f"    s = Scenario({result.source!r})"]
+    for step in result.trace:
+        if step.op == "spawn":
+            given = f", input={step.event!r}" if step.event is not None else ""
+            lines.append(f"    s.spawn({step.caller!r}{given})")
+        elif step.op in ("send", "invalid"):
+            method = "send" if step.op == "send" else "send_invalid"
+            lines.append(f"    s.{method}({step.caller!r}, {step.event!r})")
+        elif step.op == "wait":
+            lines.append(f"    s.wait({step.seconds!r})")
+        elif step.op == "restore":
+            lines.append("    s.restore()")
+        else:
+            lines.append(f"    s.{step.op}({step.caller!r})")
+    return "\n".join(lines) + "\n"
+
+
+def text_report(result: Result) -> str:
+    """The result for a terminal."""
+    if result.failure is None:
+        return (f"{result.source}: every property held in {result.examples} runs "
+                f"({result.seconds:.1f} s, seed {result.seed})\n")
+    lines = [f"{result.source}: FAILED in run {result.found_in}, shrunk in "
+             f"{result.examples - (result.found_in or 0)} more ({result.seconds:.1f} s, seed "
+             f"{result.seed})", "", f"  {_failure(result)}", "",
+             f"  shrunk to {len(result.trace)} steps:"]
+    lines += [f"  {i:>3}. {describe(step)}" for i, step in enumerate(result.trace, 1)]
+    lines += ["", "  to reproduce it in a test:", ""]
+    lines += [f"    {line}" if line else "" for line in pytest_code(result).splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def json_report(result: Result) -> dict[str, Any]:
+    """The result as JSON-ready data (the fields are stable)."""
+    out: dict[str, Any] = {
+        "chart": result.source, "actor": result.chart.actor_type, "ok": result.ok,
+        "runs": result.examples, "found_in": result.found_in,
+        "max_examples": result.max_examples,
+        "seconds": round(result.seconds, 3), "seed": result.seed,
+    }
+    if result.failure is not None:
+        out["check"] = result.check
+        out["message"] = _failure(result)
+        out["steps"] = [{"op": s.op, "caller": s.caller, "event": s.event,
+                         "seconds": s.seconds, "text": describe(s)} for s in result.trace]
+        out["test"] = pytest_code(result)
+    return out
+
+
+def _failure(result: Result) -> str:
+    failure = result.failure
+    if failure is None:
+        return ""
+    text = str(failure) or type(failure).__name__
+    if result.check == "error":
+        return f"error: {type(failure).__name__}: {text}"
+    return text
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)  # as sent: `type` first
