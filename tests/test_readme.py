@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import unittest
 
+import pytest
 from support import ROOT
 
 from actorkit import RULES
@@ -49,3 +51,47 @@ def test_the_python_example_runs_and_shows_what_its_comments_say(monkeypatch):
     assert scope["todo"].view(scope["bob"])["private"] == {"filter": "active"}
     assert scope["todo"].value == {"Initialization": "Ready", "TodoList": {}}
     assert scope["again"].snapshot() == scope["snapshot"]
+
+
+def property_testing_section() -> str:
+    return README.split("## Property testing", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_printed_failure_is_what_the_printed_test_reproduces(monkeypatch):
+    from actorkit.testing import PropertyFailure
+    from actorkit.testing.report import describe
+
+    printed = property_testing_section().split("$ actorkit test tests/proptest", 1)[1]
+    printed = printed.split("```", 1)[0]
+    message = re.search(r"^  (step-failed: .*)$", printed, re.M)[1]
+    steps = re.findall(r"^ +\d+\. (.*)$", printed, re.M)
+    code = "\n".join(line[4:] for line in printed.split("to reproduce it in a test:", 1)[1]
+                     .splitlines())
+    monkeypatch.chdir(ROOT)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    [test] = [f for name, f in scope.items() if name.startswith("test_")]
+    with pytest.raises(PropertyFailure) as caught:
+        test()
+    assert str(caught.value) == message
+    # the numbered steps say what the test did, as the report words them
+    [scenario] = [e.locals["s"] for e in caught.traceback if e.name == test.__name__]
+    assert len(steps) == 4 and steps == [describe(step) for step in scenario.harness.trace]
+
+
+def test_the_pytest_example_defines_what_it_says_and_its_invariant_catches_the_repeat(
+        monkeypatch):
+    from actorkit.testing import PropertyFailure, Scenario
+
+    code = property_testing_section().split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(ROOT)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    assert callable(scope["test_todo_chart"])
+    assert issubclass(scope["TestTodo"], unittest.TestCase)
+    # what the text after it says the report shrinks to
+    twice = {"id": "0", "text": "0", "completed": False}
+    s = Scenario("charts/todo.yaml", invariants=[scope["ids_are_unique"]]).spawn("client:alice")
+    with pytest.raises(PropertyFailure) as caught:
+        s.send("service:sync", {"type": "SYNC_TODOS", "todos": [twice, twice]})
+    assert caught.value.check == "invariant:ids_are_unique"
