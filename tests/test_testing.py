@@ -152,6 +152,7 @@ def test_assert_chart_raises_with_the_report():
     with pytest.raises(AssertionError) as caught:
         assert_chart(PLANTED / "alarm.yaml", seed=1)
     assert "timer-failed" in str(caught.value) and "s.wait(60.0)" in str(caught.value)
+    assert caught.value.__suppress_context__  # the report says it all: no harness traceback
 
 
 def test_a_scenario_checks_every_step_by_hand():

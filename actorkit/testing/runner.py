@@ -105,5 +105,7 @@ def assert_chart(chart: Chart | str | Path, **options: Any) -> Result:
 
     result = check_chart(chart, **options)
     if result.failure is not None:
-        raise AssertionError(text_report(result)) from result.failure
+        # a broken property is all in the report; anything else keeps its own traceback
+        cause = None if isinstance(result.failure, PropertyFailure) else result.failure
+        raise AssertionError(text_report(result)) from cause
     return result
