@@ -83,15 +83,16 @@ def _test(args: argparse.Namespace) -> int:
     live = sys.stderr.isatty() and args.format == "text"
     failed, reports = False, []
     for file, chart in charts:
-        shown = [0.0]
+        shown = [0.0, 0.0]  # when the line was last written, and whether it was shrinking
 
         def progress(so_far: Result, file: Path = file, shown: list[float] = shown) -> None:
-            now = time.monotonic()
-            if live and now - shown[0] > 0.25:  # a line that updates in place
-                shown[0] = now
-                doing = f"{so_far.examples}/{args.max_examples} runs" \
-                    if so_far.found_in is None else f"failed in run {so_far.found_in}, " \
-                    f"shrinking: {so_far.examples - so_far.found_in} runs"
+            now, shrinking = time.monotonic(), so_far.found_in is not None
+            # a line that updates in place, at most 4 times a second and when a failure is found
+            if live and (now - shown[0] > 0.25 or shrinking != shown[1]):
+                shown[:] = [now, shrinking]
+                doing = f"failed in run {so_far.found_in}, shrinking: " \
+                    f"{so_far.examples - so_far.found_in} runs" if so_far.found_in is not None \
+                    else f"{so_far.examples}/{args.max_examples} runs"
                 print(f"\r\033[K{file}: {doing}", end="", file=sys.stderr, flush=True)
 
         result = check_chart(chart, max_examples=args.max_examples, seed=args.seed,

@@ -211,8 +211,8 @@ def test_cli_shows_progress_on_a_terminal_and_clears_it():
 
     main, terminal = os.openpty()
     try:
-        run = subprocess.run([sys.executable, "-m", "actorkit", "test", "--seed", "2",
-                              "tests/proptest/charts/bank.yaml"], cwd=ROOT, stdout=subprocess.PIPE,
+        run = subprocess.run([sys.executable, "-m", "actorkit", "test", "--seed", "5",
+                              "tests/proptest/charts/diary.yaml"], cwd=ROOT, stdout=subprocess.PIPE,
                              stderr=terminal, text=True, timeout=300, check=False)
         os.close(terminal)
         shown = b""
@@ -228,8 +228,8 @@ def test_cli_shows_progress_on_a_terminal_and_clears_it():
         os.close(main)
     assert run.returncode == 1
     lines = shown.decode().split("\r")
-    assert any(re.fullmatch(r"\x1b\[Ktests/proptest/charts/bank.yaml: \d+/100 runs", line)
+    assert any(re.fullmatch(r"\x1b\[Ktests/proptest/charts/diary.yaml: \d+/100 runs", line)
                for line in lines), lines[:5]
     assert any("shrinking: " in line for line in lines)
     assert lines[-1] == "\x1b[K"  # cleared before the report
-    assert run.stdout.startswith("tests/proptest/charts/bank.yaml: FAILED in run ")
+    assert run.stdout.startswith("tests/proptest/charts/diary.yaml: FAILED in run ")
