@@ -1,9 +1,13 @@
 """One active actor in the actor system: its mailbox, its store, its connections and waiters.
 
-Everything that changes an actor goes through :meth:`Cell.run`, under the actor's lock: the
-operation runs, every step it committed is written to the store with the new snapshot in one
-transaction, and only then do connections get their frames and waiters wake. If the store
-refuses, the actor goes back to the state the store has and the caller gets the error.
+Everything that changes an actor goes through :meth:`Cell.step`, under the actor's lock: the
+operation runs at once and its steps join the actor's open *batch*. The batch is written to
+the store (journal entries and the newest snapshot) in one transaction by a task that takes the
+lock after the operations already waiting for it, so the events that arrive together are
+committed together (group commit); only then do connections get their frames, waiters wake and
+:meth:`Cell.settle` return to each caller. If the store refuses, the actor goes back to the
+state the store has and every caller of the batch gets the error. Views, waits and frames only
+ever show stored states.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .actor import Actor, StepResult
 from .errors import ActorkitError
@@ -26,9 +30,37 @@ from .sync import Frames, View, ViewCache, Views
 if TYPE_CHECKING:
     from .runtime import ActorSystem
 
-__all__ = ["Cell", "Connection"]
+__all__ = ["Cell", "Connection", "Pending"]
 
 T = TypeVar("T")
+
+#: After this many batches in a row without company, a batch's leader stops waiting a turn of
+#: the loop for company, but for one batch in this many, to notice when it would get some.
+SOLO_AFTER = 8
+
+
+class _Batch:
+    """Steps run but not stored yet: committed together, answered together."""
+
+    __slots__ = ("before", "error", "journal", "results", "waiters")
+
+    def __init__(self, before: bytes) -> None:
+        self.before = before  # the stored snapshot they follow
+        self.journal: list[Entry] = []
+        self.results: list[StepResult] = []
+        self.waiters: list[asyncio.Future[None]] = []  # one per operation but the leader's
+        self.error: BaseException | None = None  # why it was not stored
+
+
+@dataclass(slots=True)
+class Pending(Generic[T]):
+    """What :meth:`Cell.step` did: its result or failure, and the batch its steps joined,
+    which it either leads (stores) or waits for (``waiter``)."""
+
+    result: T | None
+    failure: ActorkitError | None
+    batch: _Batch | None = None
+    waiter: asyncio.Future[None] | None = None
 
 
 class Connection:
@@ -66,8 +98,11 @@ class Cell:
         self.waiters: list[_Waiter] = []
         self.used = system.clock()
         self.users = 0  # operations holding or waiting for the lock
-        self._views: Views | None = None
+        self._batch: _Batch | None = None
+        self._solo = 0  # batches in a row that nobody joined
         self._published = actor.snapshot_json()
+        self._views = self._make_views()
+        self._value = actor.value
         actor.record_steps = True
 
     # -- changing the actor --------------------------------------------------------------------
@@ -89,26 +124,91 @@ class Cell:
             self.users -= 1
             self.touch()
 
-    async def run(self, operation: Callable[[Actor], T]) -> T:
-        """Run ``operation`` on the actor, commit what it did to the store, then publish.
-        The caller must :meth:`hold` the actor. An :class:`~actorkit.ActorkitError` from the
-        operation is raised after the steps that did commit (timers before a failing event)
-        are stored and published."""
+    def step(self, operation: Callable[[Actor], T]) -> Pending[T]:
+        """Run ``operation`` on the actor now; the steps it took join the open batch (the
+        first to join leads it). The caller must :meth:`hold` the actor, and then
+        :meth:`settle` what this returns without holding it, so that the events behind it can
+        join the batch."""
         self.touch()
-        before = self._published
         failure: ActorkitError | None = None
-        result: Any = None
+        result: T | None = None
         try:
             result = operation(self.actor)
         except ActorkitError as e:
             failure = e
         steps = self.actor.take_steps()
-        if steps:
-            await self.commit(entries(steps), before)
-            self.published(steps)
-        if failure is not None:
-            raise failure
-        return result  # type: ignore[no-any-return]
+        if not steps:
+            return Pending(result, failure)
+        batch, waiter = self._batch, None
+        if batch is None:
+            batch = self._batch = _Batch(self._published)
+        else:
+            waiter = asyncio.get_running_loop().create_future()
+            batch.waiters.append(waiter)
+        batch.journal += entries(steps)
+        batch.results += steps
+        return Pending(result, failure, batch, waiter)
+
+    async def settle(self, pending: Pending[T]) -> T:
+        """Wait until the steps of ``pending`` are stored and published, then return its
+        result, or raise its failure (an :class:`~actorkit.ActorkitError` from the operation,
+        raised after the steps that did commit, such as timers before a failing event, are
+        stored), or the store's :class:`StoreError`."""
+        batch = pending.batch
+        if pending.waiter is not None:
+            await pending.waiter
+        elif batch is not None:  # the leader
+            try:
+                # One turn of the loop lets the events that arrived with this one join its
+                # batch. A lone caller's events would pay it for nothing (~5%), so it is
+                # taken while batches get company, and otherwise one time in SOLO_AFTER.
+                self._solo += 1
+                if self._solo <= SOLO_AFTER or not self._solo % SOLO_AFTER:
+                    await asyncio.sleep(0)
+                async with self.lock:  # after the operations already waiting for the actor
+                    await self._flush(batch)
+            except asyncio.CancelledError:
+                if self._batch is batch:  # not flushed yet: the others still need it
+                    self.system.spawn_task(self._flush_when_free(batch))
+                raise
+        if batch is not None and batch.error is not None:
+            raise batch.error
+        if pending.failure is not None:
+            raise pending.failure
+        return pending.result  # type: ignore[return-value]
+
+    async def run(self, operation: Callable[[Actor], T]) -> T:
+        """:meth:`step` under the actor's lock, then :meth:`settle`."""
+        async with self.hold():
+            pending = self.step(operation)
+        return await self.settle(pending)
+
+    async def _flush(self, batch: _Batch) -> None:
+        """Store ``batch`` and publish it (the caller holds the lock), then wake its waiters;
+        ``batch.error`` says why it was not stored."""
+        self._batch = None  # what runs from now on starts the next batch
+        if batch.waiters:
+            self._solo = 0
+        try:
+            try:
+                await self.commit(batch.journal, batch.before)
+            except Exception as e:
+                batch.error = e
+            except BaseException as e:  # cancelled inside the store's commit
+                batch.error = StoreError(f"storing {self.key[0]}/{self.key[1]} was "
+                                         f"interrupted ({type(e).__name__})")
+                raise
+            else:
+                self.published(batch.results)
+        finally:
+            for waiter in batch.waiters:
+                if not waiter.done():  # a caller that gave up cancelled its own
+                    waiter.set_result(None)
+
+    async def _flush_when_free(self, batch: _Batch) -> None:
+        async with self.hold():
+            if self._batch is batch:
+                await self._flush(batch)
 
     async def commit(self, journal: list[Entry], before: bytes) -> None:
         """Write ``journal`` and the actor's snapshot to the store, in one transaction; if it
@@ -133,11 +233,12 @@ class Cell:
     # -- publishing ----------------------------------------------------------------------------
 
     def views(self) -> Views:
-        """The views of the actor's committed state (made once per commit)."""
-        if self._views is None:
-            public, buckets, value = self.actor.view_parts()
-            self._views = Views(public, buckets, value, self.actor.chart.default_private)
+        """The views of the actor's stored state (made at each commit)."""
         return self._views
+
+    def _make_views(self) -> Views:
+        public, buckets, value = self.actor.view_parts()
+        return Views(public, buckets, value, self.actor.chart.default_private)
 
     def view(self, caller: Caller) -> View:
         """``caller``'s view of the committed state, remembered for reconnects."""
@@ -151,7 +252,8 @@ class Cell:
         if self.actor.snapshot_json() is self._published:
             return
         self._published = self.actor.snapshot_json()
-        self._views = None
+        self._views = self._make_views()
+        self._value = self.actor.value
         frames = Frames()
         for conn in self.connections:
             self.update(conn, frames, remember=False)
@@ -175,7 +277,7 @@ class Cell:
                    timeout: float) -> bool:
         """Wait until the actor is in ``state`` (true at once if it is) or has committed
         ``event``; ``False`` if ``timeout`` seconds pass first."""
-        if event is None and state is not None and matches_state(state, self.actor.value):
+        if event is None and state is not None and matches_state(state, self._value):
             return True
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         waiter = _Waiter(state, event, future)
@@ -197,7 +299,7 @@ class Cell:
             if waiter.event is not None:
                 hit = any(_event_matches(waiter.event, r) for r in results)
             else:
-                hit = waiter.state is not None and matches_state(waiter.state, self.actor.value)
+                hit = waiter.state is not None and matches_state(waiter.state, self._value)
             if hit:
                 waiter.future.set_result(None)
                 self.waiters.remove(waiter)
@@ -205,7 +307,8 @@ class Cell:
     @property
     def idle(self) -> bool:
         """Whether nothing holds the actor in memory: no connection, waiter or running event."""
-        return not self.connections and not self.waiters and not self.users
+        return not self.connections and not self.waiters and not self.users and \
+            self._batch is None
 
 
 def _event_matches(wanted: Mapping[str, Any], result: StepResult) -> bool:

@@ -207,9 +207,8 @@ class ActorSystem:
         """Run ``event`` from ``caller``; returns the step and ``caller``'s new checksum once
         the step is stored and every connection has its frame."""
         cell = await self._cell(actor_type, actor_id, caller, input)
-        async with cell.hold():
-            result = await cell.run(lambda actor: actor.send(event, caller))
-            return result, cell.view(caller).checksum
+        result = await cell.run(lambda actor: actor.send(event, caller))
+        return result, cell.view(caller).checksum
 
     async def snapshot(self, actor_type: str, actor_id: str, caller: Caller, *,
                        input: Any = None, wait_for_state: StateValue | None = None,
@@ -238,18 +237,21 @@ class ActorSystem:
             conn.view = cell.cache.get(checksum, self.clock())
             cell.connections.append(conn)
             cell.callers[caller.id] += 1
-            if cell.callers[caller.id] == 1:
-                try:
-                    await cell.run(lambda actor: actor.connect(caller))
-                except StepError:
-                    pass  # a failing hook must not refuse the connection
-                except BaseException:  # the store refused CONNECT: no connection
+            first = cell.callers[caller.id] == 1
+            pending = cell.step(lambda actor: actor.connect(caller)) if first else None
+        if pending is not None:
+            try:
+                await cell.settle(pending)
+            except StepError:
+                pass  # a failing hook must not refuse the connection
+            except BaseException:  # the store refused CONNECT: no connection
+                async with cell.hold():
                     cell.connections.remove(conn)
                     cell.callers[caller.id] -= 1
                     if not cell.callers[caller.id]:
                         del cell.callers[caller.id]
-                    raise
-            cell.update(conn, Frames())
+                raise
+        cell.update(conn, Frames())
         return conn
 
     async def disconnect(self, conn: Connection) -> None:
@@ -260,15 +262,17 @@ class ActorSystem:
                 return
             cell.connections.remove(conn)
             cell.callers[conn.caller.id] -= 1
-            if cell.callers[conn.caller.id] <= 0:
-                del cell.callers[conn.caller.id]
-                try:
-                    await cell.run(lambda actor: actor.disconnect(conn.caller))
-                except StepError:
-                    pass  # a failing hook: the caller is gone all the same
-                except StoreError as e:  # nobody left to tell; the actor is as stored
-                    log.warning("DISCONNECT of %s from %s/%s was not stored: %s",
-                                conn.caller.id, *cell.key, e)
+            if cell.callers[conn.caller.id] > 0:
+                return
+            del cell.callers[conn.caller.id]
+            pending = cell.step(lambda actor: actor.disconnect(conn.caller))
+        try:
+            await cell.settle(pending)
+        except StepError:
+            pass  # a failing hook: the caller is gone all the same
+        except StoreError as e:  # nobody left to tell; the actor is as stored
+            log.warning("DISCONNECT of %s from %s/%s was not stored: %s",
+                        conn.caller.id, *cell.key, e)
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
                       limit: int = 100) -> list[Entry]:
@@ -283,8 +287,7 @@ class ActorSystem:
         cell = await self.cell(actor_type, actor_id, None)
         if cell is None:
             return []
-        async with cell.hold():
-            return await cell.run(lambda actor: actor.advance(self.clock()))
+        return await cell.run(lambda actor: actor.advance(self.clock()))
 
     # -- wake-ups: one timer for every actor ---------------------------------------------------
 
@@ -323,7 +326,7 @@ class ActorSystem:
             if self._wakes.get(key) != due:
                 continue
             del self._wakes[key]
-            self._spawn_task(self._tick_after_wake(key, due))
+            self.spawn_task(self._tick_after_wake(key, due))
         self._arm()
 
     async def _tick_after_wake(self, key: Key, due: float) -> None:
@@ -337,7 +340,8 @@ class ActorSystem:
                 return
             self.wake_at(key, cell.actor.next_deadline)  # woken a hair early: again
 
-    def _spawn_task(self, coroutine: Any) -> None:
+    def spawn_task(self, coroutine: Any) -> None:
+        """Run ``coroutine`` as a task that :meth:`close` waits for."""
         task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

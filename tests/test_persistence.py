@@ -389,6 +389,109 @@ def test_concurrent_senders_get_one_serial_journal(charts, db, clock):
     asyncio.run(go())
 
 
+class WatchedStore(SlowStore):
+    """A slow store that records, for each commit it has stored, the seqs it held and the
+    public context of its snapshot."""
+
+    def __init__(self, inner: Store) -> None:
+        super().__init__(inner)
+        self.batches: list[list[int]] = []
+        self.publics: list[Any] = []
+
+    async def commit(self, actor_type: str, actor_id: str, entries: Sequence[Entry],
+                     snapshot: bytes, *, version: int, seq: int, wake: float | None) -> None:
+        await super().commit(actor_type, actor_id, entries, snapshot, version=version, seq=seq,
+                             wake=wake)
+        self.batches.append([e.seq for e in entries])
+        self.publics.append(orjson.loads(snapshot)["context"]["public"])
+
+
+def test_events_that_arrive_together_are_stored_together_and_answered_after(charts, db,
+                                                                                 clock):
+    senders = 16
+
+    async def go() -> None:
+        store = WatchedStore(SqliteStore(db))
+        s = await started(charts, store, clock)
+        await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "first"})
+        reads: list[Any] = []
+
+        async def add(i: int) -> None:
+            result, _ = await s.send("todo", "x", Caller.client(f"c{i}"),
+                                     {"type": "ADD_TODO", "text": f"todo {i}"})
+            # answered only once the batch holding its step is stored
+            assert any(result.seq in batch for batch in store.batches)
+
+        async def read() -> None:  # a reader never sees a state that is not stored
+            for _ in range(40):
+                view = await s.snapshot("todo", "x", bob)
+                reads.append(view.data["public"])
+                assert view.data["public"] in store.publics
+                await asyncio.sleep(0)
+
+        await asyncio.gather(read(), *(add(i) for i in range(senders)))
+        together = [b for b in store.batches if len(b) > 1]
+        assert together, store.batches  # group commit: fewer transactions than events
+        assert sum(len(b) for b in store.batches) == senders + 2  # spawn, first, the 16
+        journal = await whole_journal(s, "todo", "x")
+        assert [e.seq for e in journal] == list(range(senders + 2))
+        stored = await s.store.load("todo", "x")
+        assert replay(charts["todo"], "x", journal).snapshot_json() == stored.snapshot  # type: ignore[union-attr]
+        assert len({len(p["todos"]) for p in reads}) > 1  # the reader did see it change
+        await s.close()
+
+    asyncio.run(go())
+
+
+def test_a_refused_batch_fails_every_sender_in_it_and_changes_nothing(charts, db, clock):
+    async def go() -> None:
+        store = FlakyStore(SqliteStore(db))
+        s = await started(charts, store, clock)
+        await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "milk"})
+        actor = s.get("todo", "x")
+        assert actor is not None
+        before, journal = actor.snapshot_json(), await whole_journal(s, "todo", "x")
+
+        store.failing = True
+        outcomes = await asyncio.gather(*(
+            s.send("todo", "x", Caller.client(f"c{i}"), {"type": "ADD_TODO", "text": str(i)})
+            for i in range(5)), return_exceptions=True)
+        assert all(isinstance(o, StoreError) for o in outcomes), outcomes
+        actor = s.get("todo", "x")
+        assert actor is not None and actor.snapshot_json() == before
+        assert await whole_journal(s, "todo", "x") == journal
+
+        store.failing = False
+        results = await asyncio.gather(*(
+            s.send("todo", "x", Caller.client(f"c{i}"), {"type": "ADD_TODO", "text": str(i)})
+            for i in range(5)))
+        assert sorted(r.seq for r, _ in results) == list(range(2, 7))
+        await s.close()
+
+    asyncio.run(go())
+
+
+def test_a_sender_that_gives_up_does_not_leave_the_others_waiting(charts, db, clock):
+    async def go() -> None:
+        s = await started(charts, SqliteStore(db), clock)
+        await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "milk"})
+        first = asyncio.create_task(s.send("todo", "x", alice, {"type": "ADD_TODO",
+                                                                "text": "gives up"}))
+        second = asyncio.create_task(s.send("todo", "x", bob, {"type": "ADD_TODO",
+                                                               "text": "waits"}))
+        await asyncio.sleep(0)  # both have run their step; the first leads their batch
+        first.cancel()
+        result, _ = await asyncio.wait_for(second, 5)
+        assert first.cancelled()
+        journal = await whole_journal(s, "todo", "x")
+        # the step of the one that gave up was taken, so it is stored, before the other's
+        assert [e.data["text"] for e in journal[1:]] == ["milk", "gives up", "waits"]
+        assert result.seq == 3
+        await s.close()
+
+    asyncio.run(go())
+
+
 # -- persisted: false ----------------------------------------------------------------------------
 
 def test_a_chart_that_is_not_persisted_lives_in_memory_only(charts, db, clock, tmp_path):
