@@ -9,6 +9,11 @@
    figures are medians of the per-round rates and of the per-round ratios to MemoryStore, on
    wall time (an fsync is waiting, not CPU) with CPU time beside it.
 
+   Then the same with 16 senders at once (``--senders``), each waiting for its answer before
+   its next event, as 16 clients of one busy actor would: the events that reach the actor
+   together are stored in one transaction (group commit); the table adds the mean number of
+   events per transaction.
+
 2. 100,000 todo actors in a SQLite file, each with 3 todos (spawn, 3 x ADD_TODO, TOGGLE_TODO:
    five journal entries and a ~1 KB snapshot). One template actor is made through an
    ActorSystem; its rows are then written under the other ids in large transactions, with the
@@ -110,7 +115,27 @@ async def commit_round(system: ActorSystem, n: int) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-async def commit_rates(workdir: Path, rounds: int, events: int) -> dict[str, Any]:
+async def concurrent_round(system: ActorSystem, n: int, senders: int) -> tuple[float, float]:
+    """``senders`` callers at once, each sending n ADD/TOGGLE/REMOVE triples to actor
+    "bench" (each waits for its answer before its next event); returns (wall, CPU) s."""
+    async def one(i: int) -> None:
+        caller = Caller.client(f"bench-{i}")
+        for _ in range(n):
+            result, _ = await system.send("todo", "bench", caller,
+                                          {"type": "ADD_TODO", "text": "buy milk"})
+            todo_id = result.outputs[0]["todo"]["id"]
+            await system.send("todo", "bench", caller, {"type": "TOGGLE_TODO", "id": todo_id})
+            await system.send("todo", "bench", caller, {"type": "REMOVE_TODO", "id": todo_id})
+
+    wall, cpu = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(one(i) for i in range(senders)))
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+async def commit_rates(workdir: Path, rounds: int, events: int,
+                       senders: int = 1) -> dict[str, Any]:
+    """Events/s per store, interleaved rounds; with ``senders`` > 1, that many at once, and
+    the mean number of events per store transaction (``batch``)."""
     chart = load_chart(CHART)
     systems = {
         "MemoryStore": ActorSystem({"todo": chart}, store=MemoryStore()),
@@ -119,19 +144,32 @@ async def commit_rates(workdir: Path, rounds: int, events: int) -> dict[str, Any
         "SQLite power": ActorSystem({"todo": chart},
                                     store=SqliteStore(workdir / "power.db", durability="power")),
     }
-    n = max(1, events // 3)
-    for system in systems.values():
+    n = max(1, events // 3 // senders)
+    commits: dict[str, list[int]] = {}
+    for name, system in systems.items():
         await system.start()
         await commit_round(system, n)  # spawn, warm up
+        counted = commits[name] = [0, 0]  # transactions, events
+        store_commit = system.store.commit
+
+        async def counting(*args: Any, _counted: list[int] = counted,
+                           _commit: Any = store_commit, **kwargs: Any) -> None:
+            _counted[0] += 1
+            _counted[1] += len(args[2])
+            await _commit(*args, **kwargs)
+        system.store.commit = counting  # type: ignore[method-assign]
     names = list(systems)
     wall: dict[str, list[float]] = {k: [] for k in names}
     cpu: dict[str, list[float]] = {k: [] for k in names}
     for r in range(rounds):
         order = names[r % 3:] + names[:r % 3]
         for name in order:
-            w, c = await commit_round(systems[name], n)
-            wall[name].append(3 * n / w)
-            cpu[name].append(3 * n / c)
+            if senders == 1:
+                w, c = await commit_round(systems[name], n)
+            else:
+                w, c = await concurrent_round(systems[name], n, senders)
+            wall[name].append(3 * n * senders / w)
+            cpu[name].append(3 * n * senders / c)
     for system in systems.values():
         await system.close()
     out: dict[str, Any] = {}
@@ -141,7 +179,8 @@ async def commit_rates(workdir: Path, rounds: int, events: int) -> dict[str, Any
         q1, _, q3 = statistics.quantiles(ratios, n=4)
         out[name] = {"wall": statistics.median(wall[name]), "cpu": statistics.median(cpu[name]),
                      "ratio": statistics.median(ratios), "q1": q1, "q3": q3,
-                     "cpu_ratio": statistics.median(cpu_ratios)}
+                     "cpu_ratio": statistics.median(cpu_ratios),
+                     "batch": commits[name][1] / max(commits[name][0], 1)}
     return out
 
 
@@ -395,6 +434,15 @@ def growth(points: list[list[int]], base: int) -> tuple[int, int, int]:
     return end - base, half - base, end - half
 
 
+def print_rates(rates: dict[str, Any]) -> None:
+    print(f"   {'store':<16}{'events/s':>10}{'vs memory':>11}{'quartiles':>13}"
+          f"{'CPU ev/s':>10}{'vs memory':>11}{'events/commit':>15}")
+    for name, r in rates.items():
+        print(f"   {name:<16}{r['wall']:>10,.0f}{r['ratio']:>10.2f}x"
+              f"{r['q1']:>8.2f}-{r['q3']:.2f}{r['cpu']:>10,.0f}{r['cpu_ratio']:>10.2f}x"
+              f"{r['batch']:>15.1f}")
+
+
 def main() -> int:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         return child_main(sys.argv[2:])
@@ -407,6 +455,8 @@ def main() -> int:
     parser.add_argument("--idle-after", type=float,
                         help="seconds, with passivation (default 1; --quick 0.25)")
     parser.add_argument("--dir", type=Path, default=None, help="where the SQLite files go")
+    parser.add_argument("--senders", type=int, default=16,
+                        help="senders at once in the second commit-rate table (default 16)")
     args = parser.parse_args()
     n = args.actors or (10_000 if args.quick else 100_000)
     rounds = args.rounds or (7 if args.quick else 25)
@@ -421,15 +471,15 @@ def main() -> int:
         print(f"1. committed events/s, one todo actor through ActorSystem.send "
               f"({rounds} rounds x {3 * (events // 3)} events per store; SQLite in {workdir})")
         rates = asyncio.run(commit_rates(workdir, rounds, events))
-        print(f"   {'store':<16}{'events/s':>10}{'vs memory':>11}{'quartiles':>13}"
-              f"{'CPU ev/s':>10}{'vs memory':>11}")
-        for name, r in rates.items():
-            print(f"   {name:<16}{r['wall']:>10,.0f}{r['ratio']:>10.2f}x"
-                  f"{r['q1']:>8.2f}-{r['q3']:.2f}{r['cpu']:>10,.0f}{r['cpu_ratio']:>10.2f}x")
+        print_rates(rates)
         for name in ("SQLite process", "SQLite power"):
             r, m = rates[name], rates["MemoryStore"]
             print(f"   {name}: {1e6 / r['wall'] - 1e6 / m['wall']:,.0f} us more per event "
                   f"than MemoryStore")
+        print(f"   the same with {args.senders} senders at once (group commit: the events that "
+              f"reach the actor together share a transaction)")
+        print_rates(asyncio.run(commit_rates(workdir / "concurrent", rounds,
+                                             events * args.senders, args.senders)))
 
         db = workdir / "actors.db"
         made = populate(db, n)
