@@ -20,7 +20,7 @@ from support import CHARTS, ROOT
 
 from actorkit import ActorkitError, Caller, Chart, EventRejected, load_chart
 from actorkit.schemas import Validator
-from actorkit.testing import strategies as strategies_module
+from actorkit.testing import schemavalues
 from actorkit.testing.strategies import (
     callers,
     client_pool,
@@ -290,7 +290,7 @@ TABLE: list[Any] = [
 def test_from_schema_draws_valid_values(schema: Any) -> None:
     """Every value is valid, and nearly all are built valid, not filtered into shape."""
     validator = Validator(schema)
-    built = strategies_module._Builder(schema).build(schema)
+    built = schemavalues.Builder(schema).build(schema)
     assert built is not None
     pairs = drawn(st.tuples(from_schema(schema), built), 8)
     for value, _ in pairs:
@@ -304,6 +304,12 @@ def test_sizes_stay_small_unless_asked() -> None:
     assert max(len(a) for a in drawn(from_schema({"type": "array"}), 40)) <= 5
     longer = drawn(from_schema({"type": "string", "minLength": 30}), 20)
     assert all(30 <= len(s) <= 50 for s in longer)
+
+
+def test_unique_items_are_never_drawn_twice() -> None:
+    todo = {"type": "object", "properties": {"id": {"type": "string"}}, "required": ["id"]}
+    unique = drawn(from_schema({"type": "array", "items": todo, "uniqueItems": True}), 200)
+    assert all(len({orjson.dumps(i) for i in v}) == len(v) for v in unique)
 
 
 def test_numbers_are_finite_and_within_json_safe_bounds() -> None:
