@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import unittest
 from typing import Any
 
 import hypothesis
@@ -183,6 +184,19 @@ TodoMachine = machine_for(TODO)
 TestTodoMachine = TodoMachine.TestCase
 TestTodoMachine.settings = hypothesis.settings(max_examples=10, stateful_step_count=20,
                                                deadline=None)
+
+
+def test_a_testcase_fails_with_the_run_and_a_test_that_repeats_it():
+    TestDiary = machine_for(PLANTED / "diary.yaml").TestCase
+    TestDiary.settings = hypothesis.settings(TestDiary.settings, max_examples=100,
+                                             database=None, derandomize=True)
+    outcome = unittest.TestResult()
+    TestDiary("runTest").run(outcome)
+    [(_, report)] = outcome.failures
+    assert "RunFailure: leak: '0000', which only client:alice sent" in report
+    assert "  the run, 3 steps:\n    1. client:alice spawns the actor\n" in report
+    assert "s.send('client:alice', {'type': 'SHARE'})" in report
+    assert "Explanation:" not in report  # the explain phase is off: it takes minutes
 
 
 # -- actorkit test -----------------------------------------------------------------------------

@@ -28,7 +28,7 @@ except ImportError:  # pragma: no cover - depends on the environment
         from None
 
 from .harness import Harness, Invariant, PropertyFailure, Step
-from .machine import ChartMachine, machine_for
+from .machine import ChartMachine, RunFailure, machine_for
 from .runner import Result, assert_chart, check_chart
 from .scenario import Scenario
 from .strategies import callers, events, from_schema, inputs, invalid_events
@@ -39,6 +39,7 @@ __all__ = [
     "Invariant",
     "PropertyFailure",
     "Result",
+    "RunFailure",
     "Scenario",
     "Step",
     "assert_chart",

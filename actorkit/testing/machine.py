@@ -10,19 +10,22 @@ schema, snapshot and restore, and connect and disconnect callers. Every rule run
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
+import hypothesis
 import hypothesis.strategies as st
+from hypothesis import Phase
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from ..chart import Chart, load_chart
 from ..events import Caller
-from .harness import Harness, Invariant
+from .harness import Harness, Invariant, PropertyFailure, Step
 from .strategies import client_pool, events, inputs, invalid_events, service_pool
 
-__all__ = ["ChartMachine", "machine_for"]
+__all__ = ["ChartMachine", "RunFailure", "machine_for"]
 
 #: How long the machine lets pass, besides "until the next deadline".
 WAITS = (1.0, 10.0, 60.0, 600.0, 3600.0)
@@ -59,7 +62,8 @@ class ChartMachine(RuleBasedStateMachine):
     @initialize(data=st.data())
     def spawn(self, data: st.DataObject) -> None:
         owner, given = data.draw(self._strategy(("spawn",), self._spawns), label="spawn")
-        self.harness.spawn(owner, given or None)
+        with self._reported():
+            self.harness.spawn(owner, given or None)
 
     @precondition(lambda self: bool(self.senders))
     @rule(data=st.data())
@@ -67,7 +71,8 @@ class ChartMachine(RuleBasedStateMachine):
         handled = self._handled_now()
         caller, event = data.draw(self._strategy(("send", handled), lambda: self._sends(handled)),
                                   label="send")
-        self.harness.send(caller, event)
+        with self._reported():
+            self.harness.send(caller, event)
 
     @rule(data=st.data())
     def wait(self, data: st.DataObject) -> None:
@@ -79,26 +84,40 @@ class ChartMachine(RuleBasedStateMachine):
             # just past the next deadline, in whole milliseconds so the report reads well
             options = (max(math.ceil((deadline - self.harness.clock.now) * 1000), 1) / 1000,
                        *WAITS)
-        self.harness.wait(data.draw(st.sampled_from(options), label="seconds"))
+        seconds = data.draw(st.sampled_from(options), label="seconds")
+        with self._reported():
+            self.harness.wait(seconds)
 
     @precondition(lambda self: bool(self.senders))
     @rule(data=st.data())
     def send_invalid(self, data: st.DataObject) -> None:
         caller, event = data.draw(self._strategy(("invalid",), self._invalid), label="invalid")
-        self.harness.send_invalid(caller, event)
+        with self._reported():
+            self.harness.send_invalid(caller, event)
 
     @rule()
     def restore(self) -> None:
-        self.harness.restore()
+        with self._reported():
+            self.harness.restore()
 
     @rule(data=st.data())
     def connect(self, data: st.DataObject) -> None:
         caller, closes = data.draw(self._strategy(("connect",), lambda: st.tuples(
             st.sampled_from(self.callers), st.booleans())), label="connect")
-        if closes:
-            self.harness.disconnect(caller)
-        else:
-            self.harness.connect(caller)
+        with self._reported():
+            if closes:
+                self.harness.disconnect(caller)
+            else:
+                self.harness.connect(caller)
+
+    @contextmanager
+    def _reported(self) -> Iterator[None]:
+        """A broken property leaves the rule as a :class:`RunFailure`, which reads as the
+        run so far and a test that repeats it: what hypothesis prints under pytest."""
+        try:
+            yield
+        except PropertyFailure as e:
+            raise RunFailure(e, self.chart, self.harness.trace) from None
 
     # -- strategies, made once per class -------------------------------------------------------
 
@@ -157,6 +176,25 @@ class ChartMachine(RuleBasedStateMachine):
         return found
 
 
+class RunFailure(PropertyFailure):
+    """A :class:`PropertyFailure` raised in a state machine's run, with the run (``trace``)
+    and a Scenario test that repeats it in its message; ``failure`` is the original."""
+
+    def __init__(self, failure: PropertyFailure, chart: Chart, trace: list[Step]) -> None:
+        from .report import describe, scenario_code
+
+        super().__init__(failure.check, failure.message)
+        self.failure = failure
+        self.trace = list(trace)
+        source = chart.path or chart.actor_type
+        steps = "\n".join(f"  {i:>3}. {describe(step)}" for i, step in enumerate(trace, 1))
+        code = scenario_code(chart.actor_type, source, failure.check, self.trace,
+                             "the run that broke it")
+        indented = "\n".join(f"    {line}" if line else "" for line in code.splitlines())
+        self.args = (f"{failure}\n\n  the run, {len(trace)} steps:\n{steps}\n\n"
+                     f"  to repeat it in a test:\n\n{indented}\n",)
+
+
 def machine_for(chart: Chart | str | Path, *,
                 invariants: Iterable[Invariant | tuple[str, Invariant]] = (),
                 events: Mapping[str, st.SearchStrategy[dict[str, Any]]] | None = None,
@@ -170,7 +208,9 @@ def machine_for(chart: Chart | str | Path, *,
     with your strategies (of whole events, or of payloads without ``type``). The callers are
     ``clients`` client ids and ``services`` service ids; ``leaks=False`` turns off the check
     that no caller sees another's private data. In pytest: ``TestTodo =
-    machine_for("charts/todo.yaml").TestCase``.
+    machine_for("charts/todo.yaml").TestCase``; its settings leave out hypothesis's explain
+    phase (keep that with ``hypothesis.settings(TestTodo.settings, max_examples=...)``), and
+    a broken property fails with the run and a Scenario test that repeats it.
     """
     loaded = chart if isinstance(chart, Chart) else load_chart(chart)
     named = tuple(item if isinstance(item, tuple) else (item.__name__, item)
@@ -187,4 +227,9 @@ def machine_for(chart: Chart | str | Path, *,
         "leaks": leaks,
     }
     name = "".join(part.capitalize() for part in loaded.actor_type.split("-")) + "Machine"
-    return type(name, (ChartMachine,), attrs)
+    machine: type[ChartMachine] = type(name, (ChartMachine,), attrs)
+    # hypothesis's explain phase replays a failing run hundreds of times to say which lines
+    # only failing runs reach: minutes for a chart, and the RunFailure says more
+    machine.TestCase.settings = hypothesis.settings(
+        machine.TestCase.settings, phases=[p for p in Phase if p is not Phase.explain])
+    return machine

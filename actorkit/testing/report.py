@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .harness import Step
-from .runner import Result
 
-__all__ = ["json_report", "pytest_code", "text_report"]
+if TYPE_CHECKING:
+    from .runner import Result
+
+__all__ = ["describe", "json_report", "pytest_code", "scenario_code", "text_report"]
 
 
 def describe(step: Step) -> str:
@@ -31,18 +33,28 @@ def describe(step: Step) -> str:
 
 def pytest_code(result: Result) -> str:
     """A test function that replays the shrunk run with :class:`~actorkit.testing.Scenario`."""
-    name = re.sub(r"\W+", "_", result.chart.actor_type).strip("_") or "chart"
-    lines = ["from actorkit.testing import Scenario", "", "",
-             f"def test_{name}_{result.check.replace(':', '_').replace('-', '_')}():"]
-    if result.check.startswith("invariant:"):  # the user's own function: import it
-        invariant = result.check.partition(":")[2]
-        lines += [f"    # found by check_chart({result.source!r}, seed={result.seed}, "
-                  f"invariants=[{invariant}, ...])",
-                  f"    s = Scenario({result.source!r}, invariants=[{invariant}])"]
+    if result.check.startswith("invariant:"):
+        found = (f"found by check_chart({result.source!r}, seed={result.seed}, "
+                 f"invariants=[{result.check.partition(':')[2]}, ...])")
     else:
-        lines += [f"    # found by: actorkit test {result.source} --seed {result.seed}",
-                  f"    s = Scenario({result.source!r})"]
-    for step in result.trace:
+        found = f"found by: actorkit test {result.source} --seed {result.seed}"
+    return scenario_code(result.chart.actor_type, result.source, result.check, result.trace,
+                         found)
+
+
+def scenario_code(actor_type: str, source: str, check: str, trace: list[Step],
+                  comment: str) -> str:
+    """A test function that replays ``trace`` on the chart at ``source`` and so breaks
+    ``check`` again."""
+    name = re.sub(r"\W+", "_", actor_type).strip("_") or "chart"
+    lines = ["from actorkit.testing import Scenario", "", "",
+             f"def test_{name}_{check.replace(':', '_').replace('-', '_')}():",
+             f"    # {comment}"]
+    if check.startswith("invariant:"):  # the user's own function: import it
+        lines.append(f"    s = Scenario({source!r}, invariants=[{check.partition(':')[2]}])")
+    else:
+        lines.append(f"    s = Scenario({source!r})")
+    for step in trace:
         if step.op == "spawn":
             given = f", input={step.event!r}" if step.event is not None else ""
             lines.append(f"    s.spawn({step.caller!r}{given})")

@@ -22,7 +22,7 @@ from hypothesis.stateful import get_state_machine_test
 
 from ..chart import Chart, load_chart
 from .harness import Harness, Invariant, PropertyFailure, Step
-from .machine import machine_for
+from .machine import RunFailure, machine_for
 
 __all__ = ["Result", "assert_chart", "check_chart"]
 
@@ -90,7 +90,7 @@ def check_chart(chart: Chart | str | Path, *, max_examples: int = 100, seed: int
     try:
         test()
     except Exception as e:  # the last run is the shrunk one: hypothesis replays it to raise
-        result.failure = e
+        result.failure = e.failure if isinstance(e, RunFailure) else e
         result.trace = list(last[0].trace) if last else []
         if result.found_in is None:
             result.found_in = result.examples
