@@ -146,8 +146,7 @@ class Cell:
         """Run ``operation`` on the actor now; the steps it took join the open batch (the
         first to join leads it). The caller must :meth:`hold` the actor, and then
         :meth:`settle` what this returns without holding it, so that the events behind it can
-        join the batch."""
-        self.touch()
+        join the batch. (Letting go of the actor marks it used: no touch here.)"""
         failure: ActorkitError | None = None
         result: T | None = None
         try:

@@ -181,18 +181,15 @@ class RunFailure(PropertyFailure):
     and a Scenario test that repeats it in its message; ``failure`` is the original."""
 
     def __init__(self, failure: PropertyFailure, chart: Chart, trace: list[Step]) -> None:
-        from .report import describe, scenario_code
+        from .report import run_text, scenario_code
 
         super().__init__(failure.check, failure.message)
         self.failure = failure
         self.trace = list(trace)
-        source = chart.path or chart.actor_type
-        steps = "\n".join(f"  {i:>3}. {describe(step)}" for i, step in enumerate(trace, 1))
-        code = scenario_code(chart.actor_type, source, failure.check, self.trace,
-                             "the run that broke it")
-        indented = "\n".join(f"    {line}" if line else "" for line in code.splitlines())
-        self.args = (f"{failure}\n\n  the run, {len(trace)} steps:\n{steps}\n\n"
-                     f"  to repeat it in a test:\n\n{indented}\n",)
+        code = scenario_code(chart.actor_type, chart.path or chart.actor_type, failure.check,
+                             self.trace, "the run that broke it")
+        self.args = (f"{failure}\n\n" + run_text(self.trace, f"the run, {len(trace)} steps",
+                                                  "to repeat it in a test", code),)
 
 
 def machine_for(chart: Chart | str | Path, *,

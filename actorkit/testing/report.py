@@ -12,7 +12,8 @@ from .harness import Step
 if TYPE_CHECKING:
     from .runner import Result
 
-__all__ = ["describe", "json_report", "pytest_code", "scenario_code", "text_report"]
+__all__ = ["describe", "json_report", "pytest_code", "run_text", "scenario_code",
+           "text_report"]
 
 
 def describe(step: Step) -> str:
@@ -75,13 +76,18 @@ def text_report(result: Result) -> str:
     if result.failure is None:
         return (f"{result.source}: every property held in {result.examples} runs "
                 f"({result.seconds:.1f} s, seed {result.seed})\n")
-    lines = [f"{result.source}: FAILED in run {result.found_in}, shrunk in "
-             f"{result.examples - (result.found_in or 0)} more ({result.seconds:.1f} s, seed "
-             f"{result.seed})", "", f"  {_failure(result)}", "",
-             f"  shrunk to {len(result.trace)} steps:"]
-    lines += [f"  {i:>3}. {describe(step)}" for i, step in enumerate(result.trace, 1)]
-    lines += ["", "  to reproduce it in a test:", ""]
-    lines += [f"    {line}" if line else "" for line in pytest_code(result).splitlines()]
+    head = (f"{result.source}: FAILED in run {result.found_in}, shrunk in "
+            f"{result.examples - (result.found_in or 0)} more ({result.seconds:.1f} s, seed "
+            f"{result.seed})\n\n  {_failure(result)}\n\n")
+    return head + run_text(result.trace, f"shrunk to {len(result.trace)} steps",
+                           "to reproduce it in a test", pytest_code(result))
+
+
+def run_text(trace: list[Step], title: str, code_title: str, code: str) -> str:
+    """``trace`` as numbered steps under ``title``, then ``code`` under ``code_title``."""
+    lines = [f"  {title}:", *(f"  {i:>3}. {describe(step)}" for i, step in enumerate(trace, 1)),
+             "", f"  {code_title}:", ""]
+    lines += [f"    {line}" if line else "" for line in code.splitlines()]
     return "\n".join(lines) + "\n"
 
 
