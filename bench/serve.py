@@ -329,12 +329,7 @@ class Bench:
         a, ours, bare, agent = self.args, self.ours, self.bare, self.agent
         assert ours and bare and agent
         actor_id = f"bench-fanout{n}"
-        poster = create_access_token(SECRET, actor_id, "todo", "poster", "client")
-        added = ours.post(f"/api/todo/{actor_id}", poster, {"type": "ADD_TODO", "text": "milk"})
-        todo_id = added["outputs"][0]["todo"]["id"]
-        paths = [f"/api/todo/{actor_id}?accessToken="
-                 + create_access_token(SECRET, actor_id, "todo", f"f{i}", "client")
-                 for i in range(n)]
+        poster, todo_id, paths = fanout_actor(ours, actor_id, n)
         opened = {}
         for name, server, group_paths, hello in (("ours", ours, paths, True),
                                                   ("bare", bare, ["/sub"] * n, False)):
@@ -348,7 +343,7 @@ class Bench:
         def run(name: str) -> Runner:
             def go() -> dict[str, Any]:
                 flag[0] = not flag[0]
-                body = {"type": "TOGGLE_TODO", "id": todo_id}
+                body: dict[str, Any] = {"type": "TOGGLE_TODO", "id": todo_id}
                 path = f"/api/todo/{actor_id}"
                 if name == "bare":
                     body["flag"] = flag[0]
@@ -402,6 +397,17 @@ class Bench:
             if proc is not None:
                 with contextlib.suppress(Exception):
                     proc.stop()
+
+
+def fanout_actor(ours: Server, actor_id: str, n: int) -> tuple[str, str, list[str]]:
+    """A todo actor with one todo for fan-out rounds: the poster's token, the todo's id, and
+    the WebSocket paths (with tokens) of ``n`` subscribers."""
+    poster = create_access_token(SECRET, actor_id, "todo", "poster", "client")
+    added = ours.post(f"/api/todo/{actor_id}", poster, {"type": "ADD_TODO", "text": "milk"})
+    paths = [f"/api/todo/{actor_id}?accessToken="
+             + create_access_token(SECRET, actor_id, "todo", f"f{i}", "client")
+             for i in range(n)]
+    return poster, added["outputs"][0]["todo"]["id"], paths
 
 
 def describe_checkout() -> str:

@@ -154,12 +154,7 @@ def main() -> int:
             unit = "event"
         else:
             actor = "bench-fanout"
-            poster = create_access_token(SECRET, actor, "todo", "poster", "client")
-            todo = ours.post(f"/api/todo/{actor}", poster, {"type": "ADD_TODO", "text": "milk"})
-            todo_id = todo["outputs"][0]["todo"]["id"]
-            paths = [f"/api/todo/{actor}?accessToken="
-                     + create_access_token(SECRET, actor, "todo", f"f{i}", "client")
-                     for i in range(n)]
+            poster, todo_id, paths = serve.fanout_actor(ours, actor, n)
             agent.call("ws_open", 180, group="f", port=ours.port, paths=paths, hello=True,
                        deflate=False, timeoutMs=120000)
             agent.call("http_open", 30, pool="f", port=ours.port, conc=1)

@@ -103,23 +103,11 @@ def actor_id(i: int) -> str:
 # -- 1. commit rate ------------------------------------------------------------------------------
 
 
-async def commit_round(system: ActorSystem, n: int) -> tuple[float, float]:
-    """n ADD/TOGGLE/REMOVE triples to actor "bench"; returns (wall, CPU) seconds."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    for _ in range(n):
-        result, _ = await system.send("todo", "bench", CALLER,
-                                      {"type": "ADD_TODO", "text": "buy milk"})
-        todo_id = result.outputs[0]["todo"]["id"]
-        await system.send("todo", "bench", CALLER, {"type": "TOGGLE_TODO", "id": todo_id})
-        await system.send("todo", "bench", CALLER, {"type": "REMOVE_TODO", "id": todo_id})
-    return time.perf_counter() - wall, time.process_time() - cpu
-
-
-async def concurrent_round(system: ActorSystem, n: int, senders: int) -> tuple[float, float]:
-    """``senders`` callers at once, each sending n ADD/TOGGLE/REMOVE triples to actor
-    "bench" (each waits for its answer before its next event); returns (wall, CPU) s."""
-    async def one(i: int) -> None:
-        caller = Caller.client(f"bench-{i}")
+async def commit_round(system: ActorSystem, n: int, senders: int = 1) -> tuple[float, float]:
+    """``senders`` callers at once (one: ``CALLER``), each sending n ADD/TOGGLE/REMOVE triples
+    to actor "bench" and waiting for each answer before its next event; returns (wall, CPU)
+    seconds."""
+    async def one(caller: Caller) -> None:
         for _ in range(n):
             result, _ = await system.send("todo", "bench", caller,
                                           {"type": "ADD_TODO", "text": "buy milk"})
@@ -127,8 +115,9 @@ async def concurrent_round(system: ActorSystem, n: int, senders: int) -> tuple[f
             await system.send("todo", "bench", caller, {"type": "TOGGLE_TODO", "id": todo_id})
             await system.send("todo", "bench", caller, {"type": "REMOVE_TODO", "id": todo_id})
 
+    callers = [CALLER] if senders == 1 else [Caller.client(f"bench-{i}") for i in range(senders)]
     wall, cpu = time.perf_counter(), time.process_time()
-    await asyncio.gather(*(one(i) for i in range(senders)))
+    await asyncio.gather(*(one(caller) for caller in callers))
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
@@ -164,10 +153,7 @@ async def commit_rates(workdir: Path, rounds: int, events: int,
     for r in range(rounds):
         order = names[r % 3:] + names[:r % 3]
         for name in order:
-            if senders == 1:
-                w, c = await commit_round(systems[name], n)
-            else:
-                w, c = await concurrent_round(systems[name], n, senders)
+            w, c = await commit_round(systems[name], n, senders)
             wall[name].append(3 * n * senders / w)
             cpu[name].append(3 * n * senders / c)
     for system in systems.values():
