@@ -1,14 +1,24 @@
 """create_app's settings from the environment: where the store is, how durable, when idle
-actors leave memory, and the clear error for each bad value."""
+actors leave memory, and the clear error for each bad value; and its dispatch of the actor
+routes ahead of FastAPI's middleware stack, which must change nothing a user can see."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+
+import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.routing import Match
 from support import ROOT
 
+from actorkit.auth import create_access_token
 from actorkit.server import create_app
 from actorkit.server.app import ServerConfigError
-from actorkit.store import SqliteStore
+from actorkit.server.router import ActorRoutes
+from actorkit.store import MemoryStore, SqliteStore
 
 SECRET = "s" * 40
 
@@ -55,3 +65,70 @@ def test_a_bad_idle_after_is_refused(monkeypatch, env):
     monkeypatch.setenv("ACTORKIT_IDLE_AFTER", env)
     with pytest.raises(ServerConfigError, match="ACTORKIT_IDLE_AFTER is a number of seconds"):
         system()
+
+
+# -- the actor routes, dispatched ahead of FastAPI's middleware stack ---------------------------
+
+def _scope(kind: str, method: str, path: str) -> dict:
+    scope = {"type": kind, "path": path, "root_path": "", "headers": [], "query_string": b""}
+    if kind == "http":
+        scope["method"] = method
+    return scope
+
+
+@functools.cache
+def actor_routes(prefix: str) -> tuple[ActorRoutes, list]:
+    routes = ActorRoutes(system(), secret=SECRET, prefix=prefix)
+    return routes, routes.router().routes
+
+
+segment = st.sampled_from(["todo", "x", "events", "", "a b", "%2F", "list-1"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(prefix=st.sampled_from(["", "/api", "/v1/actors"]),
+       kind=st.sampled_from(["http", "websocket"]),
+       method=st.sampled_from(["GET", "POST", "PUT", "HEAD", "OPTIONS"]),
+       parts=st.lists(segment, min_size=0, max_size=4), trailing=st.booleans())
+def test_direct_dispatch_picks_what_the_route_table_picks(prefix, kind, method, parts,
+                                                          trailing):
+    routes, table_routes = actor_routes(prefix)
+    path = prefix + "/" + "/".join(parts) + ("/" if trailing else "")
+    direct = _scope(kind, method, path)
+    endpoint = routes.match(direct)
+    table = _scope(kind, method, path)
+    found = [(r, child) for r in table_routes
+             for match, child in [r.matches(table)] if match == Match.FULL]
+    if endpoint is None:
+        # left to the stack: nothing of ours matches it, or Starlette answers it (405)
+        assert not found or method not in ("GET", "POST")
+        return
+    assert len(found) == 1
+    route, child = found[0]
+    assert route.app is endpoint or getattr(route, "endpoint", None) is endpoint
+    assert direct["path_params"] == child["path_params"]
+
+
+def test_user_middleware_still_sees_actor_requests():
+    app = create_app(ROOT, secret=SECRET, store=MemoryStore())
+    seen: list[str] = []
+
+    @app.middleware("http")
+    async def note(request, call_next):
+        seen.append(request.url.path)
+        response = await call_next(request)
+        response.headers["x-seen"] = "yes"
+        return response
+
+    token = create_access_token(SECRET, "list-1", "todo", "alice", "client")
+
+    async def fetch() -> httpx.Response:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                return await client.get("/api/todo/list-1", params={"input": "{}"},
+                                        headers={"Authorization": f"Bearer {token}"})
+
+    answer = asyncio.run(fetch())
+    assert answer.status_code == 200 and answer.headers["x-seen"] == "yes"
+    assert seen == ["/api/todo/list-1"]

@@ -24,7 +24,7 @@ from .socket import SocketEndpoint
 
 log = logging.getLogger("actorkit")
 
-__all__ = ["create_router"]
+__all__ = ["ActorRoutes", "create_router"]
 
 PATH = "/{actor_type}/{actor_id}"
 
@@ -53,18 +53,57 @@ def _wait_options(query: Query) -> dict[str, Any]:
 def create_router(system: ActorSystem, *, secret: str, prefix: str = "") -> APIRouter:
     """The routes serving ``system``'s actors, checking tokens signed with ``secret``: mount
     them with ``app.include_router(router, prefix="/api")`` (or build them with ``prefix``)."""
-    router = APIRouter()
-    tokens = TokenVerifier(secret)
-    path = prefix + PATH
-    # HTTP is served by a bare ASGI endpoint: FastAPI's per-request machinery (dependency
-    # solving, Request and Response objects) cost more than running the event itself.
-    router.add_route(path, _HTTP(system, tokens),  # type: ignore[arg-type]  # plain ASGI
-                     include_in_schema=False, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    return ActorRoutes(system, secret=secret, prefix=prefix).router()
 
-    router.add_route(path + "/events", _Journal(system, tokens),  # type: ignore[arg-type]
-                     include_in_schema=False, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    router.add_websocket_route(path, SocketEndpoint(system, tokens))  # type: ignore[arg-type]
-    return router
+
+class ActorRoutes:
+    """The actor endpoints under ``prefix``, as FastAPI routes and as a direct dispatcher that
+    finds the same endpoint for a request without Starlette's route table."""
+
+    def __init__(self, system: ActorSystem, *, secret: str, prefix: str = "") -> None:
+        tokens = TokenVerifier(secret)
+        self.prefix = prefix
+        self.http = _HTTP(system, tokens)
+        self.journal = _Journal(system, tokens)
+        self.socket = SocketEndpoint(system, tokens)
+
+    def router(self) -> APIRouter:
+        router = APIRouter()
+        path = self.prefix + PATH
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        # HTTP is served by a bare ASGI endpoint: FastAPI's per-request machinery (dependency
+        # solving, Request and Response objects) cost more than running the event itself.
+        router.add_route(path, self.http,  # type: ignore[arg-type]  # plain ASGI
+                         include_in_schema=False, methods=methods)
+        router.add_route(path + "/events", self.journal,  # type: ignore[arg-type]
+                         include_in_schema=False, methods=methods)
+        router.add_websocket_route(path, self.socket)  # type: ignore[arg-type]
+        return router
+
+    def match(self, scope: Any) -> Any:
+        """The endpoint :meth:`router`'s routes would run for ``scope`` (with its path
+        parameters set), or ``None`` when that takes more than a path match: another path,
+        a ``root_path``, a method Starlette itself answers."""
+        path: str = scope["path"]
+        prefix = self.prefix
+        if scope.get("root_path") or not path.startswith(prefix) or \
+                path[len(prefix):len(prefix) + 1] != "/":
+            return None
+        parts = path[len(prefix) + 1:].split("/")
+        if not all(parts):
+            return None
+        endpoint: SocketEndpoint | _HTTP | None
+        if scope["type"] == "websocket":
+            endpoint = self.socket if len(parts) == 2 else None
+        elif scope["method"] not in ("GET", "POST"):
+            return None
+        elif len(parts) == 2:
+            endpoint = self.http
+        else:
+            endpoint = self.journal if len(parts) == 3 and parts[2] == "events" else None
+        if endpoint is not None:
+            scope["path_params"] = {"actor_type": parts[0], "actor_id": parts[1]}
+        return endpoint
 
 
 class _HTTP:
