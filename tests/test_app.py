@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from opentelemetry import trace
 from starlette.routing import Match
 from support import ROOT
 
@@ -109,6 +112,22 @@ def test_direct_dispatch_picks_what_the_route_table_picks(prefix, kind, method, 
     assert direct["path_params"] == child["path_params"]
 
 
+def fetch(app, path: str, token: str, times: int = 2) -> list[httpx.Response]:
+    """GET ``path`` from ``app`` in process ``times`` times (the first call also builds the
+    app's middleware stack), its lifespan (start, close) around them."""
+    async def go() -> list[httpx.Response]:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                return [await client.get(path, params={"input": "{}"},
+                                         headers={"Authorization": f"Bearer {token}"})
+                        for _ in range(times)]
+    return asyncio.run(go())
+
+
+TOKEN = create_access_token(SECRET, "list-1", "todo", "alice", "client")
+
+
 def test_user_middleware_still_sees_actor_requests():
     app = create_app(ROOT, secret=SECRET, store=MemoryStore())
     seen: list[str] = []
@@ -120,15 +139,34 @@ def test_user_middleware_still_sees_actor_requests():
         response.headers["x-seen"] = "yes"
         return response
 
-    token = create_access_token(SECRET, "list-1", "todo", "alice", "client")
+    answers = fetch(app, "/api/todo/list-1", TOKEN)
+    assert [(a.status_code, a.headers.get("x-seen")) for a in answers] == [(200, "yes")] * 2
+    assert seen == ["/api/todo/list-1"] * 2
 
-    async def fetch() -> httpx.Response:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                return await client.get("/api/todo/list-1", params={"input": "{}"},
-                                        headers={"Authorization": f"Bearer {token}"})
 
-    answer = asyncio.run(fetch())
-    assert answer.status_code == 200 and answer.headers["x-seen"] == "yes"
-    assert seen == ["/api/todo/list-1"]
+class _Tracer(trace.NoOpTracer):
+    def __init__(self, spans: list) -> None:
+        self.spans = spans
+
+    def start_span(self, name, *args, attributes=None, **kwargs):
+        self.spans.append((name, dict(attributes or {})))
+        return super().start_span(name, *args, attributes=attributes, **kwargs)
+
+
+class _Provider(trace.TracerProvider):
+    def __init__(self) -> None:
+        self.spans: list = []
+
+    def get_tracer(self, *args, **kwargs):
+        return _Tracer(self.spans)
+
+
+@pytest.mark.skipif("telemetry" not in inspect.signature(FastAPI).parameters,
+                    reason="this FastAPI has no built-in telemetry")
+def test_fastapi_telemetry_still_traces_actor_requests():
+    provider = _Provider()
+    app = create_app(ROOT, secret=SECRET, store=MemoryStore(),
+                     telemetry={"tracer_provider": provider, "metrics": False, "logs": False})
+    assert [a.status_code for a in fetch(app, "/api/todo/list-1", TOKEN)] == [200, 200]
+    assert [attributes.get("url.path") for _, attributes in provider.spans] == \
+        ["/api/todo/list-1"] * 2
