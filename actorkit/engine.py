@@ -227,11 +227,33 @@ class ActorInterpreter(Interpreter):  # type: ignore[misc]
             stable.add(key)
         return step
 
+    def _queue_event(self, event: Event) -> None:
+        # sismic bisects a keyed view of the queue for every event. One due no earlier than
+        # the last one queued (nearly always: the queue is empty) goes at the end, which is
+        # where that bisection puts it.
+        internal = isinstance(event, InternalEvent)
+        queue = self._internal_queue if internal else self._external_queue
+        due = self.time + getattr(event, "delay", 0)
+        if queue:
+            last_due, last = queue[-1]
+            if (last_due, not isinstance(last, InternalEvent)) > (due, not internal):
+                super()._queue_event(event)
+                return
+        queue.append((due, event))
+
     def _select_event(self, *, consume: bool = False) -> Event | None:
-        event = super()._select_event(consume=consume)
+        now = self.time
+        for queue in (self._internal_queue, self._external_queue):
+            if queue:
+                due, event = queue[0]
+                if due <= now:
+                    if consume:
+                        queue.pop(0)
+                        self.current_event = event
+                    return event
         if consume:
-            self.current_event = event
-        return event
+            self.current_event = None
+        return None
 
     def _select_transitions(self, event: Event | None, states: Collection[str], *,
                             eventless_first: bool = True, inner_first: bool = True,
