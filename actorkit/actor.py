@@ -84,7 +84,7 @@ class Actor:
     __slots__ = (
         "_buckets", "_clock", "_committed", "_evaluator", "_final", "_initial_caller", "_input",
         "_interp", "_log", "_now", "_private_json", "_public_json", "_seq", "_time", "_timers",
-        "_value", "_value_json", "_wakeup", "chart", "id", "record_steps",
+        "_unsaved", "_value", "_value_json", "_wakeup", "chart", "id", "record_steps",
     )
 
     def __init__(self, chart: Chart, actor_id: str, *, input: dict[str, Any],
@@ -102,7 +102,10 @@ class Actor:
         self._wakeup: float | None = None
         self._final: str | None = None
         self._value: StateValue = {}
+        # The committed state as canonical JSON, made when first asked for: until then (a
+        # step whose state nobody read before the next step replaced it) its parts, frozen.
         self._committed = b""
+        self._unsaved: dict[str, Any] | None = None
         # The committed view parts as canonical JSON: the commit snapshot is assembled from
         # them, and views are made from them without serialising anything again.
         self._public_json = b""
@@ -260,10 +263,14 @@ class Actor:
 
     def snapshot(self) -> dict[str, Any]:
         """The actor's committed state as plain JSON, for :meth:`restore`."""
-        return orjson.loads(self._committed)  # type: ignore[no-any-return]
+        return orjson.loads(self.snapshot_json())  # type: ignore[no-any-return]
 
     def snapshot_json(self) -> bytes:
-        """:meth:`snapshot` as canonical JSON bytes (sorted keys): equal states, equal bytes."""
+        """:meth:`snapshot` as canonical JSON bytes (sorted keys): equal states, equal bytes;
+        the same object until the next commit."""
+        if self._unsaved is not None:
+            self._committed = snapshots.dump(self._unsaved)
+            self._unsaved = None
         return self._committed
 
     def __repr__(self) -> str:
@@ -363,7 +370,7 @@ class Actor:
               initialize: bool = False) -> StepResult:
         interp, evaluator = self._interp, self._evaluator
         now = max(at, self._time)
-        seq = self._seq + 1 if self._committed else 0
+        seq = self._seq + 1 if self._committed or self._unsaved is not None else 0
         self._clock.now = now
         context = evaluator._context
         ctx = Ctx(interp=interp, context=context, caller=caller, actor_id=self.id,
@@ -517,28 +524,38 @@ class Actor:
         value = self._compute_value(steps)
         value_json = self._value_json if value is self._value else self.chart.json_of(value)
         private_json = self._private_json if buckets is None else snapshots.join(buckets)
-        internal = {k: v for k, v in self._evaluator._context.items()
-                    if k not in ("public", "private")}
+        context = {k: v for k, v in self._evaluator._context.items()
+                   if k not in ("public", "private")}
         seq_was, time_was, wakeup_was = self._seq, self._time, self._wakeup
         self._seq, self._time, self._wakeup = seq, now, wakeup
         try:
-            committed = snapshots.dump(self._snapshot_dict(
-                value=orjson.Fragment(value_json),
-                context={**internal, "public": orjson.Fragment(public_json),
-                         "private": orjson.Fragment(private_json)}))
+            # Every part the next step could change in place is frozen as JSON now; the
+            # whole is serialised when someone asks for it (a batch stores only its last).
+            for key, part in context.items():
+                context[key] = orjson.Fragment(snapshots.canonical(part))
+            context["public"] = orjson.Fragment(public_json)
+            context["private"] = orjson.Fragment(private_json)
+            snap = self._snapshot_dict(value=orjson.Fragment(value_json), context=context,
+                                       frozen=True)
+            if snap.get("old") or snap["queue"]:  # contract memory, queued event data
+                committed, unsaved = snapshots.dump(snap), None
+            else:
+                committed, unsaved = b"", snap
         except TypeError:
             self._seq, self._time, self._wakeup = seq_was, time_was, wakeup_was
+            internal = {k: v for k, v in self._evaluator._context.items()
+                        if k not in ("public", "private")}
             self._canonical(internal, "")  # says where the context stopped being JSON
             raise
-        self._committed = committed
+        self._committed, self._unsaved = committed, unsaved
         self._value, self._value_json = value, value_json
         self._public_json, self._private_json = public_json, private_json
         if buckets is not None:
             self._buckets = buckets
 
     def _rollback(self) -> None:
-        if self._committed:
-            self._apply(orjson.loads(self._committed))
+        if self._committed or self._unsaved is not None:
+            self._apply(orjson.loads(self.snapshot_json()))
 
     def _compute_value(self, steps: list[MacroStep] | None = None) -> StateValue:
         interp = self._interp
@@ -551,22 +568,29 @@ class Actor:
 
     # -- snapshots ---------------------------------------------------------------------------
 
-    def _snapshot_dict(self, *, value: Any = None, context: Any = None) -> dict[str, Any]:
-        return {
+    def _snapshot_dict(self, *, value: Any = None, context: Any = None,
+                       frozen: bool = False) -> dict[str, Any]:
+        """The snapshot as a dict; ``frozen``: sharing nothing a later step changes in place
+        (the input and timers as JSON, the interpreter's times copied)."""
+        timers = [t.to_json() for t in self._timers]
+        snap = {
             "format": snapshots.FORMAT,
             "actor": {"type": self.chart.actor_type, "id": self.id,
                       "version": self.chart.version},
             "seq": self._seq,
             "time": self._time,
-            "input": self._input,
+            "input": orjson.Fragment(snapshots.canonical(self._input)) if frozen
+            else self._input,
             "initialCaller": self._initial_caller.to_json(),
             "value": self._value if value is None else value,
             "final": self._final,
-            **snapshots.capture(self.chart, self._interp),
+            **snapshots.capture(self.chart, self._interp, copy=frozen),
             "context": self._evaluator._context if context is None else context,
-            "timers": [t.to_json() for t in self._timers],
+            "timers": orjson.Fragment(snapshots.canonical(timers)) if frozen and timers
+            else timers,
             "wakeup": self._wakeup,
         }
+        return snap
 
     def _apply(self, snap: dict[str, Any]) -> None:
         context = snap["context"]

@@ -41,14 +41,15 @@ def join(parts: Mapping[str, bytes]) -> bytes:
     return canonical({k: orjson.Fragment(v) for k, v in parts.items()})
 
 
-def capture(chart: Chart, interp: ActorInterpreter) -> dict[str, Any]:
+def capture(chart: Chart, interp: ActorInterpreter, *, copy: bool = False) -> dict[str, Any]:
     """The interpreter's state: configuration, history memory, entry and idle times, delayed
-    events, and (with contracts) the ``__old__`` values, keyed by state or transition."""
+    events, and (with contracts) the ``__old__`` values, keyed by state or transition;
+    ``copy``: the times copied, not the interpreter's own dicts."""
     out: dict[str, Any] = {
         "configuration": sorted(interp._configuration),
         "memory": {k: sorted(v) for k, v in interp._memory.items() if v is not None},
-        "entered": interp._entry_time,
-        "idle": interp._idle_time,
+        "entered": dict(interp._entry_time) if copy else interp._entry_time,
+        "idle": dict(interp._idle_time) if copy else interp._idle_time,
         "queue": [_queued(due, e) for due, e in
                   (*interp._internal_queue, *interp._external_queue)],
     }

@@ -43,6 +43,18 @@ def test_events_run_and_count(actor):
     assert actor.seq == 2
 
 
+def test_a_failed_step_puts_back_what_it_changed_in_place(actor):
+    # The committed state is serialised when first asked for, not at each commit: what a
+    # later, failing step changed in place (here an internal list) must not reach it.
+    # Nothing reads the state between the two steps.
+    actor.send({"type": "NOTE"}, alice)
+    with pytest.raises(HookError):
+        actor.send({"type": "NOTE_BOOM"}, alice)
+    assert actor.context["notes"] == ["note 1"]
+    snap = actor.snapshot()
+    assert snap["seq"] == 1 and snap["context"]["notes"] == ["note 1"]
+
+
 @pytest.mark.parametrize(("event", "pointer", "words"), [
     ({}, "/type", "no `type`"),
     ({"type": 3}, "/type", "must be a string"),

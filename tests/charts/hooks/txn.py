@@ -73,3 +73,7 @@ def say(ctx, event):
 
 def make_ids(ctx, event):
     ctx.public["log"].extend([ctx.new_id(), ctx.new_id()])
+
+
+def note(ctx, event):
+    ctx.context["notes"].append(f"note {ctx.seq}")
