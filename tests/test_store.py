@@ -243,3 +243,90 @@ def test_actor_ids_lists_the_stored_actors_of_a_type_page_by_page(make_store):
         assert await store.actor_ids("nobody") == []
 
     run(go())
+
+
+# -- SQLite: one transaction for the commits of many actors ------------------------------------
+
+def transactions(store: SqliteStore) -> list[str]:
+    """Records each transaction SQLite begins on ``store``'s connection."""
+    begun: list[str] = []
+    store._db.set_trace_callback(lambda sql: begun.append(sql) if sql.startswith("BEGIN")
+                                 else None)
+    return begun
+
+
+def test_commits_of_many_actors_in_one_turn_share_one_transaction(tmp_path):
+    async def go() -> None:
+        store = SqliteStore(tmp_path / "actors.db")
+        begun = transactions(store)
+        await asyncio.gather(*(commit(store, [event(0), event(1)], actor=f"a{i}")
+                               for i in range(6)))
+        assert len(begun) == 1
+        for i in range(6):
+            stored = await store.load("todo", f"a{i}")
+            assert stored is not None and stored.seq == 1
+            assert [e.seq for e in await store.journal("todo", f"a{i}")] == [0, 1]
+        await store.close()
+
+    run(go())
+
+
+def test_a_refused_commit_in_a_shared_transaction_refuses_only_itself(tmp_path):
+    async def go() -> None:
+        store = SqliteStore(tmp_path / "actors.db")
+        await commit(store, [event(0), event(1)], actor="old")
+        begun = transactions(store)
+        results = await asyncio.gather(
+            commit(store, [event(0)], actor="before"),
+            commit(store, [event(2), event(1, "again")], actor="old"),  # 1 is journaled
+            commit(store, [event(0)], actor="after"), return_exceptions=True)
+        assert len(begun) == 1
+        assert results[0] is None and results[2] is None
+        assert isinstance(results[1], StoreError)
+        assert "journal of todo/old already has step 1" in str(results[1])
+        assert [e.seq for e in await store.journal("todo", "old")] == [0, 1]  # no 2
+        assert (await store.load("todo", "old")).seq == 1  # type: ignore[union-attr]
+        for actor in ("before", "after"):
+            assert (await store.load("todo", actor)) is not None
+        await store.close()
+
+    run(go())
+
+
+def test_a_commit_whose_caller_gives_up_is_written_all_the_same(tmp_path):
+    async def go() -> None:
+        store = SqliteStore(tmp_path / "actors.db")
+        other = asyncio.ensure_future(commit(store, [event(0)], actor="other"))
+        quitter = asyncio.ensure_future(commit(store, [event(0), event(1)], actor="quitter"))
+        await asyncio.sleep(0)  # both wait for this turn's transaction
+        quitter.cancel()
+        await other
+        with pytest.raises(asyncio.CancelledError):
+            await quitter
+        assert (await store.load("todo", "quitter")).seq == 1  # type: ignore[union-attr]
+        await store.close()
+
+    run(go())
+
+
+def test_after_a_lone_committer_commits_share_transactions_again_when_company_comes(
+        tmp_path):
+    async def go() -> None:
+        store = SqliteStore(tmp_path / "actors.db")
+        for seq in range(40):  # one actor, one commit at a time: written as they come
+            await commit(store, [event(seq)], actor="lone")
+        begun = transactions(store)
+        shared_in = None
+        for round_ in range(5):  # ten at once: one of them looks for company and finds it
+            begun.clear()
+            await asyncio.gather(*(commit(store, [event(round_)], actor=f"b{i}")
+                                   for i in range(10)))
+            if len(begun) == 1:
+                shared_in = round_
+                break
+        assert shared_in is not None and shared_in <= 2
+        assert [e.seq for e in await store.journal("todo", "lone")] == list(range(40))
+        assert [e.seq for e in await store.journal("todo", "b9")] == list(range(shared_in + 1))
+        await store.close()
+
+    run(go())
