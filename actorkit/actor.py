@@ -82,9 +82,10 @@ class Actor:
     """
 
     __slots__ = (
-        "_buckets", "_clock", "_committed", "_evaluator", "_final", "_initial_caller", "_input",
-        "_interp", "_log", "_now", "_private_json", "_public_json", "_seq", "_time", "_timers",
-        "_unsaved", "_value", "_value_json", "_wakeup", "chart", "id", "record_steps",
+        "_buckets", "_clock", "_committed", "_evaluator", "_final", "_initial_caller",
+        "_input_json", "_interp", "_log", "_now", "_private_json", "_public_json", "_seq",
+        "_time", "_timers", "_unsaved", "_value", "_value_json", "_wakeup", "chart", "id",
+        "record_steps",
     )
 
     def __init__(self, chart: Chart, actor_id: str, *, input: dict[str, Any],
@@ -93,7 +94,8 @@ class Actor:
         # Use spawn() or restore(): this only wires the pieces together.
         self.chart = chart
         self.id = actor_id
-        self._input = input
+        # Fixed at spawn: hooks get a copy each step, so nothing can change it in place.
+        self._input_json = snapshots.canonical(input)
         self._initial_caller = initial_caller
         self._now = clock or _time.time
         self._seq = 0
@@ -210,7 +212,7 @@ class Actor:
     @property
     def input(self) -> dict[str, Any]:
         """The input the actor was spawned with."""
-        return _copy(self._input)  # type: ignore[no-any-return]
+        return orjson.loads(self._input_json)  # type: ignore[no-any-return]
 
     @property
     def initial_caller(self) -> Caller:
@@ -374,7 +376,7 @@ class Actor:
         self._clock.now = now
         context = evaluator._context
         ctx = Ctx(interp=interp, context=context, caller=caller, actor_id=self.id,
-                  actor_type=self.chart.actor_type, input=self._input,
+                  actor_type=self.chart.actor_type, input_json=self._input_json,
                   initial_caller=self._initial_caller, now=now, seq=seq, timers=self._timers,
                   outputs=self.chart.schemas.output)
         evaluator.ctx = ctx
@@ -571,7 +573,7 @@ class Actor:
     def _snapshot_dict(self, *, value: Any = None, context: Any = None,
                        frozen: bool = False) -> dict[str, Any]:
         """The snapshot as a dict; ``frozen``: sharing nothing a later step changes in place
-        (the input and timers as JSON, the interpreter's times copied)."""
+        (timers as JSON, the interpreter's times copied)."""
         timers = [t.to_json() for t in self._timers]
         snap = {
             "format": snapshots.FORMAT,
@@ -579,8 +581,7 @@ class Actor:
                       "version": self.chart.version},
             "seq": self._seq,
             "time": self._time,
-            "input": orjson.Fragment(snapshots.canonical(self._input)) if frozen
-            else self._input,
+            "input": orjson.Fragment(self._input_json),
             "initialCaller": self._initial_caller.to_json(),
             "value": self._value if value is None else value,
             "final": self._final,

@@ -158,9 +158,9 @@ class Ctx:
     """
 
     __slots__ = (
-        "_entering", "_ids", "_interp", "_mode", "_outputs", "_schemas", "_sent", "_timers",
-        "actor_id", "actor_type", "caller", "context", "initial_caller", "input", "now", "seq",
-        "state",
+        "_entering", "_ids", "_input", "_input_json", "_interp", "_mode", "_outputs", "_schemas",
+        "_sent", "_timers", "actor_id", "actor_type", "caller", "context", "initial_caller",
+        "now", "seq", "state",
     )
 
     def __init__(
@@ -171,7 +171,7 @@ class Ctx:
         caller: Caller,
         actor_id: str,
         actor_type: str,
-        input: Mapping[str, Any],
+        input_json: bytes,
         initial_caller: Caller,
         now: float,
         seq: int,
@@ -183,7 +183,8 @@ class Ctx:
         self.caller = caller
         self.actor_id = actor_id
         self.actor_type = actor_type
-        self.input = input
+        self._input_json = input_json
+        self._input: dict[str, Any] | None = None
         self.initial_caller = initial_caller
         self.now = now
         self.seq = seq
@@ -195,6 +196,13 @@ class Ctx:
         self._mode = _ACTION
         self._sent: list[Event] = []
         self._outputs: list[dict[str, Any]] = []
+
+    @property
+    def input(self) -> dict[str, Any]:
+        """The input the actor was spawned with (this step's own copy)."""
+        if self._input is None:
+            self._input = orjson.loads(self._input_json)
+        return self._input
 
     # -- the context -----------------------------------------------------------------------
 

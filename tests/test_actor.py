@@ -43,6 +43,11 @@ def test_events_run_and_count(actor):
     assert actor.seq == 2
 
 
+def test_the_input_stays_what_the_actor_was_spawned_with(actor):
+    actor.send({"type": "SPOIL"}, alice)  # a hook that writes into ctx.input
+    assert actor.input == {} and actor.snapshot()["input"] == {}
+
+
 def test_a_failed_step_puts_back_what_it_changed_in_place(actor):
     # The committed state is serialised when first asked for, not at each commit: what a
     # later, failing step changed in place (here an internal list) must not reach it.

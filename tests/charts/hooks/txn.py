@@ -77,3 +77,7 @@ def make_ids(ctx, event):
 
 def note(ctx, event):
     ctx.context["notes"].append(f"note {ctx.seq}")
+
+
+def spoil_input(ctx, event):
+    ctx.input["spoiled"] = True
