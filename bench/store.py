@@ -12,7 +12,8 @@
    Then the same with 16 senders at once (``--senders``), each waiting for its answer before
    its next event, as 16 clients of one busy actor would: the events that reach the actor
    together are stored in one transaction (group commit); the table adds the mean number of
-   events per transaction.
+   events per transaction. Then 16 senders each on an actor of its own, as the clients of
+   16 actors: their commits share SQLite transactions too.
 
 2. 100,000 todo actors in a SQLite file, each with 3 todos (spawn, 3 x ADD_TODO, TOGGLE_TODO:
    five journal entries and a ~1 KB snapshot). One template actor is made through an
@@ -103,17 +104,19 @@ def actor_id(i: int) -> str:
 # -- 1. commit rate ------------------------------------------------------------------------------
 
 
-async def commit_round(system: ActorSystem, n: int, senders: int = 1) -> tuple[float, float]:
+async def commit_round(system: ActorSystem, n: int, senders: int = 1,
+                       spread: bool = False) -> tuple[float, float]:
     """``senders`` callers at once (one: ``CALLER``), each sending n ADD/TOGGLE/REMOVE triples
-    to actor "bench" and waiting for each answer before its next event; returns (wall, CPU)
-    seconds."""
+    to actor "bench" (``spread``: to an actor of its own) and waiting for each answer before
+    its next event; returns (wall, CPU) seconds."""
     async def one(caller: Caller) -> None:
+        actor = f"bench-{caller.id}" if spread else "bench"
         for _ in range(n):
-            result, _ = await system.send("todo", "bench", caller,
+            result, _ = await system.send("todo", actor, caller,
                                           {"type": "ADD_TODO", "text": "buy milk"})
             todo_id = result.outputs[0]["todo"]["id"]
-            await system.send("todo", "bench", caller, {"type": "TOGGLE_TODO", "id": todo_id})
-            await system.send("todo", "bench", caller, {"type": "REMOVE_TODO", "id": todo_id})
+            await system.send("todo", actor, caller, {"type": "TOGGLE_TODO", "id": todo_id})
+            await system.send("todo", actor, caller, {"type": "REMOVE_TODO", "id": todo_id})
 
     callers = [CALLER] if senders == 1 else [Caller.client(f"bench-{i}") for i in range(senders)]
     wall, cpu = time.perf_counter(), time.process_time()
@@ -122,9 +125,10 @@ async def commit_round(system: ActorSystem, n: int, senders: int = 1) -> tuple[f
 
 
 async def commit_rates(workdir: Path, rounds: int, events: int,
-                       senders: int = 1) -> dict[str, Any]:
-    """Events/s per store, interleaved rounds; with ``senders`` > 1, that many at once, and
-    the mean number of events per store transaction (``batch``)."""
+                       senders: int = 1, spread: bool = False) -> dict[str, Any]:
+    """Events/s per store, interleaved rounds; with ``senders`` > 1, that many at once (on
+    one actor, or ``spread`` over one actor each), and the mean number of events per store
+    transaction (``batch``)."""
     chart = load_chart(CHART)
     systems = {
         "MemoryStore": ActorSystem({"todo": chart}, store=MemoryStore()),
@@ -137,23 +141,33 @@ async def commit_rates(workdir: Path, rounds: int, events: int,
     commits: dict[str, list[int]] = {}
     for name, system in systems.items():
         await system.start()
-        await commit_round(system, n)  # spawn, warm up
+        await commit_round(system, 1, senders, spread)  # spawn, warm up
         counted = commits[name] = [0, 0]  # transactions, events
-        store_commit = system.store.commit
+        store = system.store
+        store_commit = store.commit
 
         async def counting(*args: Any, _counted: list[int] = counted,
-                           _commit: Any = store_commit, **kwargs: Any) -> None:
-            _counted[0] += 1
+                           _commit: Any = store_commit,
+                           _per_call: bool = not hasattr(store, "_write"),
+                           **kwargs: Any) -> None:
+            _counted[0] += _per_call
             _counted[1] += len(args[2])
             await _commit(*args, **kwargs)
-        system.store.commit = counting  # type: ignore[method-assign]
+        store.commit = counting  # type: ignore[method-assign]
+        if hasattr(store, "_write"):  # SQLite: a transaction may hold several actors' commits
+            write = store._write
+
+            def writing(writes: Any, _counted: list[int] = counted, _write: Any = write) -> None:
+                _counted[0] += 1
+                _write(writes)
+            store._write = writing
     names = list(systems)
     wall: dict[str, list[float]] = {k: [] for k in names}
     cpu: dict[str, list[float]] = {k: [] for k in names}
     for r in range(rounds):
         order = names[r % 3:] + names[:r % 3]
         for name in order:
-            w, c = await commit_round(systems[name], n, senders)
+            w, c = await commit_round(systems[name], n, senders, spread)
             wall[name].append(3 * n * senders / w)
             cpu[name].append(3 * n * senders / c)
     for system in systems.values():
@@ -466,6 +480,10 @@ def main() -> int:
               f"reach the actor together share a transaction)")
         print_rates(asyncio.run(commit_rates(workdir / "concurrent", rounds,
                                              events * args.senders, args.senders)))
+        print(f"   {args.senders} senders at once, each on an actor of its own (the commits "
+              f"of many actors share a SQLite transaction)")
+        print_rates(asyncio.run(commit_rates(workdir / "spread", rounds,
+                                             events * args.senders, args.senders, spread=True)))
 
         db = workdir / "actors.db"
         made = populate(db, n)
