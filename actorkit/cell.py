@@ -37,6 +37,9 @@ T = TypeVar("T")
 #: the loop for company, but for one batch in this many, to notice when it would get some.
 SOLO_AFTER = 8
 
+#: The turns of the loop a batch's leader waits for more company once it has some.
+MAX_TURNS = 4
+
 
 class _Batch:
     """Steps run but not stored yet: committed together, answered together."""
@@ -176,12 +179,17 @@ class Cell:
             await pending.waiter
         elif batch is not None:  # the leader
             try:
-                # One turn of the loop lets the events that arrived with this one join its
-                # batch. A lone caller's events would pay it for nothing (~5%), so it is
-                # taken while batches get company, and otherwise one time in SOLO_AFTER.
+                # A turn of the loop lets the events that arrived with this one join its
+                # batch; once some have, a few more turns (each reads what reached the
+                # sockets meanwhile) let a busy actor store bursts, not fragments of them.
+                # A lone caller's events would pay the first turn for nothing (~5%), so it
+                # is taken while batches get company, and otherwise one time in SOLO_AFTER.
                 self._solo += 1
                 if self._solo <= SOLO_AFTER or not self._solo % SOLO_AFTER:
-                    await asyncio.sleep(0)
+                    for _ in range(MAX_TURNS):
+                        await asyncio.sleep(0)
+                        if not batch.waiters:
+                            break
                 async with self.lock:  # after the operations already waiting for the actor
                     await self._flush(batch)
             except asyncio.CancelledError:

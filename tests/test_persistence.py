@@ -443,6 +443,28 @@ def test_events_that_arrive_together_are_stored_together_and_answered_after(char
     asyncio.run(go())
 
 
+def test_a_busy_actor_keeps_its_batch_open_a_few_turns_for_late_arrivals(charts, db, clock):
+    # Events that reach a busy actor one turn of the loop apart (as the requests read from
+    # the sockets in successive turns do) still share its transaction.
+    async def go() -> None:
+        store = WatchedStore(SqliteStore(db))
+        s = await started(charts, store, clock)
+        await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "first"})
+        store.batches.clear()
+
+        async def add(i: int) -> None:
+            for _ in range(i):  # arrive i turns after the first
+                await asyncio.sleep(0)
+            await s.send("todo", "x", Caller.client(f"c{i}"),
+                         {"type": "ADD_TODO", "text": f"todo {i}"})
+
+        await asyncio.gather(*(add(i) for i in (0, 0, 1, 2, 3)))
+        assert [len(b) for b in store.batches] == [5]
+        await s.close()
+
+    asyncio.run(go())
+
+
 def test_a_refused_batch_fails_every_sender_in_it_and_changes_nothing(charts, db, clock):
     async def go() -> None:
         store = FlakyStore(SqliteStore(db))
