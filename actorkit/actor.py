@@ -575,7 +575,7 @@ class Actor:
         """The snapshot as a dict; ``frozen``: sharing nothing a later step changes in place
         (timers as JSON, the interpreter's times copied)."""
         timers = [t.to_json() for t in self._timers]
-        snap = {
+        return {
             "format": snapshots.FORMAT,
             "actor": {"type": self.chart.actor_type, "id": self.id,
                       "version": self.chart.version},
@@ -591,7 +591,6 @@ class Actor:
             else timers,
             "wakeup": self._wakeup,
         }
-        return snap
 
     def _apply(self, snap: dict[str, Any]) -> None:
         context = snap["context"]

@@ -117,9 +117,9 @@ def test_a_commit_of_a_step_already_journaled_is_refused_and_changes_nothing(mak
         before = (await store.load("todo", "a"), await store.journal("todo", "a"),
                   await store.wakes())
 
-        for stale in ([event(2, "again"), event(3, "new")], [event(0, "again")],
-                      [event(3, "new"), event(4, "new"), event(1, "again")]):
-            with pytest.raises(StoreError, match=r"journal of todo/a already has step \d"):
+        for stale, step in (([event(2, "again"), event(3, "new")], 2), ([event(0, "again")], 0),
+                            ([event(3, "new"), event(4, "new"), event(1, "again")], 1)):
+            with pytest.raises(StoreError, match=rf"journal of todo/a already has step {step}\b"):
                 await store.commit("todo", "a", stale, b'{"lost":true}', version=2,
                                    seq=stale[-1].seq, wake=None)
             after = (await store.load("todo", "a"), await store.journal("todo", "a"),

@@ -160,13 +160,12 @@ class SqliteStore:
     def _write(self, writes: list[_Write]) -> None:
         """Write ``writes`` in one transaction; each refused one gets its ``error``."""
         db = self._db
-        savepoints = len(writes) > 1
         with self._lock:
             try:
                 db.execute("BEGIN IMMEDIATE")
                 try:
                     for write in writes:
-                        self._write_one(db, write, savepoints)
+                        self._write_one(db, write)
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
@@ -180,9 +179,10 @@ class SqliteStore:
                                              f"{write.actor_id} to {self.path}: {e}")
                     write.error.__cause__ = e
 
-    def _write_one(self, db: sqlite3.Connection, write: _Write, savepoint: bool) -> None:
-        if savepoint:
-            db.execute("SAVEPOINT actor")
+    def _write_one(self, db: sqlite3.Connection, write: _Write) -> None:
+        # Under a savepoint, so that a refused write leaves the others in the transaction,
+        # and nothing of its own (the rows before the one refused).
+        db.execute("SAVEPOINT actor")
         try:
             db.executemany(
                 "INSERT INTO journal (type, id, seq, time, kind, caller_type, caller_id, "
@@ -195,9 +195,8 @@ class SqliteStore:
                 (write.actor_type, write.actor_id, write.version, write.seq, write.snapshot,
                  write.wake))
         except sqlite3.IntegrityError as e:
-            if savepoint:
-                db.execute("ROLLBACK TO actor")
-                db.execute("RELEASE actor")
+            db.execute("ROLLBACK TO actor")
+            db.execute("RELEASE actor")
             last = db.execute("SELECT MAX(seq) FROM journal WHERE type = ? AND id = ?",
                               (write.actor_type, write.actor_id)).fetchone()[0]
             taken = [row[2] for row in write.rows if last is not None and row[2] <= last]
@@ -205,8 +204,7 @@ class SqliteStore:
                                      f"has step {taken[0] if taken else '?'}: {e}")
             write.error.__cause__ = e
             return
-        if savepoint:
-            db.execute("RELEASE actor")
+        db.execute("RELEASE actor")
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
                       limit: int = 100) -> list[Entry]:
