@@ -465,6 +465,37 @@ def test_a_busy_actor_keeps_its_batch_open_a_few_turns_for_late_arrivals(charts,
     asyncio.run(go())
 
 
+def test_a_leader_that_gives_up_while_sqlite_writes_its_batch_leaves_everyone_the_truth(
+        charts, db, clock):
+    # The batch's leader is cancelled while its transaction waits for the end of the turn:
+    # the transaction is written all the same, so its company must be answered as stored
+    # (not told to send again), and the actor and the store agree.
+    async def go() -> None:
+        store = SqliteStore(db)
+        s = await started(charts, store, clock)
+        await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "first"})
+        sends = [asyncio.ensure_future(s.send("todo", "x", Caller.client(f"c{i}"),
+                                              {"type": "ADD_TODO", "text": f"todo {i}"}))
+                 for i in range(3)]
+        for _ in range(100):  # until the batch waits for the end of the turn
+            if store._queue is not None:
+                break
+            await asyncio.sleep(0)
+        assert store._queue is not None
+        sends[0].cancel()
+        outcomes = await asyncio.gather(*sends, return_exceptions=True)
+        assert not any(isinstance(o, StoreError) for o in outcomes), outcomes
+        journal = await whole_journal(s, "todo", "x")
+        assert len(journal) == 5  # spawn, first and the three
+        actor = s.get("todo", "x")
+        stored = await store.load("todo", "x")
+        assert actor is not None and stored is not None
+        assert actor.snapshot_json() == stored.snapshot
+        await s.close()
+
+    asyncio.run(go())
+
+
 def test_a_refused_batch_fails_every_sender_in_it_and_changes_nothing(charts, db, clock):
     async def go() -> None:
         store = FlakyStore(SqliteStore(db))

@@ -293,16 +293,21 @@ def test_a_refused_commit_in_a_shared_transaction_refuses_only_itself(tmp_path):
     run(go())
 
 
-def test_a_commit_whose_caller_gives_up_is_written_all_the_same(tmp_path):
+def test_a_commit_whose_caller_gives_up_is_written_all_the_same_and_says_so(tmp_path):
     async def go() -> None:
         store = SqliteStore(tmp_path / "actors.db")
+        await commit(store, [event(0)], actor="refused")
         other = asyncio.ensure_future(commit(store, [event(0)], actor="other"))
         quitter = asyncio.ensure_future(commit(store, [event(0), event(1)], actor="quitter"))
-        await asyncio.sleep(0)  # both wait for this turn's transaction
+        refused = asyncio.ensure_future(commit(store, [event(0)], actor="refused"))
+        await asyncio.sleep(0)  # all wait for this turn's transaction
         quitter.cancel()
+        refused.cancel()
         await other
-        with pytest.raises(asyncio.CancelledError):
-            await quitter
+        assert await quitter is None  # the outcome, not CancelledError: it is stored
+        assert not quitter.cancelled()
+        with pytest.raises(StoreError, match="already has step 0"):
+            await refused  # the outcome: refused
         assert (await store.load("todo", "quitter")).seq == 1  # type: ignore[union-attr]
         await store.close()
 

@@ -123,7 +123,9 @@ class SqliteStore:
         are written in one SQLite transaction, each actor's under a savepoint of its own, so
         one refused commit does not refuse the others. A lone committer's commits stop
         waiting a turn for company after SOLO_AFTER transactions without any (one in
-        SOLO_AFTER still waits, to notice when it would get some)."""
+        SOLO_AFTER still waits, to notice when it would get some). A caller cancelled while
+        its commit waits for the transaction gets the outcome (stored, or StoreError), not
+        CancelledError: the commit is written all the same."""
         write = _Write(actor_type, actor_id, [
             (actor_type, actor_id, e.seq, e.time, e.kind, e.caller.type, e.caller.id, e.type,
              orjson.dumps(e.data), e.error) for e in entries], snapshot, version, seq, wake)
@@ -136,11 +138,21 @@ class SqliteStore:
                 return
             self._queue = []
             asyncio.get_running_loop().call_soon(self._drain)
-        write.done = asyncio.get_running_loop().create_future()
+        done = write.done = asyncio.get_running_loop().create_future()
         self._queue.append(write)
-        # The transaction is written by a loop callback, not by this task: a caller that
-        # gives up (cancelled) does not stop it, and its commit is written all the same.
-        await write.done
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # The transaction is written by a loop callback at the end of this turn, not
+            # by this task, so giving up cannot stop it. Answering "cancelled" would leave
+            # the caller unable to tell stored from not stored (and the actor in memory
+            # perhaps ahead of its store): wait for the outcome and report that instead.
+            if done.cancelled():
+                raise
+            await done
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # the cancellation was answered with the outcome
 
     def _drain(self) -> None:
         queue, self._queue = self._queue, None
