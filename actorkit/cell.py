@@ -44,11 +44,10 @@ MAX_TURNS = 4
 class _Batch:
     """Steps run but not stored yet: committed together, answered together."""
 
-    __slots__ = ("before", "error", "journal", "results", "waiters")
+    __slots__ = ("before", "error", "results", "waiters")
 
     def __init__(self, before: bytes) -> None:
         self.before = before  # the stored snapshot they follow
-        self.journal: list[Entry] = []
         self.results: list[StepResult] = []
         self.waiters: list[asyncio.Future[None]] = []  # one per operation but the leader's
         self.error: BaseException | None = None  # why it was not stored
@@ -165,7 +164,6 @@ class Cell:
         else:
             waiter = asyncio.get_running_loop().create_future()
             batch.waiters.append(waiter)
-        batch.journal += entries(steps)
         batch.results += steps
         return Pending(result, failure, batch, waiter)
 
@@ -216,7 +214,7 @@ class Cell:
             self._solo = 0
         try:
             try:
-                await self.commit(batch.journal, batch.before)
+                await self.commit(entries(batch.results), batch.before)
             except Exception as e:
                 batch.error = e
             except BaseException as e:  # cancelled inside the store's commit

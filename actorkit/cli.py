@@ -21,28 +21,30 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 
-def _chart_paths(command: str, paths: list[str], verb: str) -> list[str] | None:
-    """The PATH arguments, or ``charts/`` when there are none; ``None``, after saying why,
-    when there are none and no ``charts/`` folder either."""
+def _chart_files(command: str, paths: list[str], verb: str) -> list[Path] | None:
+    """The chart files named by the PATH arguments, or under ``charts/`` when there are none;
+    ``None``, after saying why, when they name no chart (exit code 2)."""
+    from .lint import LintUsageError, chart_files
+
     if not paths and not Path("charts").is_dir():
         print(f"actorkit {command}: no charts/ folder here: run it in your project's folder or "
               f"name the chart files or folders to {verb} (actorkit {command} PATH...)",
               file=sys.stderr)
         return None
-    return paths or ["charts"]
+    try:
+        return chart_files(paths or ["charts"])
+    except LintUsageError as e:
+        print(f"actorkit {command}: {e}", file=sys.stderr)
+        return None
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from .lint import LintUsageError, lint_paths
+    from .lint import lint_paths
 
-    paths = _chart_paths("lint", args.paths, "check")
-    if paths is None:
+    files = _chart_files("lint", args.paths, "check")
+    if files is None:
         return 2
-    try:
-        report = lint_paths(paths)
-    except LintUsageError as e:
-        print(f"actorkit lint: {e}", file=sys.stderr)
-        return 2
+    report = lint_paths(files)
     text = report.render(args.format)
     if text:
         print(text)
@@ -54,7 +56,6 @@ def _test(args: argparse.Namespace) -> int:
     import time
 
     from .chart import inspect_chart
-    from .lint import LintUsageError, chart_files
 
     try:
         from .testing import Result, check_chart
@@ -62,13 +63,8 @@ def _test(args: argparse.Namespace) -> int:
     except ImportError as e:
         print(f"actorkit test: {e}", file=sys.stderr)
         return 2
-    paths = _chart_paths("test", args.paths, "test")
-    if paths is None:
-        return 2
-    try:
-        files = chart_files(paths)
-    except LintUsageError as e:
-        print(f"actorkit test: {e}", file=sys.stderr)
+    files = _chart_files("test", args.paths, "test")
+    if files is None:
         return 2
     charts = []
     for file in files:
