@@ -144,6 +144,22 @@ def test_user_middleware_still_sees_actor_requests():
     assert seen == ["/api/todo/list-1"] * 2
 
 
+def test_an_error_handler_given_to_the_app_still_covers_actor_requests():
+    from fastapi.responses import JSONResponse
+
+    async def teapot(request, exc):
+        return JSONResponse({"handled": True}, status_code=418)
+
+    app = create_app(ROOT, secret=SECRET, store=MemoryStore(),
+                     exception_handlers={RuntimeError: teapot})
+    system = app.state.system
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+    system.snapshot = broken  # the endpoint lets it through: the user's handler answers
+    assert [a.status_code for a in fetch(app, "/api/todo/list-1", TOKEN)] == [418, 418]
+
+
 class _Tracer(trace.NoOpTracer):
     def __init__(self, spans: list) -> None:
         self.spans = spans

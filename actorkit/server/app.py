@@ -154,6 +154,9 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     return app
 
 
+_FASTAPI_HANDLERS = "fastapi.exception_handlers"
+
+
 class _App(FastAPI):
     """FastAPI, with the actor routes dispatched ahead of its middleware stack when that
     stack would add nothing to them.
@@ -173,14 +176,16 @@ class _App(FastAPI):
 
     def direct_routes(self, routes: ActorRoutes) -> None:
         self._routes = routes
-        self._stock_handlers = set(self.exception_handlers)
 
     def build_middleware_stack(self) -> Any:
         stack = super().build_middleware_stack()
+        # FastAPI's own handlers (HTTP and validation errors) never see an actor request:
+        # any other, given to the constructor or added since, might.
+        users_handlers = any(getattr(handler, "__module__", None) != _FASTAPI_HANDLERS
+                             for handler in self.exception_handlers.values())
         self._direct = self._routes is not None and not (
-            self.user_middleware or self.debug or self.root_path
-            or getattr(self, "max_body_size", None) is not None
-            or set(self.exception_handlers) != self._stock_handlers)
+            self.user_middleware or self.debug or self.root_path or users_handlers
+            or getattr(self, "max_body_size", None) is not None)
         return stack
 
     def _otel_enabled(self) -> bool:
