@@ -19,7 +19,7 @@ import pytest
 from servers import Server, serve
 from support import ROOT, FakeClock, alice, bob, chart, ops
 
-from actorkit import Caller, Chart, EventRejected, HookError, load_chart
+from actorkit import Caller, Chart, EventRejected, HookError, StepResult, load_chart
 from actorkit.journal import replay
 from actorkit.runtime import ActorSystem
 from actorkit.store import Entry, SqliteStore, Store, Stored, StoreError
@@ -60,6 +60,11 @@ async def eventually(condition: Callable[[], bool | Awaitable[bool]],
             return
         assert loop.time() < deadline, "the condition did not come true in time"
         await asyncio.sleep(0.005)
+
+
+def add_todo(s: ActorSystem, i: int) -> Awaitable[tuple[StepResult, str]]:
+    """Client ``c{i}`` adds "todo {i}" to todo/x."""
+    return s.send("todo", "x", Caller.client(f"c{i}"), {"type": "ADD_TODO", "text": f"todo {i}"})
 
 
 async def whole_journal(s: ActorSystem, actor_type: str, actor_id: str) -> list[Entry]:
@@ -370,8 +375,7 @@ def test_concurrent_senders_get_one_serial_journal(charts, db, clock):
         s = await started(charts, SlowStore(SqliteStore(db)), clock)
 
         async def add(i: int) -> int:
-            result, _ = await s.send("todo", "x", Caller.client(f"c{i}"),
-                                     {"type": "ADD_TODO", "text": f"todo {i}"})
+            result, _ = await add_todo(s, i)
             return result.seq
 
         seqs = await asyncio.gather(*(add(i) for i in range(senders)))
@@ -417,8 +421,7 @@ def test_events_that_arrive_together_are_stored_together_and_answered_after(char
         reads: list[Any] = []
 
         async def add(i: int) -> None:
-            result, _ = await s.send("todo", "x", Caller.client(f"c{i}"),
-                                     {"type": "ADD_TODO", "text": f"todo {i}"})
+            result, _ = await add_todo(s, i)
             # answered only once the batch holding its step is stored
             assert any(result.seq in batch for batch in store.batches)
 
@@ -455,8 +458,7 @@ def test_a_busy_actor_keeps_its_batch_open_a_few_turns_for_late_arrivals(charts,
         async def add(i: int) -> None:
             for _ in range(i):  # arrive i turns after the first
                 await asyncio.sleep(0)
-            await s.send("todo", "x", Caller.client(f"c{i}"),
-                         {"type": "ADD_TODO", "text": f"todo {i}"})
+            await add_todo(s, i)
 
         await asyncio.gather(*(add(i) for i in (0, 0, 1, 2, 3)))
         assert [len(b) for b in store.batches] == [5]
@@ -474,9 +476,7 @@ def test_a_leader_that_gives_up_while_sqlite_writes_its_batch_leaves_everyone_th
         store = SqliteStore(db)
         s = await started(charts, store, clock)
         await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "first"})
-        sends = [asyncio.ensure_future(s.send("todo", "x", Caller.client(f"c{i}"),
-                                              {"type": "ADD_TODO", "text": f"todo {i}"}))
-                 for i in range(3)]
+        sends = [asyncio.ensure_future(add_todo(s, i)) for i in range(3)]
         for _ in range(100):  # until the batch waits for the end of the turn
             if store._queue is not None:
                 break
@@ -506,18 +506,14 @@ def test_a_refused_batch_fails_every_sender_in_it_and_changes_nothing(charts, db
         before, journal = actor.snapshot_json(), await whole_journal(s, "todo", "x")
 
         store.failing = True
-        outcomes = await asyncio.gather(*(
-            s.send("todo", "x", Caller.client(f"c{i}"), {"type": "ADD_TODO", "text": str(i)})
-            for i in range(5)), return_exceptions=True)
+        outcomes = await asyncio.gather(*(add_todo(s, i) for i in range(5)), return_exceptions=True)
         assert all(isinstance(o, StoreError) for o in outcomes), outcomes
         actor = s.get("todo", "x")
         assert actor is not None and actor.snapshot_json() == before
         assert await whole_journal(s, "todo", "x") == journal
 
         store.failing = False
-        results = await asyncio.gather(*(
-            s.send("todo", "x", Caller.client(f"c{i}"), {"type": "ADD_TODO", "text": str(i)})
-            for i in range(5)))
+        results = await asyncio.gather(*(add_todo(s, i) for i in range(5)))
         assert sorted(r.seq for r, _ in results) == list(range(2, 7))
         await s.close()
 
