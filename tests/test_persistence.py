@@ -496,6 +496,50 @@ def test_a_leader_that_gives_up_while_sqlite_writes_its_batch_leaves_everyone_th
     asyncio.run(go())
 
 
+class GatedStore(FlakyStore):
+    """A store of the user's own whose commits wait (as across a network) until the test
+    opens :attr:`gate`; :attr:`entered` is set once a commit is under way."""
+
+    def __init__(self, inner: Store) -> None:
+        super().__init__(inner)
+        self.gate, self.entered = asyncio.Event(), asyncio.Event()
+
+    async def commit(self, actor_type: str, actor_id: str, entries: Sequence[Entry],
+                     snapshot: bytes, *, version: int, seq: int, wake: float | None) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        await super().commit(actor_type, actor_id, entries, snapshot, version=version, seq=seq,
+                             wake=wake)
+
+
+def test_a_leader_that_gives_up_while_a_store_of_the_users_writes_its_batch_waits_for_it(
+        charts, db, clock):
+    # The same with a store whose commit really waits: the write the leader started is
+    # finished, not abandoned midway, and everyone in the batch is told it is stored.
+    async def go() -> None:
+        store = GatedStore(SqliteStore(db))
+        store.gate.set()
+        s = await started(charts, store, clock)
+        await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "first"})
+        store.gate.clear()
+        store.entered.clear()
+        sends = [asyncio.ensure_future(add_todo(s, i)) for i in range(3)]
+        await asyncio.wait_for(store.entered.wait(), 5)
+        sends[0].cancel()
+        await asyncio.sleep(0)
+        store.gate.set()
+        outcomes = await asyncio.gather(*sends, return_exceptions=True)
+        assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
+        assert sorted(r.seq for r, _ in outcomes) == [2, 3, 4]  # type: ignore[union-attr]
+        assert len(await whole_journal(s, "todo", "x")) == 5  # spawn, first and the three
+        actor, stored = s.get("todo", "x"), await store.load("todo", "x")
+        assert actor is not None and stored is not None
+        assert actor.snapshot_json() == stored.snapshot
+        await s.close()
+
+    asyncio.run(go())
+
+
 def test_a_refused_batch_fails_every_sender_in_it_and_changes_nothing(charts, db, clock):
     async def go() -> None:
         store = FlakyStore(SqliteStore(db))

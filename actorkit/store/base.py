@@ -59,7 +59,14 @@ class Stored:
 
 class Store(Protocol):
     """Where committed actor state lives. Every method is atomic: a :class:`StoreError` means
-    nothing changed."""
+    nothing changed.
+
+    The actor system runs each :meth:`commit` in a task of its own, so that a caller that gives
+    up (a closed request) does not interrupt a write under way. A store whose commits finish
+    on their own anyway (they never wait, or a caller cancelled while waiting still gets the
+    outcome) can say so with a class attribute ``commits_outlive_cancel = True`` and save
+    that task and its turn of the loop (about 15 us a commit).
+    """
 
     async def load(self, actor_type: str, actor_id: str) -> Stored | None:
         """The actor's last committed snapshot, or ``None`` if it was never committed."""

@@ -12,6 +12,9 @@ __all__ = ["MemoryStore"]
 class MemoryStore:
     """Snapshots and journals in dictionaries; gone when the process ends."""
 
+    #: A commit never waits, so a cancelled caller cannot interrupt it (see :class:`Store`).
+    commits_outlive_cancel = True
+
     def __init__(self, *, journal: bool = True) -> None:
         self._actors: dict[tuple[str, str], Stored] = {}
         self._wakes: dict[tuple[str, str], float] = {}

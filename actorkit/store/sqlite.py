@@ -83,6 +83,10 @@ class _Write:
 class SqliteStore:
     """Actors in the SQLite file at ``path`` (made if missing)."""
 
+    #: A loop callback writes each transaction, and a caller cancelled while its commit waits
+    #: for it gets the outcome (see :class:`Store` and :meth:`commit`).
+    commits_outlive_cancel = True
+
     def __init__(self, path: str | Path, *, durability: Durability = "process") -> None:
         if durability not in ("process", "power"):
             raise ValueError(f"durability is 'process' or 'power', not {durability!r}")
