@@ -180,13 +180,15 @@ class SqliteStore:
             try:
                 db.execute("BEGIN IMMEDIATE")
                 try:
+                    alone = len(writes) == 1
                     for write in writes:
-                        self._write_one(db, write)
+                        self._write_one(db, write, alone=alone)
                 except BaseException:
                     db.execute("ROLLBACK")
                     raise
                 if all(w.error is not None for w in writes):
-                    db.execute("ROLLBACK")
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
                 else:
                     db.execute("COMMIT")
             except sqlite3.Error as e:
@@ -195,10 +197,12 @@ class SqliteStore:
                                              f"{write.actor_id} to {self.path}: {e}")
                     write.error.__cause__ = e
 
-    def _write_one(self, db: sqlite3.Connection, write: _Write) -> None:
+    def _write_one(self, db: sqlite3.Connection, write: _Write, *, alone: bool) -> None:
         # Under a savepoint, so that a refused write leaves the others in the transaction,
-        # and nothing of its own (the rows before the one refused).
-        db.execute("SAVEPOINT actor")
+        # and nothing of its own (the rows before the one refused). A write alone in its
+        # transaction needs none (~8 us less): a refusal rolls the transaction back.
+        if not alone:
+            db.execute("SAVEPOINT actor")
         try:
             db.executemany(
                 "INSERT INTO journal (type, id, seq, time, kind, caller_type, caller_id, "
@@ -211,8 +215,11 @@ class SqliteStore:
                 (write.actor_type, write.actor_id, write.version, write.seq, write.snapshot,
                  write.wake))
         except sqlite3.IntegrityError as e:
-            db.execute("ROLLBACK TO actor")
-            db.execute("RELEASE actor")
+            if alone:
+                db.execute("ROLLBACK")
+            else:
+                db.execute("ROLLBACK TO actor")
+                db.execute("RELEASE actor")
             last = db.execute("SELECT MAX(seq) FROM journal WHERE type = ? AND id = ?",
                               (write.actor_type, write.actor_id)).fetchone()[0]
             taken = [row[2] for row in write.rows if last is not None and row[2] <= last]
@@ -220,7 +227,8 @@ class SqliteStore:
                                      f"has step {taken[0] if taken else '?'}: {e}")
             write.error.__cause__ = e
             return
-        db.execute("RELEASE actor")
+        if not alone:
+            db.execute("RELEASE actor")
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
                       limit: int = 100) -> list[Entry]:
