@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -23,7 +23,7 @@ from .errors import ActorkitError
 from .events import Caller
 from .journal import entries, spawn_entry
 from .statevalue import StateValue, matches_state
-from .store.base import Entry, Store, StoreError
+from .store.base import Entry, Store, StoreError, outcome
 from .sync import Frames, View, ViewCache, Views
 
 if TYPE_CHECKING:
@@ -244,8 +244,8 @@ class Cell:
                                            wake=actor.next_deadline)
             if getattr(self.store, "commits_outlive_cancel", False):
                 await committing
-            else:
-                await _outliving_cancel(committing)
+            else:  # in a task of its own, so that a caller giving up does not interrupt it
+                await outcome(asyncio.ensure_future(committing))
         except StoreError:
             if before:
                 self.actor = Actor.restore(actor.chart, before, clock=self.system.clock)
@@ -336,24 +336,6 @@ class Cell:
         """Whether nothing holds the actor in memory: no connection, waiter or running event."""
         return not self.connections and not self.waiters and not self.users and \
             self._batch is None
-
-
-async def _outliving_cancel(commit: Coroutine[Any, Any, None]) -> None:
-    """Await a store's ``commit`` in a task of its own, so that a caller cancelled while it
-    is under way waits for its outcome (and gets it) instead of abandoning the write midway:
-    its batch's other callers would be told "interrupted" for events perhaps stored, and the
-    actor could stay ahead of its store. A second cancellation is obeyed."""
-    task = asyncio.ensure_future(commit)
-    try:
-        await asyncio.shield(task)
-    except asyncio.CancelledError:
-        if task.cancelled():
-            raise
-        await asyncio.wait([task])
-        current = asyncio.current_task()
-        if current is not None:
-            current.uncancel()  # answered with the outcome
-        task.result()
 
 
 def _event_matches(wanted: Mapping[str, Any], result: StepResult) -> bool:

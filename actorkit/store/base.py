@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 import orjson
 
@@ -19,8 +20,29 @@ __all__ = ["Entry", "EntryKind", "Store", "StoreError", "Stored"]
 EntryKind = Literal["spawn", "event", "system", "timer", "migrate"]
 
 
+T = TypeVar("T")
+
+
 class StoreError(ActorkitError):
     """The store could not read or write; nothing was committed."""
+
+
+async def outcome(write: asyncio.Future[T]) -> T:
+    """Await ``write``, a commit under way. A caller cancelled meanwhile still waits for it
+    and gets its outcome (its result or its error; the cancellation is taken back): answering
+    "cancelled" would leave it unable to tell stored from not stored, and the actor perhaps
+    ahead of its store. A second cancellation is obeyed, and cancels ``write``."""
+    try:
+        return await asyncio.shield(write)
+    except asyncio.CancelledError:
+        if write.cancelled():
+            raise
+    try:
+        return await write
+    finally:
+        task = asyncio.current_task()
+        if not write.cancelled() and task is not None:
+            task.uncancel()
 
 
 @dataclass(frozen=True)

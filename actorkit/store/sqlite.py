@@ -23,7 +23,7 @@ from typing import Any, Literal
 import orjson
 
 from ..events import Caller
-from .base import Entry, Stored, StoreError
+from .base import Entry, Stored, StoreError, outcome
 
 __all__ = ["SqliteStore"]
 
@@ -142,21 +142,11 @@ class SqliteStore:
                 return
             self._queue = []
             asyncio.get_running_loop().call_soon(self._drain)
-        done = write.done = asyncio.get_running_loop().create_future()
+        write.done = asyncio.get_running_loop().create_future()
         self._queue.append(write)
-        try:
-            await asyncio.shield(done)
-        except asyncio.CancelledError:
-            # The transaction is written by a loop callback at the end of this turn, not
-            # by this task, so giving up cannot stop it. Answering "cancelled" would leave
-            # the caller unable to tell stored from not stored (and the actor in memory
-            # perhaps ahead of its store): wait for the outcome and report that instead.
-            if done.cancelled():
-                raise
-            await done
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()  # the cancellation was answered with the outcome
+        # The transaction is written by a loop callback at the end of this turn, not by this
+        # task, so giving up cannot stop it: a caller that does is answered with the outcome.
+        await outcome(write.done)
 
     def _drain(self) -> None:
         queue, self._queue = self._queue, None
