@@ -71,6 +71,14 @@ async def whole_journal(s: ActorSystem, actor_type: str, actor_id: str) -> list[
     return await s.journal(actor_type, actor_id, limit=1000)
 
 
+async def assert_stored_as_held(s: ActorSystem, store: Store, entries: int) -> None:
+    """todo/x's journal has ``entries`` entries, and ``store`` holds the state ``s`` has."""
+    assert len(await whole_journal(s, "todo", "x")) == entries
+    actor, stored = s.get("todo", "x"), await store.load("todo", "x")
+    assert actor is not None and stored is not None
+    assert actor.snapshot_json() == stored.snapshot
+
+
 def stored_public(stored: Stored | None) -> dict[str, Any]:
     assert stored is not None
     return orjson.loads(stored.snapshot)["context"]["public"]  # type: ignore[no-any-return]
@@ -485,12 +493,7 @@ def test_a_leader_that_gives_up_while_sqlite_writes_its_batch_leaves_everyone_th
         sends[0].cancel()
         outcomes = await asyncio.gather(*sends, return_exceptions=True)
         assert not any(isinstance(o, StoreError) for o in outcomes), outcomes
-        journal = await whole_journal(s, "todo", "x")
-        assert len(journal) == 5  # spawn, first and the three
-        actor = s.get("todo", "x")
-        stored = await store.load("todo", "x")
-        assert actor is not None and stored is not None
-        assert actor.snapshot_json() == stored.snapshot
+        await assert_stored_as_held(s, store, 5)  # spawn, first and the three
         await s.close()
 
     asyncio.run(go())
@@ -531,10 +534,7 @@ def test_a_leader_that_gives_up_while_a_store_of_the_users_writes_its_batch_wait
         outcomes = await asyncio.gather(*sends, return_exceptions=True)
         assert not any(isinstance(o, BaseException) for o in outcomes), outcomes
         assert sorted(r.seq for r, _ in outcomes) == [2, 3, 4]  # type: ignore[union-attr]
-        assert len(await whole_journal(s, "todo", "x")) == 5  # spawn, first and the three
-        actor, stored = s.get("todo", "x"), await store.load("todo", "x")
-        assert actor is not None and stored is not None
-        assert actor.snapshot_json() == stored.snapshot
+        await assert_stored_as_held(s, store, 5)  # spawn, first and the three
         await s.close()
 
     asyncio.run(go())
