@@ -144,13 +144,12 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     noise = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _DenialNoise) for f in noise.filters):
         noise.addFilter(_DenialNoise())
-    app = _App(title="actorkit", version=__version__, lifespan=lifespan, **fastapi)
-    app.state.system = system
     routes = ActorRoutes(system, secret=signing_key, prefix=prefix)
+    app = _App(routes, title="actorkit", version=__version__, lifespan=lifespan, **fastapi)
+    app.state.system = system
     # The actor routes go first in the app's own table: matched before the docs routes and
     # without the extra routing layer an included router adds to every request.
     app.router.routes[:0] = routes.router().routes
-    app.direct_routes(routes)
     return app
 
 
@@ -169,13 +168,13 @@ class _App(FastAPI):
     the stack. Telemetry switched on while serving is noticed within a second.
     """
 
-    _routes: ActorRoutes | None = None
     _direct = False  # decided when the stack is built, on the app's first call
     _otel_on = False
     _otel_until = -math.inf
 
-    def direct_routes(self, routes: ActorRoutes) -> None:
+    def __init__(self, routes: ActorRoutes, **fastapi: Any) -> None:
         self._routes = routes
+        super().__init__(**fastapi)
 
     def build_middleware_stack(self) -> Any:
         stack = super().build_middleware_stack()
@@ -183,7 +182,7 @@ class _App(FastAPI):
         # any other, given to the constructor or added since, might.
         users_handlers = any(getattr(handler, "__module__", None) != _FASTAPI_HANDLERS
                              for handler in self.exception_handlers.values())
-        self._direct = self._routes is not None and not (
+        self._direct = not (
             self.user_middleware or self.debug or self.root_path or users_handlers
             or getattr(self, "max_body_size", None) is not None)
         return stack
@@ -200,7 +199,6 @@ class _App(FastAPI):
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if self._direct and scope["type"] != "lifespan" and not self._otel_enabled():
-            assert self._routes is not None
             endpoint = self._routes.match(scope)
             if endpoint is not None:
                 scope["app"] = self

@@ -28,6 +28,12 @@ __all__ = ["ActorRoutes", "create_router"]
 
 PATH = "/{actor_type}/{actor_id}"
 
+#: The methods the HTTP endpoints answer themselves (405 JSON for all but GET and POST).
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+#: The methods :meth:`ActorRoutes.match` dispatches directly; the others take the route table,
+#: as Starlette answers some of them itself (HEAD, OPTIONS).
+_DIRECT_METHODS = ("GET", "POST")
+
 
 def _wait_options(query: Query) -> dict[str, Any]:
     state = query.json("waitForState")
@@ -70,13 +76,12 @@ class ActorRoutes:
     def router(self) -> APIRouter:
         router = APIRouter()
         path = self.prefix + PATH
-        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         # HTTP is served by a bare ASGI endpoint: FastAPI's per-request machinery (dependency
         # solving, Request and Response objects) cost more than running the event itself.
         router.add_route(path, self.http,  # type: ignore[arg-type]  # plain ASGI
-                         include_in_schema=False, methods=methods)
+                         include_in_schema=False, methods=_METHODS)
         router.add_route(path + "/events", self.journal,  # type: ignore[arg-type]
-                         include_in_schema=False, methods=methods)
+                         include_in_schema=False, methods=_METHODS)
         router.add_websocket_route(path, self.socket)  # type: ignore[arg-type]
         return router
 
@@ -95,7 +100,7 @@ class ActorRoutes:
         endpoint: SocketEndpoint | _HTTP | None
         if scope["type"] == "websocket":
             endpoint = self.socket if len(parts) == 2 else None
-        elif scope["method"] not in ("GET", "POST"):
+        elif scope["method"] not in _DIRECT_METHODS:
             return None
         elif len(parts) == 2:
             endpoint = self.http
