@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from .actor import Actor, StepResult
+from .company import Company
 from .errors import ActorkitError
 from .events import Caller
 from .journal import entries, spawn_entry
@@ -32,10 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["Cell", "Connection", "Pending"]
 
 T = TypeVar("T")
-
-#: After this many batches in a row without company, a batch's leader stops waiting a turn of
-#: the loop for company, but for one batch in this many, to notice when it would get some.
-SOLO_AFTER = 8
 
 #: The turns of the loop a batch's leader waits for more company once it has some.
 MAX_TURNS = 4
@@ -125,7 +122,7 @@ class Cell:
         self.used = system.clock()
         self.users = 0  # operations holding or waiting for the lock
         self._batch: _Batch | None = None
-        self._solo = 0  # batches in a row that nobody joined
+        self._company = Company()  # whether a batch's leader waits for others to join
         self._published = actor.snapshot_json()
         self._views = self._make_views()
         self._value = actor.value
@@ -180,10 +177,8 @@ class Cell:
                 # A turn of the loop lets the events that arrived with this one join its
                 # batch; once some have, a few more turns (each reads what reached the
                 # sockets meanwhile) let a busy actor store bursts, not fragments of them.
-                # A lone caller's events would pay the first turn for nothing (~5%), so it
-                # is taken while batches get company, and otherwise one time in SOLO_AFTER.
-                self._solo += 1
-                if self._solo <= SOLO_AFTER or not self._solo % SOLO_AFTER:
+                # A lone caller's events skip even the first turn (see Company).
+                if self._company.worth_waiting():
                     for _ in range(MAX_TURNS):
                         await asyncio.sleep(0)
                         if not batch.waiters:
@@ -210,8 +205,7 @@ class Cell:
         """Store ``batch`` and publish it (the caller holds the lock), then wake its waiters;
         ``batch.error`` says why it was not stored."""
         self._batch = None  # what runs from now on starts the next batch
-        if batch.waiters:
-            self._solo = 0
+        self._company.ended(bool(batch.waiters))
         try:
             try:
                 await self.commit(entries(batch.results), batch.before)

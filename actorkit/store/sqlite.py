@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import orjson
 
+from ..company import Company
 from ..events import Caller
 from .base import Entry, Stored, StoreError, outcome
 
@@ -59,11 +60,6 @@ CREATE TABLE IF NOT EXISTS journal (
     PRIMARY KEY (type, id, seq)
 ) WITHOUT ROWID;
 """
-
-
-#: After this many transactions in a row with one commit each, a commit is written at once
-#: instead of waiting a turn of the loop for others, but for one in this many.
-SOLO_AFTER = 8
 
 
 class _Write:
@@ -109,7 +105,7 @@ class SqliteStore:
         self._db = db
         self._lock = threading.Lock()
         self._queue: list[_Write] | None = None  # commits waiting for this turn's transaction
-        self._solo = 0  # transactions in a row that had one commit
+        self._company = Company()  # whether a transaction waits for more commits
 
     async def load(self, actor_type: str, actor_id: str) -> Stored | None:
         with self._lock:
@@ -126,16 +122,15 @@ class SqliteStore:
         """Group commit across actors: the commits that arrive in one turn of the event loop
         are written in one SQLite transaction, each actor's under a savepoint of its own, so
         one refused commit does not refuse the others. A lone committer's commits stop
-        waiting a turn for company after SOLO_AFTER transactions without any (one in
-        SOLO_AFTER still waits, to notice when it would get some). A caller cancelled while
-        its commit waits for the transaction gets the outcome (stored, or StoreError), not
-        CancelledError: the commit is written all the same."""
+        waiting a turn for company after a few transactions without any (see Company). A
+        caller cancelled while its commit waits for the transaction gets the outcome
+        (stored, or StoreError), not CancelledError: the commit is written all the same."""
         write = _Write(actor_type, actor_id, [
             (actor_type, actor_id, e.seq, e.time, e.kind, e.caller.type, e.caller.id, e.type,
              orjson.dumps(e.data), e.error) for e in entries], snapshot, version, seq, wake)
         if self._queue is None:
-            if self._solo >= SOLO_AFTER and self._solo % SOLO_AFTER:
-                self._solo += 1
+            if not self._company.worth_waiting():
+                self._company.ended(False)
                 self._write([write])
                 if write.error is not None:
                     raise write.error
@@ -152,7 +147,7 @@ class SqliteStore:
         queue, self._queue = self._queue, None
         if not queue:  # drained by close() already
             return
-        self._solo = self._solo + 1 if len(queue) == 1 else 0
+        self._company.ended(len(queue) > 1)
         self._write(queue)
         for write in queue:
             assert write.done is not None
