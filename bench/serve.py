@@ -50,7 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -305,11 +305,7 @@ class Bench:
     def ws(self, n: int) -> None:
         a, ours, bare, agent = self.args, self.ours, self.bare, self.agent
         assert ours and bare and agent
-        paths = []
-        for i in range(n):
-            actor_id = f"bench-ws{n}-{i}"
-            token = create_access_token(SECRET, actor_id, "todo", f"ws{i}", "client")
-            paths.append(f"/api/todo/{actor_id}?accessToken={token}")
+        paths = ws_paths(f"bench-ws{n}-{i}" for i in range(n))
         agent.call("ws_open", 120, group=f"ws{n}-ours", port=ours.port, paths=paths, hello=True,
                    deflate=a.deflate, timeoutMs=60000)
         agent.call("ws_open", 120, group=f"ws{n}-bare", port=bare.port, paths=["/ws"] * n,
@@ -408,6 +404,14 @@ def fanout_actor(ours: Server, actor_id: str, n: int) -> tuple[str, str, list[st
              + create_access_token(SECRET, actor_id, "todo", f"f{i}", "client")
              for i in range(n)]
     return poster, added["outputs"][0]["todo"]["id"], paths
+
+
+def ws_paths(actor_ids: Iterable[str]) -> list[str]:
+    """The WebSocket paths (with tokens) of one client on each todo actor, the i-th as caller
+    ``ws{i}``."""
+    return [f"/api/todo/{actor_id}?accessToken="
+            + create_access_token(SECRET, actor_id, "todo", f"ws{i}", "client")
+            for i, actor_id in enumerate(actor_ids)]
 
 
 def describe_checkout() -> str:

@@ -140,9 +140,7 @@ def main() -> int:
                 return int(res["requests"])
             unit = "request"
         elif args.workload == "ws":
-            paths = [f"/api/todo/bench-ws-{i}?accessToken="
-                     + create_access_token(SECRET, f"bench-ws-{i}", "todo", f"ws{i}", "client")
-                     for i in range(n)]
+            paths = serve.ws_paths(f"bench-ws-{i}" for i in range(n))
             agent.call("ws_open", 120, group="w", port=ours.port, paths=paths, hello=True,
                        deflate=False, timeoutMs=60000)
 

@@ -124,11 +124,19 @@ async def commit_round(system: ActorSystem, n: int, senders: int = 1,
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def counting(call: Any, tally: list[int]) -> Any:
+    """``call``, adding one to ``tally[0]`` at each call (what it returns is passed on)."""
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        tally[0] += 1
+        return call(*args, **kwargs)
+    return counted
+
+
 async def commit_rates(workdir: Path, rounds: int, events: int,
                        senders: int = 1, spread: bool = False) -> dict[str, Any]:
-    """Events/s per store, interleaved rounds; with ``senders`` > 1, that many at once (on
-    one actor, or ``spread`` over one actor each), and the mean number of events per store
-    transaction (``batch``)."""
+    """Events/s per store, interleaved rounds of ``events`` per sender; with ``senders`` > 1,
+    that many at once (on one actor, or ``spread`` over one actor each), and the mean number
+    of events per store transaction (``batch``)."""
     chart = load_chart(CHART)
     systems = {
         "MemoryStore": ActorSystem({"todo": chart}, store=MemoryStore()),
@@ -137,30 +145,18 @@ async def commit_rates(workdir: Path, rounds: int, events: int,
         "SQLite power": ActorSystem({"todo": chart},
                                     store=SqliteStore(workdir / "power.db", durability="power")),
     }
-    n = max(1, events // 3 // senders)
-    commits: dict[str, list[int]] = {}
+    n = max(1, events // 3)
+    per_round = 3 * n * senders  # each send commits one journal entry
+    transactions: dict[str, list[int]] = {}
     for name, system in systems.items():
         await system.start()
         await commit_round(system, 1, senders, spread)  # spawn, warm up
-        counted = commits[name] = [0, 0]  # transactions, events
-        store = system.store
-        store_commit = store.commit
-
-        async def counting(*args: Any, _counted: list[int] = counted,
-                           _commit: Any = store_commit,
-                           _per_call: bool = not hasattr(store, "_write"),
-                           **kwargs: Any) -> None:
-            _counted[0] += _per_call
-            _counted[1] += len(args[2])
-            await _commit(*args, **kwargs)
-        store.commit = counting  # type: ignore[method-assign]
-        if hasattr(store, "_write"):  # SQLite: a transaction may hold several actors' commits
-            write = store._write
-
-            def writing(writes: Any, _counted: list[int] = counted, _write: Any = write) -> None:
-                _counted[0] += 1
-                _write(writes)
-            store._write = writing
+        store: Any = system.store
+        tally = transactions[name] = [0]
+        if hasattr(store, "_write"):  # SQLite: a transaction may hold several commits
+            store._write = counting(store._write, tally)
+        else:  # each commit is one
+            store.commit = counting(store.commit, tally)
     names = list(systems)
     wall: dict[str, list[float]] = {k: [] for k in names}
     cpu: dict[str, list[float]] = {k: [] for k in names}
@@ -168,8 +164,8 @@ async def commit_rates(workdir: Path, rounds: int, events: int,
         order = names[r % 3:] + names[:r % 3]
         for name in order:
             w, c = await commit_round(systems[name], n, senders, spread)
-            wall[name].append(3 * n * senders / w)
-            cpu[name].append(3 * n * senders / c)
+            wall[name].append(per_round / w)
+            cpu[name].append(per_round / c)
     for system in systems.values():
         await system.close()
     out: dict[str, Any] = {}
@@ -180,7 +176,7 @@ async def commit_rates(workdir: Path, rounds: int, events: int,
         out[name] = {"wall": statistics.median(wall[name]), "cpu": statistics.median(cpu[name]),
                      "ratio": statistics.median(ratios), "q1": q1, "q3": q3,
                      "cpu_ratio": statistics.median(cpu_ratios),
-                     "batch": commits[name][1] / max(commits[name][0], 1)}
+                     "batch": rounds * per_round / max(transactions[name][0], 1)}
     return out
 
 
@@ -478,12 +474,12 @@ def main() -> int:
                   f"than MemoryStore")
         print(f"   the same with {args.senders} senders at once (group commit: the events that "
               f"reach the actor together share a transaction)")
-        print_rates(asyncio.run(commit_rates(workdir / "concurrent", rounds,
-                                             events * args.senders, args.senders)))
+        print_rates(asyncio.run(commit_rates(workdir / "concurrent", rounds, events,
+                                             args.senders)))
         print(f"   {args.senders} senders at once, each on an actor of its own (the commits "
               f"of many actors share a SQLite transaction)")
-        print_rates(asyncio.run(commit_rates(workdir / "spread", rounds,
-                                             events * args.senders, args.senders, spread=True)))
+        print_rates(asyncio.run(commit_rates(workdir / "spread", rounds, events,
+                                             args.senders, spread=True)))
 
         db = workdir / "actors.db"
         made = populate(db, n)
