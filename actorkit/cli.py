@@ -39,12 +39,12 @@ def _chart_files(command: str, paths: list[str], verb: str) -> list[Path] | None
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from .lint import lint_paths
+    from .lint import lint_files
 
     files = _chart_files("lint", args.paths, "check")
     if files is None:
         return 2
-    report = lint_paths(files)
+    report = lint_files(files)
     text = report.render(args.format)
     if text:
         print(text)
@@ -55,7 +55,8 @@ def _test(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from .chart import inspect_chart
+    from .chart import load_chart
+    from .errors import ChartError
 
     try:
         from .testing import Result, check_chart
@@ -68,14 +69,13 @@ def _test(args: argparse.Namespace) -> int:
         return 2
     charts = []
     for file in files:
-        found = inspect_chart(file)
-        if found.chart is None or found.errors:
-            for d in found.errors:
-                print(d.format(), file=sys.stderr)
+        try:
+            charts.append((file, load_chart(file)))
+        except ChartError as e:
+            print(e, file=sys.stderr)
             print(f"actorkit test: {file} has errors: fix them first (actorkit lint {file})",
                   file=sys.stderr)
             return 2
-        charts.append((file, found.chart))
     live = sys.stderr.isatty() and args.format == "text"
     failed, reports = False, []
     for file, chart in charts:
@@ -93,7 +93,6 @@ def _test(args: argparse.Namespace) -> int:
 
         result = check_chart(chart, max_examples=args.max_examples, seed=args.seed,
                              steps=args.steps, progress=progress)
-        result.source = str(file)
         if live:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
         failed = failed or not result.ok

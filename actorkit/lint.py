@@ -15,7 +15,8 @@ from .chart import Chart, inspect_chart
 from .diagnostics import Diagnostic, Severity
 from .errors import ActorkitError, ChartError
 
-__all__ = ["FORMATS", "LintReport", "LintUsageError", "chart_files", "lint_paths", "load_charts"]
+__all__ = ["FORMATS", "LintReport", "LintUsageError", "chart_files", "lint_files", "lint_paths",
+           "load_charts"]
 
 FORMATS = ("text", "json", "github")
 CHART_SUFFIXES = (".yaml", ".yml")
@@ -110,8 +111,13 @@ def chart_files(paths: Iterable[str | Path]) -> list[Path]:
 
 def lint_paths(paths: Iterable[str | Path]) -> LintReport:
     """Lint every chart under ``paths`` (see :func:`chart_files`)."""
+    return lint_files(chart_files(paths))
+
+
+def lint_files(files: Iterable[str | Path]) -> LintReport:
+    """Lint each of the chart ``files``, as given (:func:`lint_paths` finds them first)."""
     report = LintReport()
-    for file in chart_files(paths):
+    for file in files:
         found = inspect_chart(file)
         report.files.append(str(file))
         report.diagnostics.extend(found.diagnostics)
