@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ..actor import Actor, StepResult
-from ..chart import Chart
+from ..chart import Chart, load_chart
 from ..errors import EventRejected, StepError
 from ..events import Caller
 from ..sync import Frames, PatchError, View, Views, apply_patch, canonical, checksum
@@ -30,6 +31,24 @@ Invariant = Callable[[Actor], "bool | None"]
 
 #: Where a harness's clock starts: a fixed time, so runs and their reports repeat exactly.
 T0 = 1_700_000_000.0
+
+
+def as_chart(chart: Chart | str | Path) -> Chart:
+    """``chart`` itself, or the chart loaded from that file."""
+    return chart if isinstance(chart, Chart) else load_chart(chart)
+
+
+def chart_source(chart: Chart) -> str:
+    """What names a chart in reports: its file, or its actor type if it has none."""
+    return chart.path or chart.actor_type
+
+
+def named(invariants: Iterable[Invariant | tuple[str, Invariant]],
+          ) -> tuple[tuple[str, Invariant], ...]:
+    """User invariants as ``(name, function)`` pairs, a bare function named by its
+    ``__name__``."""
+    return tuple(item if isinstance(item, tuple) else (item.__name__, item)
+                 for item in invariants)
 
 
 class PropertyFailure(AssertionError):
@@ -83,6 +102,7 @@ class Harness:
         self._frames = Frames()
         self._said: dict[str, set[str]] = {}  # strings each caller sent ("": the input)
         self._vocabulary = _schema_strings(self.chart)
+        self._default_private = orjson.loads(self.chart.default_private)
         self.failure: PropertyFailure | None = None  # the first property that broke
 
     # -- operations ----------------------------------------------------------------------------
@@ -198,8 +218,9 @@ class Harness:
         public, buckets, value = actor.view_parts()
         views = Views(public, buckets, value, self.chart.default_private)
         context = actor.context
+        secrets = self._secrets(context) if self.leaks else {}
         for caller in self.callers:
-            self._check_view(actor, caller, views.of(caller.id), context)
+            self._check_view(actor, caller, views.of(caller.id), context, secrets)
         for name, invariant in self.invariants:
             try:
                 held = invariant(actor)
@@ -208,11 +229,11 @@ class Harness:
             if held is False:
                 raise self._fail(f"invariant:{name}", "returned False")
 
-    def _check_view(self, actor: Actor, caller: Caller, view: View,
-                    context: dict[str, Any]) -> None:
+    def _check_view(self, actor: Actor, caller: Caller, view: View, context: dict[str, Any],
+                    secrets: dict[str, list[str]]) -> None:
         data = actor.view(caller)
         mine = context["private"].get(caller.id) if caller.id in context["private"] else \
-            orjson.loads(self.chart.default_private)
+            self._default_private
         want = {"public": context["public"], "private": mine, "value": actor.value}
         if data != want or view.data != want:
             raise self._fail("view", f"{caller}'s view is not the public context, its own "
@@ -236,23 +257,32 @@ class Harness:
                                                f"previous view into the new one")
         self._views[caller.id] = view
         if self.leaks:
-            self._check_leaks(caller, data, context)
+            self._check_leaks(caller, data, secrets)
 
-    def _check_leaks(self, caller: Caller, data: dict[str, Any], context: dict[str, Any],
-                     ) -> None:
-        """No secret of another caller is a value in this caller's view. A secret is a string
-        (4 characters or more, not a word of the chart's schemas) in a caller's private
-        bucket that came from that caller's own events and from no one else's (nor from the
-        input)."""
-        seen: set[str] | None = None
+    def _secrets(self, context: dict[str, Any]) -> dict[str, list[str]]:
+        """Each caller's secrets: the strings (4 characters or more, not a word of the chart's
+        schemas) in its private bucket that came from its own events and from no one else's
+        (nor from the input)."""
+        found: dict[str, list[str]] = {}
         for other, bucket in context["private"].items():
             said = self._said.get(other)
-            if other == caller.id or not said:
+            if not said:
                 continue
-            for text in set(_strings(bucket)) & said:
-                if len(text) < 4 or text in self._vocabulary or any(
-                        text in strings for who, strings in self._said.items() if who != other):
-                    continue
+            found[other] = [
+                text for text in set(_strings(bucket)) & said
+                if not (len(text) < 4 or text in self._vocabulary or any(
+                    text in strings for who, strings in self._said.items() if who != other))]
+        return found
+
+    def _check_leaks(self, caller: Caller, data: dict[str, Any],
+                     secrets: dict[str, list[str]]) -> None:
+        """No secret of another caller (see :meth:`_secrets`) is a value in this caller's
+        view."""
+        seen: set[str] | None = None
+        for other, texts in secrets.items():
+            if other == caller.id:
+                continue
+            for text in texts:
                 if seen is None:
                     seen = set(_strings(data))
                 if text in seen:
@@ -322,7 +352,7 @@ def _strings(value: Any) -> Iterable[str]:
 
 
 def _short(value: Any, limit: int = 160) -> str:
-    text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    text = canonical(value).decode()
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 

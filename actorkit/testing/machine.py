@@ -20,15 +20,20 @@ import hypothesis.strategies as st
 from hypothesis import Phase
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
-from ..chart import Chart, load_chart
+from ..chart import Chart
 from ..events import Caller
-from .harness import Harness, Invariant, PropertyFailure, Step
-from .strategies import client_pool, events, inputs, invalid_events, service_pool
+from .harness import Harness, Invariant, PropertyFailure, Step, as_chart, chart_source, named
+from .strategies import caller_pool, events, inputs, invalid_events
 
 __all__ = ["ChartMachine", "RunFailure", "machine_for"]
 
 #: How long the machine lets pass, besides "until the next deadline".
 WAITS = (1.0, 10.0, 60.0, 600.0, 3600.0)
+
+#: per caller type, the event types it may send, those the active states handle (``None`` if
+#: none), and the events of each type
+_Pools = tuple[st.SearchStrategy[str], st.SearchStrategy[str] | None,
+               dict[str, st.SearchStrategy[dict[str, Any]]]]
 
 
 class ChartMachine(RuleBasedStateMachine):
@@ -132,26 +137,31 @@ class ChartMachine(RuleBasedStateMachine):
         return st.tuples(st.sampled_from(self.callers), inputs(self.chart))
 
     def _sends(self, handled: frozenset[str]) -> st.SearchStrategy[tuple[Caller, Any]]:
-        def pools(caller: Caller) -> tuple[tuple[str, ...], tuple[str, ...]]:
-            declared = tuple(sorted(self.chart.schemas.events_for(caller.type)))
-            return declared, tuple(e for e in declared if e in handled)
-        by_type = {c.type: pools(c) for c in self.senders}
+        def pools(caller_type: str) -> _Pools:
+            declared = sorted(self.chart.schemas.events_for(caller_type))
+            now = [e for e in declared if e in handled]
+            return (st.sampled_from(declared), st.sampled_from(now) if now else None,
+                    {e: self._events(caller_type, e) for e in declared})
+        by_type = {t: pools(t) for t in {c.type for c in self.senders}}
+        senders, tenths = st.sampled_from(self.senders), st.integers(0, 9)
 
         @st.composite
         def send(draw: st.DrawFn) -> tuple[Caller, Any]:
-            caller = draw(st.sampled_from(self.senders))
-            declared, now = by_type[caller.type]
+            caller = draw(senders)
+            declared, now, events_of = by_type[caller.type]
             # mostly what an active state can handle; now and then anything declared
-            pool = now if now and draw(st.integers(0, 9)) < 8 else declared
-            etype = draw(st.sampled_from(pool))
-            return caller, draw(self._events(caller.type, etype))
+            etype = draw(now if now is not None and draw(tenths) < 8 else declared)
+            return caller, draw(events_of[etype])
         return send()
 
     def _invalid(self) -> st.SearchStrategy[tuple[Caller, Any]]:
+        by_type = {t: invalid_events(self.chart, t) for t in {c.type for c in self.senders}}
+        senders = st.sampled_from(self.senders)
+
         @st.composite
         def invalid(draw: st.DrawFn) -> tuple[Caller, Any]:
-            caller = draw(st.sampled_from(self.senders))
-            return caller, draw(invalid_events(self.chart, caller.type))
+            caller = draw(senders)
+            return caller, draw(by_type[caller.type])
         return invalid()
 
     def _events(self, caller_type: str, etype: str) -> st.SearchStrategy[dict[str, Any]]:
@@ -186,8 +196,8 @@ class RunFailure(PropertyFailure):
         super().__init__(failure.check, failure.message)
         self.failure = failure
         self.trace = list(trace)
-        code = scenario_code(chart.actor_type, chart.path or chart.actor_type, failure.check,
-                             self.trace, "the run that broke it")
+        code = scenario_code(chart.actor_type, chart_source(chart), failure.check, self.trace,
+                             "the run that broke it")
         self.args = (f"{failure}\n\n" + run_text(self.trace, f"the run, {len(trace)} steps",
                                                   "to repeat it in a test", code),)
 
@@ -209,17 +219,15 @@ def machine_for(chart: Chart | str | Path, *,
     phase (keep that with ``hypothesis.settings(TestTodo.settings, max_examples=...)``), and
     a broken property fails with the run and a Scenario test that repeats it.
     """
-    loaded = chart if isinstance(chart, Chart) else load_chart(chart)
-    named = tuple(item if isinstance(item, tuple) else (item.__name__, item)
-                  for item in invariants)
-    pool = (*client_pool(clients), *service_pool(services))
+    loaded = as_chart(chart)
+    pool = tuple(caller_pool(clients, services))
     attrs = {
         "chart": loaded,
         "callers": pool,
         "senders": tuple(c for c in pool if loaded.schemas.events_for(c.type)),
         "_handled": {},
         "_made": {},
-        "checks": named,
+        "checks": named(invariants),
         "event_strategies": dict(events or {}),
         "leaks": leaks,
     }

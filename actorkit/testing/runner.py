@@ -20,8 +20,8 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, Phase, Verbosity
 from hypothesis.stateful import get_state_machine_test
 
-from ..chart import Chart, load_chart
-from .harness import Harness, Invariant, PropertyFailure, Step
+from ..chart import Chart
+from .harness import Harness, Invariant, PropertyFailure, Step, as_chart, chart_source
 from .machine import RunFailure, machine_for
 
 __all__ = ["Result", "assert_chart", "check_chart"]
@@ -64,10 +64,9 @@ def check_chart(chart: Chart | str | Path, *, max_examples: int = 100, seed: int
     from ``seed`` (random if not given: the result has it, to repeat the run). ``progress``
     is called with the result so far as each run starts (``examples`` counts the runs;
     ``found_in`` is set once a property broke and the runs that follow shrink it)."""
-    loaded = chart if isinstance(chart, Chart) else load_chart(chart)
-    source = str(chart) if not isinstance(chart, Chart) else (loaded.path or loaded.actor_type)
-    result = Result(loaded, str(source), seed if seed is not None else random.randrange(2**32),
-                    max_examples)
+    loaded = as_chart(chart)
+    result = Result(loaded, chart_source(loaded),
+                    seed if seed is not None else random.randrange(2**32), max_examples)
     machine = machine_for(loaded, invariants=invariants, events=events, leaks=leaks)
     last: list[Harness] = []
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from ..actor import Actor
-from ..chart import Chart, load_chart
+from ..chart import Chart
 from ..events import Caller
-from .harness import Harness, Invariant
-from .strategies import client_pool, service_pool
+from .harness import Harness, Invariant, as_chart, named
+from .strategies import caller_pool
 
 __all__ = ["Scenario"]
 
@@ -34,11 +34,8 @@ class Scenario:
     def __init__(self, chart: Chart | str | Path, *,
                  invariants: Iterable[Invariant | tuple[str, Invariant]] = (),
                  leaks: bool = True) -> None:
-        loaded = chart if isinstance(chart, Chart) else load_chart(chart)
-        named = [item if isinstance(item, tuple) else (item.__name__, item)
-                 for item in invariants]
-        self.harness = Harness(loaded, callers=[*client_pool(3), *service_pool(1)],
-                               invariants=named, leaks=leaks)
+        self.harness = Harness(as_chart(chart), callers=caller_pool(),
+                               invariants=named(invariants), leaks=leaks)
 
     @property
     def actor(self) -> Actor:

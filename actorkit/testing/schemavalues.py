@@ -25,6 +25,7 @@ import orjson
 from hypothesis.strategies import SearchStrategy
 
 from ..schemas import RESERVED_FIELDS, Validator
+from ..sync import canonical
 
 __all__ = ["Builder", "from_schema"]
 
@@ -73,10 +74,6 @@ def _json(value: Any) -> Any:  # a fresh copy
     return orjson.loads(orjson.dumps(value))
 
 
-def _canon(value: Any) -> bytes:
-    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-
-
 def _allows(types: set[str], name: str) -> bool:
     return name in types or (name == "integer" and "number" in types)
 
@@ -122,7 +119,7 @@ def _merge(a: Any, b: Any) -> Any:
         elif key == "required":
             out[key] = list(dict.fromkeys([*va, *vb]))
         elif key == "enum":
-            out[key] = [v for v in va if _canon(v) in {_canon(w) for w in vb}]
+            out[key] = [v for v in va if canonical(v) in {canonical(w) for w in vb}]
         elif key in ("properties", "patternProperties"):
             out[key] = {k: _merge(va.get(k, True), vb.get(k, True)) for k in {**va, **vb}}
         elif key in ("items", "additionalProperties", "additionalItems", "propertyNames"):
@@ -155,7 +152,7 @@ class Builder:
 
     def check(self, schema: dict[str, Any]) -> Callable[[Any], bool] | None:
         """Whether a value is valid against a subschema (None: it cannot be checked alone)."""
-        if not all(r.startswith(b"#/definitions/") for r in _REF.findall(_canon(schema))):
+        if not all(r.startswith(b"#/definitions/") for r in _REF.findall(canonical(schema))):
             return None
         defs = self.root.get("definitions") if isinstance(self.root, dict) else None
         validator = Validator({"definitions": defs, **schema} if defs else schema)
@@ -236,7 +233,7 @@ class Builder:
         item = self.build(items, refs)
         if item is None or hi < lo:
             return st.just([]) if lo == 0 <= hi else None
-        unique = _canon if schema.get("uniqueItems") is True else None
+        unique = canonical if schema.get("uniqueItems") is True else None
         if "contains" not in schema:
             plain = st.lists(item, min_size=lo, max_size=hi, unique_by=unique)
             return plain if unique is not None or hi < 2 else _with_repeats(plain, item, lo, hi)
@@ -345,9 +342,9 @@ def _bad_values(schema: dict[str, Any]) -> list[Any]:
         bad += [s for s in ("", "!", " x ", "\x00") if not regex.search(s)][:1]
     types = _types(schema) if "type" in schema else None
     members = schema.get("enum", [schema["const"]] if "const" in schema else None)
-    known = {_canon(m) for m in members} if isinstance(members, list) else None
+    known = {canonical(m) for m in members} if isinstance(members, list) else None
     return bad + [v for t, v in _WRONG.items() if (types is not None and not _allows(types, t))
-                  or (known is not None and _canon(v) not in known)]
+                  or (known is not None and canonical(v) not in known)]
 
 
 def _types(schema: dict[str, Any]) -> set[str] | None:

@@ -19,8 +19,8 @@ from ..events import Caller
 from ..schemas import CALLER_SECTIONS, SYSTEM_EVENTS
 from .schemavalues import Builder, from_schema
 
-__all__ = ["callers", "client_pool", "events", "from_schema", "inputs", "invalid_events",
-           "service_pool"]
+__all__ = ["caller_pool", "callers", "client_pool", "events", "from_schema", "inputs",
+           "invalid_events", "service_pool"]
 
 
 # per chart, its strategies; they must not refer to the chart, or it would never be collected
@@ -68,11 +68,12 @@ def invalid_events(chart: Chart, caller_type: str) -> SearchStrategy[dict[str, A
     with a type that caller may not send, no type, or a ``caller`` field."""
     schemas = chart.schemas
     own = schemas.events_for(caller_type)
-    valid = {name: events(chart, caller_type, name) for name in own}
-    others = {name: events(chart, other, name) for other in CALLER_SECTIONS
-              if other != caller_type for name in schemas.events_for(other) if name not in own}
 
     def make() -> SearchStrategy[Any]:
+        valid = {name: events(chart, caller_type, name) for name in own}
+        others = {name: events(chart, other, name) for other in CALLER_SECTIONS
+                  if other != caller_type for name in schemas.events_for(other)
+                  if name not in own}
         builders = {name: Builder(v.schema) for name, v in own.items()}
         rejects = functools.partial(schemas.validate_event, caller_type)
 
@@ -123,9 +124,14 @@ def service_pool(n: int = 1) -> list[Caller]:
     return [Caller.service("sync" if i == 0 else f"service-{i + 1}") for i in range(n)]
 
 
+def caller_pool(clients: int = 3, services: int = 1) -> list[Caller]:
+    """``client_pool(clients) + service_pool(services)``: the callers a test run takes."""
+    return client_pool(clients) + service_pool(services)
+
+
 def callers(clients: int = 3, services: int = 1) -> SearchStrategy[Caller]:
-    """A caller from ``client_pool(clients) + service_pool(services)``."""
-    pool = client_pool(clients) + service_pool(services)
+    """A caller from ``caller_pool(clients, services)``."""
+    pool = caller_pool(clients, services)
     if not pool:
         raise ValueError("callers() needs at least one client or service")
     return st.sampled_from(pool)
