@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -29,6 +31,13 @@ class FakeClock:
 def chart(name: str) -> Chart:
     """A test chart from tests/charts/."""
     return load_chart(CHARTS / f"{name}.yaml")
+
+
+def run_actorkit(*args: str | Path, cwd: Path = ROOT, timeout: float = 120,
+                 ) -> subprocess.CompletedProcess[str]:
+    """Run the ``actorkit`` command for real, in a subprocess, with its output captured."""
+    return subprocess.run([sys.executable, "-m", "actorkit", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def live_state(actor: Actor) -> bytes:

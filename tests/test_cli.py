@@ -3,28 +3,21 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support import ROOT, run_actorkit
 
 import actorkit
 from actorkit import RULES
 
-ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = "tests/lint/fixtures"
 UNKNOWN_TARGET = f"{FIXTURES}/ak203_unknown_target.yaml"
 UNREACHABLE = f"{FIXTURES}/ak206_unreachable.yaml"  # a warning only
 
 
-def actorkit_cmd(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "actorkit", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
 def test_lint_without_paths_checks_charts_folder_and_it_is_clean() -> None:
-    run = actorkit_cmd("lint")
+    run = run_actorkit("lint")
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith("All clean: ")
@@ -32,7 +25,7 @@ def test_lint_without_paths_checks_charts_folder_and_it_is_clean() -> None:
 
 
 def test_lint_reports_problems_as_path_line_col_code() -> None:
-    run = actorkit_cmd("lint", UNKNOWN_TARGET)
+    run = run_actorkit("lint", UNKNOWN_TARGET)
 
     assert run.returncode == 1
     lines = run.stdout.splitlines()
@@ -42,7 +35,7 @@ def test_lint_reports_problems_as_path_line_col_code() -> None:
 
 
 def test_lint_json_format() -> None:
-    run = actorkit_cmd("lint", "--format", "json", UNKNOWN_TARGET, UNREACHABLE)
+    run = run_actorkit("lint", "--format", "json", UNKNOWN_TARGET, UNREACHABLE)
 
     assert run.returncode == 1
     report = json.loads(run.stdout)
@@ -58,14 +51,14 @@ def test_lint_json_format() -> None:
 
 
 def test_lint_json_format_of_a_clean_run_is_an_empty_list() -> None:
-    run = actorkit_cmd("lint", "--format", "json", "charts")
+    run = run_actorkit("lint", "--format", "json", "charts")
 
     assert run.returncode == 0
     assert json.loads(run.stdout) == []
 
 
 def test_lint_github_format() -> None:
-    run = actorkit_cmd("lint", "--format", "github", UNKNOWN_TARGET, UNREACHABLE)
+    run = run_actorkit("lint", "--format", "github", UNKNOWN_TARGET, UNREACHABLE)
 
     assert run.returncode == 1
     assert run.stdout.splitlines() == [
@@ -77,7 +70,7 @@ def test_lint_github_format() -> None:
 
 
 def test_lint_nonexistent_path_exits_2() -> None:
-    run = actorkit_cmd("lint", "charts/nope.yaml")
+    run = run_actorkit("lint", "charts/nope.yaml")
 
     assert run.returncode == 2
     assert "charts/nope.yaml: no such file or folder" in run.stderr
@@ -85,7 +78,7 @@ def test_lint_nonexistent_path_exits_2() -> None:
 
 
 def test_lint_without_charts_folder_exits_2(tmp_path: Path) -> None:
-    run = actorkit_cmd("lint", cwd=tmp_path)
+    run = run_actorkit("lint", cwd=tmp_path)
 
     assert run.returncode == 2
     assert "no charts/ folder here" in run.stderr
@@ -93,14 +86,14 @@ def test_lint_without_charts_folder_exits_2(tmp_path: Path) -> None:
 
 def test_lint_folder_skips_yaml_that_is_not_a_chart() -> None:
     # A schemas file is YAML too, but not a chart: a folder of them has nothing to lint.
-    run = actorkit_cmd("lint", f"{FIXTURES}/schemas")
+    run = run_actorkit("lint", f"{FIXTURES}/schemas")
 
     assert run.returncode == 2
     assert "no chart files in this folder" in run.stderr
 
 
 def test_lint_folder_reports_every_fixture() -> None:
-    run = actorkit_cmd("lint", "--format", "json", FIXTURES)
+    run = run_actorkit("lint", "--format", "json", FIXTURES)
 
     assert run.returncode == 1
     report = json.loads(run.stdout)
@@ -113,15 +106,15 @@ def test_lint_folder_reports_every_fixture() -> None:
 
 @pytest.mark.parametrize("args", [["lint", "--format", "xml"], ["lint", "--nope"], ["nope"]])
 def test_bad_usage_exits_2(args: list[str]) -> None:
-    run = actorkit_cmd(*args)
+    run = run_actorkit(*args)
 
     assert run.returncode == 2
     assert "usage: actorkit" in run.stderr
 
 
 def test_fail_level_error_ignores_warnings() -> None:
-    default = actorkit_cmd("lint", UNREACHABLE)
-    errors_only = actorkit_cmd("lint", "--fail-level", "error", UNREACHABLE)
+    default = run_actorkit("lint", UNREACHABLE)
+    errors_only = run_actorkit("lint", "--fail-level", "error", UNREACHABLE)
 
     assert default.returncode == 1
     assert errors_only.returncode == 0
@@ -130,13 +123,13 @@ def test_fail_level_error_ignores_warnings() -> None:
 
 
 def test_fail_level_error_still_fails_on_errors() -> None:
-    run = actorkit_cmd("lint", "--fail-level", "error", UNKNOWN_TARGET)
+    run = run_actorkit("lint", "--fail-level", "error", UNKNOWN_TARGET)
 
     assert run.returncode == 1
 
 
 def test_rules_lists_every_code() -> None:
-    run = actorkit_cmd("rules")
+    run = run_actorkit("rules")
 
     assert run.returncode == 0
     listed = [line.split()[:3] for line in run.stdout.splitlines()]
@@ -146,7 +139,7 @@ def test_rules_lists_every_code() -> None:
 @pytest.mark.parametrize(("which", "title"), [("chart", "actorkit chart"),
                                               ("schemas", "actorkit schemas file")])
 def test_schema_prints_json_schema(which: str, title: str) -> None:
-    run = actorkit_cmd("schema", which)
+    run = run_actorkit("schema", which)
 
     assert run.returncode == 0
     schema = json.loads(run.stdout)
@@ -155,14 +148,14 @@ def test_schema_prints_json_schema(which: str, title: str) -> None:
 
 
 def test_version() -> None:
-    run = actorkit_cmd("--version")
+    run = run_actorkit("--version")
 
     assert run.returncode == 0
     assert run.stdout.strip() == f"actorkit {actorkit.__version__}"
 
 
 def test_lint_inside_the_charts_folder_finds_hooks_and_schemas_above_it() -> None:
-    run = actorkit_cmd("lint", "todo.yaml", cwd=ROOT / "charts")
+    run = run_actorkit("lint", "todo.yaml", cwd=ROOT / "charts")
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout == "All clean: 1 chart checked.\n"

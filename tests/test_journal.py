@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
-from support import ROOT, FakeClock, alice, bob, ops
+from support import ROOT, FakeClock, alice, bob, ops, run_actorkit
 
 from actorkit import Actor, Caller, Chart, EventRejected, HookError, load_chart
 from actorkit.journal import ReplayError, entries, replay, spawn_entry
@@ -156,11 +154,6 @@ def test_a_journal_whose_steps_no_longer_match_is_a_replay_error(desk, driven, c
 
 # -- actorkit replay -----------------------------------------------------------------------------
 
-def actorkit(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "actorkit", *map(str, args)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120, check=False)
-
-
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory, desk: Chart) -> Path:
     """A SQLite store with desk/d, made by two runs of an actor system (so a RESUME too),
@@ -204,7 +197,7 @@ def db(tmp_path_factory: pytest.TempPathFactory, desk: Chart) -> Path:
 
 
 def test_cli_replay_of_an_untouched_store_is_the_same(db):
-    run = actorkit("replay", "desk", "d", "--project", PROJECT, "--db", db)
+    run = run_actorkit("replay", "desk", "d", "--project", PROJECT, "--db", db)
     assert run.returncode == 0, run.stdout + run.stderr
     # spawn, CONNECT, 5 events, 3 timer steps, DISCONNECT, then RESUME after the restart
     assert run.stdout.startswith("desk/d: 12 journal entries replayed to step 11; stored "
@@ -214,13 +207,13 @@ def test_cli_replay_of_an_untouched_store_is_the_same(db):
 
 
 def test_cli_replay_without_an_id_replays_every_actor_of_the_type(db, tmp_path):
-    run = actorkit("replay", "desk", "--project", PROJECT, "--db", db)
+    run = run_actorkit("replay", "desk", "--project", PROJECT, "--db", db)
     assert run.returncode == 0, run.stdout + run.stderr
     assert [line.split(":")[0] for line in run.stdout.splitlines()] == ["desk/d", "desk/e"]
     assert all(line.endswith(": the same") for line in run.stdout.splitlines())
 
     copy = tampered_copy(db, tmp_path, "DELETE FROM journal WHERE id = 'd' AND seq = 2")
-    run = actorkit("replay", "desk", "--project", PROJECT, "--db", copy)
+    run = run_actorkit("replay", "desk", "--project", PROJECT, "--db", copy)
     assert run.returncode == 1  # d no longer replays; e still does, and is reported
     assert run.stdout.startswith("desk/e: ") and "replaying step 3" in run.stderr
 
@@ -259,16 +252,16 @@ def test_cli_replay_finds_a_tampered_snapshot(db, tmp_path):
     snap["context"]["public"]["log"][0][1] = "bye"  # someone edited the state by hand
     copy = tampered_copy(db, tmp_path, "UPDATE actors SET snapshot = ? WHERE id = 'd'",
                          orjson.dumps(snap, option=orjson.OPT_SORT_KEYS))
-    run = actorkit("replay", "desk", "d", "--project", PROJECT, "--db", copy)
+    run = run_actorkit("replay", "desk", "d", "--project", PROJECT, "--db", copy)
     assert run.returncode == 1, run.stdout + run.stderr
     assert run.stdout.rstrip().endswith(": DIFFERENT")
     # the original is untouched and still the same
-    assert actorkit("replay", "desk", "d", "--project", PROJECT, "--db", db).returncode == 0
+    assert run_actorkit("replay", "desk", "d", "--project", PROJECT, "--db", db).returncode == 0
 
 
 def test_cli_replay_of_a_journal_with_a_step_missing_says_where(db, tmp_path):
     copy = tampered_copy(db, tmp_path, "DELETE FROM journal WHERE id = 'd' AND seq = 2")
-    run = actorkit("replay", "desk", "d", "--project", PROJECT, "--db", copy)
+    run = run_actorkit("replay", "desk", "d", "--project", PROJECT, "--db", copy)
     assert run.returncode == 1
     assert run.stderr.startswith("actorkit replay: replaying step 3 (event NOTE) of desk/d "
                                  "gave step 2"), run.stderr
@@ -285,7 +278,7 @@ def test_cli_replay_of_a_journal_with_a_step_missing_says_where(db, tmp_path):
 def test_cli_replay_that_cannot_run_exits_2(db, tmp_path, args, message):
     (tmp_path / "text.db").write_text("not a database " * 100)
     fill = {"tmp": tmp_path, "db": db}
-    run = actorkit("replay", *[a.format(**fill) for a in args], "--project", PROJECT)
+    run = run_actorkit("replay", *[a.format(**fill) for a in args], "--project", PROJECT)
     assert run.returncode == 2, run.stdout + run.stderr
     assert run.stderr.strip() == message.format(**fill)
     assert run.stdout == ""

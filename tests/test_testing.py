@@ -13,7 +13,7 @@ from typing import Any
 
 import hypothesis
 import pytest
-from support import ROOT
+from support import ROOT, run_actorkit
 
 from actorkit.testing import PropertyFailure, Scenario, assert_chart, check_chart, machine_for
 from actorkit.testing.report import json_report, pytest_code, text_report
@@ -201,15 +201,10 @@ def test_a_testcase_fails_with_the_run_and_a_test_that_repeats_it():
 
 # -- actorkit test -----------------------------------------------------------------------------
 
-def actorkit(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "actorkit", "test", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300, check=False)
-
-
 def test_cli_passes_the_project_charts():
     # CI property-tests the shipped charts with the command's default of 100 runs each, from a
     # fixed seed (as hypothesis's own CI profile does) so that a landing does not depend on luck
-    run = actorkit("charts", "--seed", "1")
+    run = run_actorkit("test", "charts", "--seed", "1", timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == ["charts/auction.yaml", "charts/todo.yaml"]
@@ -217,7 +212,8 @@ def test_cli_passes_the_project_charts():
 
 
 def test_cli_reports_a_planted_bug_with_exit_1():
-    run = actorkit("tests/proptest/charts/diary.yaml", "--seed", "1", "--format", "json")
+    run = run_actorkit("test", "tests/proptest/charts/diary.yaml", "--seed", "1",
+                       "--format", "json", timeout=300)
     assert run.returncode == 1, run.stderr
     [report] = json.loads(run.stdout)
     assert report["check"] == "leak" and len(report["steps"]) == 3
@@ -229,7 +225,7 @@ def test_cli_reports_a_planted_bug_with_exit_1():
     (["tests/lint/fixtures/ak203_unknown_target.yaml"], "has errors: fix them first"),
 ])
 def test_cli_that_cannot_run_exits_2(args, message):
-    run = actorkit(*args)
+    run = run_actorkit("test", *args, timeout=300)
     assert run.returncode == 2
     assert message in run.stderr
 
