@@ -148,11 +148,13 @@ def _serve(args: argparse.Namespace) -> int:
     except ImportError as e:
         return _missing_extra("serve", e)
     from .errors import ActorkitError, ChartError
+    from .limits import Limits
     from .lint import load_charts
 
     project = Path(args.project).resolve()
     dev = not args.production and args.host in _LOOPBACK
     try:
+        Limits.from_env()  # a limit set wrong stops the server before it starts
         charts = load_charts([project / "charts"])
         had_secret = bool(os.environ.get("ACTOR_KIT_SECRET"))
         secret = resolve_secret(project, None, dev=dev)

@@ -23,6 +23,7 @@ from .chart import Chart
 from .errors import ActorkitError, StepError
 from .events import Caller
 from .journal import entries
+from .limits import Limits
 from .migrate import migrate_snapshot
 from .statevalue import StateValue
 from .store.base import Entry, Store, StoreError
@@ -52,13 +53,17 @@ class ActorSystem:
     Views sent to connections and returned by :meth:`snapshot` are kept ``cache_ttl`` seconds
     (at most ``cache_size`` per actor) so reconnecting clients get a diff. An actor with no
     connection that nothing has touched for ``idle_after`` seconds leaves memory (``None``:
-    never); it comes back from its store, with ``RESUME``, when next needed.
+    never); it comes back from its store, with ``RESUME``, when next needed. ``limits``
+    bounds what the system holds and how long its steps run (default: :class:`Limits`'s
+    defaults).
     """
 
     def __init__(self, charts: Mapping[str, Chart], *, store: Store | None = None,
                  clock: Callable[[], float] = time.time, cache_size: int = 256,
-                 cache_ttl: float = 300.0, idle_after: float | None = None) -> None:
+                 cache_ttl: float = 300.0, idle_after: float | None = None,
+                 limits: Limits | None = None) -> None:
         self.charts = dict(charts)
+        self.limits = limits if limits is not None else Limits()
         self.store: Store = store if store is not None else MemoryStore()
         self.memory: Store = MemoryStore(journal=False)
         self.clock = clock

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -74,19 +74,25 @@ class Server:
 
 
 def start_server(project: Path, db: Path, *, extra_env: dict[str, str] | None = None,
-                 timeout: float = 20.0) -> Server:
+                 timeout: float = 20.0, cli: Sequence[str] | None = None) -> Server:
     """Start uvicorn serving ``project`` on the actor store ``db``, on a free port, and wait
     until it answers (``RuntimeError`` if it exits or does not answer within ``timeout``
-    seconds; then it is killed). The caller stops it; its log is ``server.log``."""
+    seconds; then it is killed). The caller stops it; its log is ``server.log``.
+
+    With ``cli`` (extra arguments, possibly none) the server is ``actorkit serve``, as a user
+    starts it, with the limits it sets on uvicorn; else ``uvicorn ... --factory``."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="actorkit-uvicorn-", suffix=".log")[1])
     env = {**os.environ, "ACTOR_KIT_SECRET": SECRET, "ACTORKIT_PROJECT": str(project),
            "ACTORKIT_DB": str(db), **(extra_env or {})}
+    if cli is None:
+        command = [sys.executable, "-m", "uvicorn", "actorkit.server:create_app", "--factory",
+                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    else:
+        command = [sys.executable, "-m", "actorkit", "serve", "--project", str(project),
+                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", *cli]
     with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "actorkit.server:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(process, port, log)
     deadline = time.monotonic() + timeout
     while True:
@@ -106,18 +112,19 @@ class Launcher:
     """Starts servers of one project on one actor store (``db``), and keeps track of them."""
 
     def __init__(self, project: Path, db: Path, extra_env: dict[str, str] | None,
-                 timeout: float) -> None:
+                 timeout: float, cli: Sequence[str] | None = None) -> None:
         self.project = project
         self.db = db
         self.extra_env = extra_env
         self.timeout = timeout
+        self.cli = cli
         self.started: list[Server] = []
 
     def start(self) -> Server:
         """A new server on the store; the one before must be stopped or killed first."""
         assert not any(s.running for s in self.started), "a server is still running on the db"
         server = start_server(self.project, self.db, extra_env=self.extra_env,
-                              timeout=self.timeout)
+                              timeout=self.timeout, cli=self.cli)
         self.started.append(server)
         return server
 
@@ -128,14 +135,14 @@ class Launcher:
 
 @contextmanager
 def servers(project: Path, *, db: Path | None = None, extra_env: dict[str, str] | None = None,
-            timeout: float = 20.0) -> Iterator[Launcher]:
+            timeout: float = 20.0, cli: Sequence[str] | None = None) -> Iterator[Launcher]:
     """A :class:`Launcher` for ``project`` on the store ``db`` (default: a temporary one,
-    removed after). Whatever is still running afterwards is stopped; on failure every
-    server's log is shown."""
+    removed after); ``cli`` as for :func:`start_server`. Whatever is still running afterwards
+    is stopped; on failure every server's log is shown."""
     own = db is None
     folder = Path(tempfile.mkdtemp(prefix="actorkit-db-")) if own else None
     launcher = Launcher(project, db if db is not None else folder / "actors.db",  # type: ignore[operator]
-                        extra_env, timeout)
+                        extra_env, timeout, cli)
     try:
         yield launcher
     except BaseException:
@@ -151,8 +158,8 @@ def servers(project: Path, *, db: Path | None = None, extra_env: dict[str, str] 
 
 @contextmanager
 def serve(project: Path, *, extra_env: dict[str, str] | None = None,
-          timeout: float = 20.0) -> Iterator[Server]:
-    """Start uvicorn serving ``project`` on a temporary store; stop it (and show its log on
-    failure) after."""
-    with servers(project, extra_env=extra_env, timeout=timeout) as launcher:
+          timeout: float = 20.0, cli: Sequence[str] | None = None) -> Iterator[Server]:
+    """Start uvicorn (or ``actorkit serve``, with ``cli``) serving ``project`` on a temporary
+    store; stop it (and show its log on failure) after."""
+    with servers(project, extra_env=extra_env, timeout=timeout, cli=cli) as launcher:
         yield launcher.start()

@@ -95,3 +95,11 @@ def test_the_pytest_example_defines_what_it_says_and_its_invariant_catches_the_r
     with pytest.raises(PropertyFailure) as caught:
         s.send("service:sync", {"type": "SYNC_TODOS", "todos": [twice, twice]})
     assert caught.value.check == "invariant:ids_are_unique"
+
+
+def test_every_limit_is_documented_as_the_code_has_it():
+    from actorkit.limits import Limits
+
+    section = README.split("## Running in production", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(ACTORKIT_\w+)` \| ([^|]+) \| (.+) \|$", section, re.M)
+    assert rows == [(env, default, doc) for _, env, default, doc in Limits.settings()]

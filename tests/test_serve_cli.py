@@ -91,3 +91,12 @@ def test_token_needs_a_secret_and_a_client_or_service_caller(tmp_path):
     caller = parse_access_token(done.stdout.strip(), signing_key=key, actor_type="todo",
                                 actor_id="x")
     assert (caller.type, caller.id) == ("service", "sync")
+
+
+def test_serve_refuses_a_limit_set_wrong_before_it_starts(tmp_path):
+    folder = project(tmp_path)
+    done = cli("serve", "--port", str(free_port()), cwd=folder,
+               env={"ACTORKIT_MAX_BODY": "a lot"})
+    assert done.returncode == 2
+    assert "ACTORKIT_MAX_BODY is a size in bytes, like 1048576, 512KiB or 4MiB, not 'a lot'" \
+        in done.stderr

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from .. import __version__
 from ..auth import check_signing_key
 from ..errors import ActorkitError
+from ..limits import Limits
 from ..lint import load_charts
 from ..runtime import ActorSystem
 from ..store import SqliteStore, Store
@@ -102,7 +103,8 @@ def _seconds(name: str, default: float) -> float:
 def create_app(project: str | Path | None = None, *, secret: str | None = None,
                dev: bool | None = None, prefix: str = "/api", store: Store | None = None,
                clock: Callable[[], float] | None = None, cache_ttl: float = 300.0,
-               idle_after: float | None = None, **fastapi: Any) -> FastAPI:
+               idle_after: float | None = None, limits: Limits | None = None,
+               **fastapi: Any) -> FastAPI:
     """A FastAPI app serving every chart in ``<project>/charts`` at
     ``{prefix}/{actor_type}/{actor_id}``.
 
@@ -111,7 +113,8 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     ``ACTORKIT_DEV=1``; ``store`` to a SQLite file, ``ACTORKIT_DB`` or
     ``<project>/.actorkit/actors.db``, with ``ACTORKIT_DURABILITY`` (``process``, the default,
     or ``power``). Actors idle for ``idle_after`` seconds leave memory until next touched;
-    it defaults to ``ACTORKIT_IDLE_AFTER`` or 300 (``inf``: they stay).
+    it defaults to ``ACTORKIT_IDLE_AFTER`` or 300 (``inf``: they stay). ``limits`` defaults
+    to :meth:`Limits.from_env` (see the README's "Running in production").
     Every chart is checked first: any lint error stops it with
     :class:`~actorkit.ChartError` listing them all.
     """
@@ -119,6 +122,8 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     if dev is None:
         dev = os.environ.get("ACTORKIT_DEV") == "1"
     charts = load_charts([folder / "charts"])
+    if limits is None:
+        limits = Limits.from_env()
     signing_key = resolve_secret(folder, secret, dev=dev)
     if store is None:
         db = os.environ.get("ACTORKIT_DB") or state_dir(folder) / "actors.db"
@@ -129,7 +134,7 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
         store = SqliteStore(db, durability=durability)  # type: ignore[arg-type]
     if idle_after is None:
         idle_after = _seconds("ACTORKIT_IDLE_AFTER", 300.0)
-    options: dict[str, Any] = {"cache_ttl": cache_ttl, "store": store,
+    options: dict[str, Any] = {"cache_ttl": cache_ttl, "store": store, "limits": limits,
                                "idle_after": idle_after if math.isfinite(idle_after) else None}
     if clock is not None:
         options["clock"] = clock
