@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
@@ -39,13 +39,17 @@ from .hooks import Ctx, HookEvaluator, PrivateBuckets, Timer
 from .schemas import pointer
 from .statevalue import StateValue
 
-__all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult"]
+__all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult", "ViewParts"]
 
 #: Macro steps one event may cause (internal events, eventless transitions) before it is
 #: declared a loop and rolled back.
 MAX_MACRO_STEPS = 1000
 #: Timer steps one call to :meth:`Actor.advance` may run.
 MAX_TIMER_STEPS = 10_000
+
+#: What every caller's view of a state is made of, as canonical JSON: the public part, the
+#: private buckets by caller id and the state value (see :meth:`Actor.view_parts`).
+ViewParts = tuple[bytes, Mapping[str, bytes], bytes]
 
 # Shared by every actor without private buckets: it is replaced, never changed, on a commit.
 _NO_BUCKETS: dict[str, bytes] = {}
@@ -59,7 +63,8 @@ class StepResult:
     delayed sismic event) and ``data`` its payload; ``outputs`` are the events emitted with
     ``ctx.emit()``, ``timers`` the timer steps :meth:`Actor.send` ran first because they were
     due, and ``error`` the failure of a timer step that :meth:`Actor.advance` rolled back and
-    dropped.
+    dropped. ``view_parts`` are :meth:`Actor.view_parts` as the step left them (what every
+    caller's view was made of right after it; ``None`` for a failed step).
     """
 
     seq: int
@@ -70,6 +75,8 @@ class StepResult:
     outputs: tuple[dict[str, Any], ...] = ()
     timers: tuple[StepResult, ...] = ()
     error: StepError | None = None
+    view_parts: ViewParts | None = field(
+        default=None, repr=False, compare=False)
 
 
 class Actor:
@@ -251,7 +258,7 @@ class Actor:
         steps, self._log = self._log, []
         return steps
 
-    def view_parts(self) -> tuple[bytes, Mapping[str, bytes], bytes]:
+    def view_parts(self) -> ViewParts:
         """The committed view parts as canonical JSON: the public part, each caller's private
         bucket by id, and the state value. Read-only: they are what views are made of."""
         return self._public_json, self._buckets, self._value_json
@@ -424,7 +431,8 @@ class Actor:
             if isinstance(private, PrivateBuckets):
                 private.touched = None  # no set kept per idle actor
         result = StepResult(seq, event.name if event is not None else None, caller, now,
-                            event.data if event is not None else None, tuple(ctx._outputs))
+                            event.data if event is not None else None, tuple(ctx._outputs),
+                            view_parts=(self._public_json, self._buckets, self._value_json))
         if self.record_steps:
             self._log.append(result)
         return result

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from .actor import Actor, StepResult
+from .actor import Actor, StepResult, ViewParts
 from .company import Company
 from .errors import ActorkitError
 from .events import Caller
@@ -101,6 +101,7 @@ class Connection:
 
 @dataclass
 class _Waiter:
+    caller: Caller
     state: StateValue | None
     event: Mapping[str, Any] | None
     future: asyncio.Future[None]
@@ -125,6 +126,7 @@ class Cell:
         self._company = Company()  # whether a batch's leader waits for others to join
         self._published = actor.snapshot_json()
         self._views = self._make_views()
+        self._shown = actor.view_parts()  # what the published views are made of
         self._value = actor.value
         actor.record_steps = True
 
@@ -274,6 +276,7 @@ class Cell:
             return
         self._published = self.actor.snapshot_json()
         self._views = self._make_views()
+        shown, self._shown = self._shown, self.actor.view_parts()
         self._value = self.actor.value
         frames = Frames()
         for conn in self.connections:
@@ -282,7 +285,7 @@ class Cell:
         for view in {id(c.view): c.view for c in self.connections if c.view is not None}.values():
             self.cache.put(view, now)
         if self.waiters:
-            self._wake(results)
+            self._wake(results, shown)
 
     def update(self, conn: Connection, frames: Frames, *, remember: bool = True) -> None:
         """Send ``conn`` the frame that brings it to the current view, if it needs one."""
@@ -294,14 +297,15 @@ class Cell:
 
     # -- waiting -------------------------------------------------------------------------------
 
-    async def wait(self, state: StateValue | None, event: Mapping[str, Any] | None,
-                   timeout: float) -> bool:
+    async def wait(self, caller: Caller, state: StateValue | None,
+                   event: Mapping[str, Any] | None, timeout: float) -> bool:
         """Wait until the actor is in ``state`` (true at once if it is) or has committed
-        ``event``; ``False`` if ``timeout`` seconds pass first."""
+        ``event`` as far as ``caller`` may know (see :func:`_event_matches`); ``False`` if
+        ``timeout`` seconds pass first."""
         if event is None and state is not None and matches_state(state, self._value):
             return True
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(state, event, future)
+        waiter = _Waiter(caller, state, event, future)
         self.waiters.append(waiter)
         try:
             await asyncio.wait_for(future, timeout)
@@ -312,13 +316,16 @@ class Cell:
             if waiter in self.waiters:
                 self.waiters.remove(waiter)
 
-    def _wake(self, results: list[StepResult]) -> None:
+    def _wake(self, results: list[StepResult], shown: ViewParts) -> None:
+        """Wake the waiters that ``results`` (just published, after the state ``shown``)
+        satisfy."""
+        default = self.actor.chart.default_private
         for waiter in list(self.waiters):
             if waiter.future.done():
                 self.waiters.remove(waiter)
                 continue
             if waiter.event is not None:
-                hit = any(_event_matches(waiter.event, r) for r in results)
+                hit = _event_matches(waiter.caller, waiter.event, results, shown, default)
             else:
                 hit = waiter.state is not None and matches_state(waiter.state, self._value)
             if hit:
@@ -332,8 +339,42 @@ class Cell:
             self._batch is None
 
 
-def _event_matches(wanted: Mapping[str, Any], result: StepResult) -> bool:
-    """Whether a committed step was the event ``wanted``: the same type and the same value for
-    every other field ``wanted`` names."""
-    return result.error is None and result.type == wanted.get("type") and all(
-        k == "type" or (result.data or {}).get(k) == v for k, v in wanted.items())
+def _event_matches(caller: Caller, wanted: Mapping[str, Any], results: list[StepResult],
+                   before: ViewParts, default: bytes) -> bool:
+    """Whether ``caller`` may learn that one of the committed ``results`` (which followed
+    the state ``before``) was the event ``wanted``, and it was.
+
+    A wait must tell a caller nothing its own view does not: not another caller's payload
+    (a client could park a thousand guesses at someone's secret maximum and see which one
+    answers), and not even the moment of another caller's step that changed only what the
+    waiter cannot see. So the fields of ``wanted`` match the caller's own events; another
+    caller's event matches by type alone, and only if that step changed the caller's view
+    (the view shows when, the type says which). A service reads every event in the journal
+    anyway: its waits match anyone's events, fields included.
+    """
+    etype = wanted["type"]
+    fields = len(wanted) > 1
+    everyone = caller.type == "service"
+    for result in results:
+        after = result.view_parts or before
+        if result.error is None and result.type == etype:
+            if everyone or result.caller == caller:
+                if not fields or _fields_match(wanted, result.data):
+                    return True
+            elif not fields and _view_changed(before, after, caller.id, default):
+                return True
+        before = after
+    return False
+
+
+def _fields_match(wanted: Mapping[str, Any], data: Mapping[str, Any] | None) -> bool:
+    """Every field ``wanted`` names but ``type`` has that value in ``data``."""
+    data = data or {}
+    return all(k == "type" or data.get(k) == v for k, v in wanted.items())
+
+
+def _view_changed(before: ViewParts, after: ViewParts, caller_id: str, default: bytes) -> bool:
+    """Whether the view of the caller with id ``caller_id`` differs between two states,
+    given as :meth:`~actorkit.Actor.view_parts`."""
+    return before[0] != after[0] or before[2] != after[2] or \
+        before[1].get(caller_id, default) != after[1].get(caller_id, default)

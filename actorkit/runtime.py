@@ -220,12 +220,13 @@ class ActorSystem:
                        wait_for_event: Mapping[str, Any] | None = None,
                        timeout: float = 5.0) -> View:
         """``caller``'s view. With ``wait_for_state`` (returns at once if the actor is in it)
-        or ``wait_for_event`` (a later event of that type with those fields), waits up to
-        ``timeout`` seconds and raises :class:`WaitTimeout` if it does not come."""
+        or ``wait_for_event`` (a later event of that type with those fields, matched only as
+        far as ``caller`` may know of it: see :meth:`Cell.wait`), waits up to ``timeout``
+        seconds and raises :class:`WaitTimeout` if it does not come."""
         cell = await self._cell(actor_type, actor_id, caller, input)
         cell.touch()
         if (wait_for_state is not None or wait_for_event is not None) and not await cell.wait(
-                wait_for_state, wait_for_event, timeout):
+                caller, wait_for_state, wait_for_event, timeout):
             raise WaitTimeout("Timeout waiting for event or state")
         return cell.view(caller)
 

@@ -118,6 +118,51 @@ def test_waits(clock):
     run(go())
 
 
+AUCTION = {"title": "Desk", "startingPrice": 10_000, "increment": 500, "reservePrice": 0,
+           "durationSeconds": 600, "sellerId": "sam"}
+
+
+def test_a_wait_tells_a_client_nothing_its_view_does_not(clock):
+    """The secret maximum of the auction: a client's waits match the fields of its own events
+    only, and another caller's event by type when that step changed what the client sees."""
+    carol, platform = Caller.client("carol"), Caller.service("platform")
+
+    async def go() -> None:
+        s = ActorSystem({"auction": load_chart(ROOT / "charts" / "auction.yaml")}, clock=clock)
+        await s.snapshot("auction", "a", Caller.client("sam"), input=AUCTION)
+        await s.send("auction", "a", platform, {"type": "OPEN"})
+        await s.send("auction", "a", bob, {"type": "PLACE_BID", "amount": 10_000})
+
+        def wait(caller: Caller, **event: object) -> asyncio.Task:
+            return asyncio.create_task(s.snapshot(
+                "auction", "a", caller, wait_for_event={"type": "SET_MAX_BID", **event},
+                timeout=5))
+
+        guesses = {amount: wait(alice, amount=amount) for amount in range(15_000, 25_001, 500)}
+        any_maximum, platform_sees = wait(alice), wait(platform, amount=20_000)
+        await asyncio.sleep(0)
+        # bob, leading, raises his maximum: only his own bucket changes
+        await s.send("auction", "a", bob, {"type": "SET_MAX_BID", "amount": 20_000})
+        await asyncio.sleep(0.01)
+        assert not any(g.done() for g in guesses.values()) and not any_maximum.done()
+        await asyncio.wait_for(platform_sees, 1)  # a service reads every payload anyway
+        # carol's maximum makes the proxies bid: alice sees that step, not its amount
+        await s.send("auction", "a", carol, {"type": "SET_MAX_BID", "amount": 15_000})
+        view = await asyncio.wait_for(any_maximum, 1)
+        assert view.data["public"]["currentPrice"] == 15_500
+        await asyncio.sleep(0.01)
+        assert not any(g.done() for g in guesses.values())
+        # alice's own maximum matches her waits, fields and all
+        await s.send("auction", "a", alice, {"type": "SET_MAX_BID", "amount": 16_000})
+        await asyncio.wait_for(guesses.pop(16_000), 1)
+        await asyncio.sleep(0.01)
+        assert not any(g.done() for g in guesses.values())
+        for guess in guesses.values():
+            guess.cancel()
+
+    run(go())
+
+
 def test_reconnecting_with_a_known_checksum_gets_a_diff(clock):
     async def go() -> None:
         s = system(clock)
