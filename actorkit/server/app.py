@@ -109,8 +109,9 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     ``{prefix}/{actor_type}/{actor_id}``.
 
     ``project`` defaults to ``ACTORKIT_PROJECT`` or the working directory; ``secret`` to
-    ``ACTOR_KIT_SECRET``; ``dev`` (allow the project's development secret) to
-    ``ACTORKIT_DEV=1``; ``store`` to a SQLite file, ``ACTORKIT_DB`` or
+    ``ACTOR_KIT_SECRET``; ``dev`` (development: the project's development secret is allowed,
+    and a client whose step fails is told the whole message, not only a reference to the
+    log) to ``ACTORKIT_DEV=1``; ``store`` to a SQLite file, ``ACTORKIT_DB`` or
     ``<project>/.actorkit/actors.db``, with ``ACTORKIT_DURABILITY`` (``process``, the default,
     or ``power``). Actors idle for ``idle_after`` seconds leave memory until next touched;
     it defaults to ``ACTORKIT_IDLE_AFTER`` or 300 (``inf``: they stay). ``limits`` defaults
@@ -149,7 +150,7 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     noise = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _DenialNoise) for f in noise.filters):
         noise.addFilter(_DenialNoise())
-    routes = ActorRoutes(system, secret=signing_key, prefix=prefix)
+    routes = ActorRoutes(system, secret=signing_key, prefix=prefix, dev=dev)
     app = _App(routes, title="actorkit", version=__version__, lifespan=lifespan, **fastapi)
     app.state.system = system
     # The actor routes go first in the app's own table: matched before the docs routes and

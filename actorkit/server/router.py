@@ -19,6 +19,7 @@ from ..errors import AuthError, EventRejected, SnapshotError, StepError
 from ..events import Caller
 from ..runtime import ActorSystem, UnknownActorType, WaitTimeout
 from ..store.base import StoreError
+from .failures import failure
 from .query import BadRequest, Query
 from .socket import SocketEndpoint
 
@@ -56,22 +57,26 @@ def _wait_options(query: Query) -> dict[str, Any]:
             "error_on_timeout": raw_error == "true"}
 
 
-def create_router(system: ActorSystem, *, secret: str, prefix: str = "") -> APIRouter:
+def create_router(system: ActorSystem, *, secret: str, prefix: str = "",
+                  dev: bool = False) -> APIRouter:
     """The routes serving ``system``'s actors, checking tokens signed with ``secret``: mount
-    them with ``app.include_router(router, prefix="/api")`` (or build them with ``prefix``)."""
-    return ActorRoutes(system, secret=secret, prefix=prefix).router()
+    them with ``app.include_router(router, prefix="/api")`` (or build them with ``prefix``).
+    Clients are told why a step failed in full only in development (``dev``); otherwise
+    they get a reference to the log line with the details."""
+    return ActorRoutes(system, secret=secret, prefix=prefix, dev=dev).router()
 
 
 class ActorRoutes:
     """The actor endpoints under ``prefix``, as FastAPI routes and as a direct dispatcher that
     finds the same endpoint for a request without Starlette's route table."""
 
-    def __init__(self, system: ActorSystem, *, secret: str, prefix: str = "") -> None:
+    def __init__(self, system: ActorSystem, *, secret: str, prefix: str = "",
+                 dev: bool = False) -> None:
         tokens = TokenVerifier(secret)
         self.prefix = prefix
-        self.http = _HTTP(system, tokens)
-        self.journal = _Journal(system, tokens)
-        self.socket = SocketEndpoint(system, tokens)
+        self.http = _HTTP(system, tokens, dev=dev)
+        self.journal = _Journal(system, tokens, dev=dev)
+        self.socket = SocketEndpoint(system, tokens, dev=dev)
 
     def router(self) -> APIRouter:
         router = APIRouter()
@@ -114,9 +119,10 @@ class ActorRoutes:
 class _HTTP:
     """``GET``/``POST /{actor_type}/{actor_id}`` as a bare ASGI app (405 for other methods)."""
 
-    def __init__(self, system: ActorSystem, tokens: TokenVerifier) -> None:
+    def __init__(self, system: ActorSystem, tokens: TokenVerifier, *, dev: bool) -> None:
         self.system = system
         self.tokens = tokens
+        self.dev = dev
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         params = scope["path_params"]
@@ -129,15 +135,12 @@ class _HTTP:
             status, body = 400, {"error": e.message}
         except AuthError as e:
             status, body = 401, _unauthorized(e)
-        except StoreError as e:
+        except StoreError as e:  # the operator's to fix (the disk): say why
             status, body = 503, {"error": f"{e}; nothing was committed: try again"}
-        except SnapshotError as e:
-            status, body = 500, {"error": str(e), "kind": "SnapshotError"}
-        except StepError as e:  # the event failed, or bringing the actor in did
-            status, body = 500, {"error": str(e), "kind": type(e).__name__,
-                                 "type": e.event_type}
-        if status >= 500:  # the operator's to fix (a hook, a migration, the disk): say why
             log.warning("%s %s/%s: %s", scope["method"], actor_type, actor_id, body["error"])
+        except (SnapshotError, StepError) as e:  # the event failed, or bringing the actor in
+            told = failure(e, dev=self.dev, doing=f"{scope['method']} {actor_type}/{actor_id}")
+            status, body = told.status, told.body
         data = orjson.dumps(body)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),

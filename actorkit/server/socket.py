@@ -23,6 +23,7 @@ from ..auth import TokenVerifier
 from ..errors import AuthError, EventRejected, SnapshotError, StepError
 from ..runtime import ActorSystem, Connection, UnknownActorType
 from ..store.base import StoreError
+from .failures import Failure, failure
 from .query import Query
 
 __all__ = ["MAX_PENDING_FRAMES", "Outbox", "SocketEndpoint"]
@@ -122,9 +123,10 @@ async def _finish(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
 class SocketEndpoint:
     """``/{actor_type}/{actor_id}?accessToken=...&checksum=...&input=...`` for WebSockets."""
 
-    def __init__(self, system: ActorSystem, tokens: TokenVerifier) -> None:
+    def __init__(self, system: ActorSystem, tokens: TokenVerifier, *, dev: bool) -> None:
         self.system = system
         self.tokens = tokens
+        self.dev = dev
 
     async def __call__(self, scope: Any, receive: Any, send: Send) -> None:
         params = scope["path_params"]
@@ -168,7 +170,13 @@ class SocketEndpoint:
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1008,
                             "reason": str(e)[:120]})
-        except (SnapshotError, StepError, StoreError) as e:  # the actor cannot be brought in
+        except (SnapshotError, StepError) as e:  # the actor cannot be brought in
+            told = failure(e, dev=self.dev, doing=f"WebSocket {actor_type}/{actor_id} "
+                                                  f"({caller.type}:{caller.id})")
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": 1011,
+                            "reason": _reason(told)})
+        except StoreError as e:
             log.warning("WebSocket %s/%s closed: %s", actor_type, actor_id, e)
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1011,
@@ -192,18 +200,36 @@ class SocketEndpoint:
         except EventRejected as e:
             deliver(_error_frame(conn, "EventRejected", str(e), e.pointer, e.event_type))
         except StepError as e:
-            deliver(_error_frame(conn, type(e).__name__, str(e), "", e.event_type))
+            told = failure(e, dev=self.dev, doing=f"WebSocket {actor_type}/{actor_id} "
+                                                  f"({conn.caller.type}:{conn.caller.id})")
+            deliver(_failure_frame(conn, told))
         except StoreError as e:
             deliver(_error_frame(conn, "StoreError", f"{e}; nothing was committed: send it "
                                                      f"again", ""))
 
 
 def _error_frame(conn: Connection, kind: str, message: str, pointer: str,
-                 event_type: str | None = None) -> str:
+                 event_type: str | None = None, **more: Any) -> str:
     checksum = conn.view.checksum if conn.view is not None else ""
     return orjson.dumps({"operations": [], "checksum": checksum,
                          "error": {"kind": kind, "message": message, "pointer": pointer,
-                                   "type": event_type}}).decode()
+                                   "type": event_type, **more}}).decode()
+
+
+def _failure_frame(conn: Connection, told: Failure) -> str:
+    """The error frame of a failed step: what :func:`failure` tells its client."""
+    body = told.body
+    more = {k: v for k, v in body.items() if k not in ("error", "kind", "type")}
+    return _error_frame(conn, body["kind"], body["error"], "", body["type"], **more)
+
+
+def _reason(told: Failure) -> str:
+    """A close frame's reason (at most 123 bytes) that keeps the failure's reference."""
+    text: str = told.body["error"]
+    tail = f" (reference {told.body['ref']})"
+    if len(text.encode()) <= 120:
+        return text
+    return text.encode()[:120 - len(tail)].decode(errors="ignore") + tail
 
 
 async def _deny(scope: Any, send: Send, status: int, message: str) -> None:

@@ -1,19 +1,28 @@
 """No caller learns what it may not see, against a real ``actorkit serve`` on 127.0.0.1: not
-another bidder's secret maximum through parked waits."""
+another bidder's secret maximum through parked waits, not a token from the server's log, not
+another caller's PIN (or the server's paths) from the error of a failed step.
+
+The failing hooks are the vault's (``vault/``): each quotes a PIN in what it raises.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from servers import Server, serve
+import websockets
+from servers import Server, serve, servers
 from support import ROOT
+from websockets.exceptions import ConnectionClosed
 
+VAULT = Path(__file__).resolve().parent / "vault"
 PRODUCTION = ["--production"]
 
 AUCTION = {"title": "Oak desk", "startingPrice": 10_000, "increment": 500, "reservePrice": 0,
@@ -30,6 +39,12 @@ def headers(server: Server, actor: str, caller: str) -> dict[str, str]:
 def post(server: Server, actor: str, caller: str, event: dict[str, Any]) -> httpx.Response:
     return httpx.post(f"{server.url}/api/{actor}", json=event, timeout=10,
                       headers=headers(server, actor, caller))
+
+
+def ws_url(server: Server, actor: str, caller: str) -> str:
+    kind, actor_id = actor.split("/")
+    query = urlencode({"accessToken": server.token(kind, actor_id, caller)})
+    return f"{server.ws}/api/{actor}?{query}"
 
 
 # -- waits ----------------------------------------------------------------------------------
@@ -122,3 +137,90 @@ def test_parked_guesses_learn_nothing_of_another_bidders_maximum(auction_server)
                    for (_, _, end), (_, sent) in zip(answers, guesses.values(), strict=True))
 
     asyncio.run(attack())
+
+
+# -- failed steps ---------------------------------------------------------------------------
+
+PIN = "4711"  # bob's
+
+
+def set_pins(server: Server, actor: str) -> None:
+    for caller, pin in (("client:bob", PIN), ("client:alice", "0000")):
+        assert post(server, actor, caller, {"type": "SET_PIN", "pin": pin}).status_code == 200
+
+
+def leaks(text: str) -> list[str]:
+    """What of bob's PIN and of the server's insides ``text`` gives away."""
+    return [secret for secret in (PIN, str(VAULT), "vault.py", "Traceback", "Error:")
+            if secret in text]
+
+
+def logged(log: str, ref: str) -> str:
+    """The log line that starts the record with the reference ``ref``."""
+    [line] = [line for line in log.splitlines() if f"(reference {ref})" in line]
+    return line
+
+
+async def first_frame(url: str) -> dict[str, Any]:
+    async with websockets.connect(url) as ws:
+        return json.loads(await asyncio.wait_for(ws.recv(), 5))  # type: ignore[no-any-return]
+
+
+async def tidy(url: str) -> dict[str, Any]:
+    """TIDY over the WebSocket (its hook breaks bob's bucket): the error frame."""
+    async with websockets.connect(url) as ws:
+        await asyncio.wait_for(ws.recv(), 5)  # the view
+        await ws.send(json.dumps({"type": "TIDY"}))
+        return json.loads(await asyncio.wait_for(ws.recv(), 5))  # type: ignore[no-any-return]
+
+
+def test_a_failed_step_tells_a_client_a_reference_and_the_log_the_rest():
+    """Outside development: over HTTP, over the WebSocket, and for a stored actor whose RESUME
+    fails when it is brought back (by a GET, by a WebSocket)."""
+    actor = "vault/v1"
+    with servers(VAULT, cli=PRODUCTION) as launcher:
+        server = launcher.start()
+        set_pins(server, actor)
+        r = post(server, actor, "client:alice", {"type": "CHECK"})  # raises, quoting PINs
+        assert r.status_code == 500 and leaks(r.text) == []
+        check = r.json()
+        assert (check["kind"], check["hook"], check["type"]) == ("HookError", "check_pins",
+                                                                 "CHECK")
+        frame = asyncio.run(tidy(ws_url(server, actor, "client:alice")))
+        assert frame["operations"] == [] and leaks(json.dumps(frame)) == []
+        tidied = frame["error"]
+        assert (tidied["kind"], tidied["type"]) == ("ContextError", "TIDY")
+
+        assert post(server, actor, "client:alice", {"type": "BREAK"}).status_code == 200
+        server.stop()
+        server = launcher.start()  # the actor comes back on its next touch, and fails to
+        r = httpx.get(f"{server.url}/api/{actor}", headers=headers(server, actor,
+                                                                   "client:alice"))
+        assert r.status_code == 500 and leaks(r.text) == []
+        resume = r.json()
+        assert (resume["kind"], resume["hook"], resume["type"]) == ("HookError", "resume",
+                                                                    "RESUME")
+        with pytest.raises(ConnectionClosed) as closed:
+            asyncio.run(first_frame(ws_url(server, actor, "client:alice")))
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+        reason = closed.value.rcvd.reason
+        assert leaks(reason) == []
+        connect_ref = re.search(r"\(reference ([0-9a-f]{8})\)", reason)
+        assert connect_ref is not None, reason
+        server.stop()
+        log = launcher.logs()
+    assert "ValueError: the PINs do not match" in logged(log, check["ref"])
+    assert f"{PIN} is not valid" in logged(log, tidied["ref"])
+    for ref in (resume["ref"], connect_ref[1]):
+        assert f"RuntimeError: cannot resume: bob's PIN is {PIN}" in logged(log, ref)
+    assert f'{VAULT / "hooks" / "vault.py"}", line' in log  # the tracebacks
+    assert leaks(log) == [PIN, str(VAULT), "vault.py", "Traceback", "Error:"]
+
+
+def test_in_development_a_failed_step_tells_the_client_everything():
+    with serve(VAULT, cli=[]) as server:  # actorkit serve on 127.0.0.1: development
+        set_pins(server, "vault/v2")
+        r = post(server, "vault/v2", "client:alice", {"type": "CHECK"})
+    assert r.status_code == 500
+    assert "ValueError: the PINs do not match" in r.json()["error"]
+    assert PIN in r.json()["error"] and "vault.py" in r.json()["error"]
