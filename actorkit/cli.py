@@ -145,6 +145,7 @@ def _serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from .server import resolve_secret
+        from .server.protocol import PATH, connection_cap, raise_open_files_limit
     except ImportError as e:
         return _missing_extra("serve", e)
     from .errors import ActorkitError, ChartError
@@ -154,7 +155,7 @@ def _serve(args: argparse.Namespace) -> int:
     project = Path(args.project).resolve()
     dev = not args.production and args.host in _LOOPBACK
     try:
-        Limits.from_env()  # a limit set wrong stops the server before it starts
+        limits = Limits.from_env()  # a limit set wrong stops the server before it starts
         charts = load_charts([project / "charts"])
         had_secret = bool(os.environ.get("ACTOR_KIT_SECRET"))
         secret = resolve_secret(project, None, dev=dev)
@@ -175,9 +176,17 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"development secret: random, kept in {project / '.actorkit' / 'dev-secret'} "
               f"(set ACTOR_KIT_SECRET for anything but development)\n"
               f"a token to try: actorkit token --type {example} --id demo --caller client:me")
+    soft, hard = raise_open_files_limit()
+    cap = connection_cap(limits, soft)
+    if cap < limits.max_connections:
+        print(f"actorkit serve: the open-files limit is {soft:,} (hard limit {hard:,}), so the "
+              f"server holds at most {cap:,} connections, not {limits.max_connections:,} "
+              f"(ACTORKIT_MAX_CONNECTIONS); raise it (`ulimit -n`, systemd's LimitNOFILE=) "
+              f"for more", file=sys.stderr)
+    # The protocol holds request heads, idle connections and their number to the limits.
     uvicorn.run("actorkit.server:create_app", factory=True, host=args.host, port=args.port,
                 reload=args.reload, reload_dirs=[str(project)] if args.reload else None,
-                log_level=args.log_level)
+                log_level=args.log_level, http=PATH)
     return 0
 
 

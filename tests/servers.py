@@ -15,9 +15,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -74,25 +75,31 @@ class Server:
 
 
 def start_server(project: Path, db: Path, *, extra_env: dict[str, str] | None = None,
-                 timeout: float = 20.0, cli: Sequence[str] | None = None) -> Server:
+                 timeout: float = 20.0, cli: Sequence[str] | None = None,
+                 uvicorn: Sequence[str] = (), preexec_fn: Callable[[], None] | None = None,
+                 ) -> Server:
     """Start uvicorn serving ``project`` on the actor store ``db``, on a free port, and wait
     until it answers (``RuntimeError`` if it exits or does not answer within ``timeout``
     seconds; then it is killed). The caller stops it; its log is ``server.log``.
 
     With ``cli`` (extra arguments, possibly none) the server is ``actorkit serve``, as a user
-    starts it, with the limits it sets on uvicorn; else ``uvicorn ... --factory``."""
+    starts it, with the limits it sets on uvicorn; else ``uvicorn ... --factory`` and the
+    arguments in ``uvicorn``. ``preexec_fn`` runs in the server's process before it starts
+    (to set its resource limits, say)."""
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="actorkit-uvicorn-", suffix=".log")[1])
     env = {**os.environ, "ACTOR_KIT_SECRET": SECRET, "ACTORKIT_PROJECT": str(project),
            "ACTORKIT_DB": str(db), **(extra_env or {})}
     if cli is None:
         command = [sys.executable, "-m", "uvicorn", "actorkit.server:create_app", "--factory",
-                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+                   "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
+                   *uvicorn]
     else:
         command = [sys.executable, "-m", "actorkit", "serve", "--project", str(project),
                    "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", *cli]
     with open(log, "wb") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   preexec_fn=preexec_fn)
     server = Server(process, port, log)
     deadline = time.monotonic() + timeout
     while True:
@@ -112,19 +119,21 @@ class Launcher:
     """Starts servers of one project on one actor store (``db``), and keeps track of them."""
 
     def __init__(self, project: Path, db: Path, extra_env: dict[str, str] | None,
-                 timeout: float, cli: Sequence[str] | None = None) -> None:
+                 timeout: float, cli: Sequence[str] | None = None,
+                 **options: Any) -> None:
         self.project = project
         self.db = db
         self.extra_env = extra_env
         self.timeout = timeout
         self.cli = cli
+        self.options = options
         self.started: list[Server] = []
 
     def start(self) -> Server:
         """A new server on the store; the one before must be stopped or killed first."""
         assert not any(s.running for s in self.started), "a server is still running on the db"
         server = start_server(self.project, self.db, extra_env=self.extra_env,
-                              timeout=self.timeout, cli=self.cli)
+                              timeout=self.timeout, cli=self.cli, **self.options)
         self.started.append(server)
         return server
 
@@ -135,14 +144,15 @@ class Launcher:
 
 @contextmanager
 def servers(project: Path, *, db: Path | None = None, extra_env: dict[str, str] | None = None,
-            timeout: float = 20.0, cli: Sequence[str] | None = None) -> Iterator[Launcher]:
+            timeout: float = 20.0, cli: Sequence[str] | None = None,
+            **options: Any) -> Iterator[Launcher]:
     """A :class:`Launcher` for ``project`` on the store ``db`` (default: a temporary one,
-    removed after); ``cli`` as for :func:`start_server`. Whatever is still running afterwards
-    is stopped; on failure every server's log is shown."""
+    removed after); ``cli`` and ``options`` as for :func:`start_server`. Whatever is still
+    running afterwards is stopped; on failure every server's log is shown."""
     own = db is None
     folder = Path(tempfile.mkdtemp(prefix="actorkit-db-")) if own else None
     launcher = Launcher(project, db if db is not None else folder / "actors.db",  # type: ignore[operator]
-                        extra_env, timeout, cli)
+                        extra_env, timeout, cli, **options)
     try:
         yield launcher
     except BaseException:
@@ -158,8 +168,11 @@ def servers(project: Path, *, db: Path | None = None, extra_env: dict[str, str] 
 
 @contextmanager
 def serve(project: Path, *, extra_env: dict[str, str] | None = None,
-          timeout: float = 20.0, cli: Sequence[str] | None = None) -> Iterator[Server]:
+          timeout: float = 20.0, cli: Sequence[str] | None = None,
+          **options: Any) -> Iterator[Server]:
     """Start uvicorn (or ``actorkit serve``, with ``cli``) serving ``project`` on a temporary
-    store; stop it (and show its log on failure) after."""
-    with servers(project, extra_env=extra_env, timeout=timeout, cli=cli) as launcher:
+    store; stop it (and show its log on failure) after. ``options`` as for
+    :func:`start_server`."""
+    with servers(project, extra_env=extra_env, timeout=timeout, cli=cli,
+                 **options) as launcher:
         yield launcher.start()
