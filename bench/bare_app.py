@@ -9,7 +9,8 @@ what actorkit's routes do and nothing else.
 
 It is as lean as actorkit's own routes at the framework layer (orjson in and out, a plain
 ``Response``), so a ratio against it measures actorkit's work, not a slower baseline.
-Served by uvicorn with exactly the options actorkit gets (see ``serve.py``).
+Served by uvicorn with the options actorkit gets (see ``serve.py``), on uvicorn's own
+httptools protocol where actorkit has the one ``actorkit serve`` runs.
 """
 
 from __future__ import annotations

@@ -1,10 +1,12 @@
 """Serving cost: actorkit's HTTP and WebSocket routes against bare FastAPI, in one run.
 
 Two servers run side by side on 127.0.0.1, each ``uvicorn`` with the same options (one
-worker, uvloop, httptools, websockets-sansio, no access log): actorkit serving
-``charts/todo.yaml`` (``actorkit.server:create_app --factory``), and ``bench/bare_app.py``, the
-same transport work with no actor behind it. One Node process (``bench/load.mjs``, the ``ws``
-package pinned in ``bench/package.json``) drives both with the same code; only paths differ.
+worker, uvloop, websockets-sansio, no access log): actorkit serving ``charts/todo.yaml``
+(``actorkit.server:create_app --factory``) with the HTTP protocol ``actorkit serve`` runs
+(httptools held to the request-head and connection limits), and ``bench/bare_app.py``, the
+same transport work with no actor behind it, on uvicorn's own httptools protocol. One Node
+process (``bench/load.mjs``, the ``ws`` package pinned in ``bench/package.json``) drives both
+with the same code; only paths differ.
 Every variant is measured in rounds interleaved with its baseline (the order alternates each
 round), warm-up rounds are discarded, and each verdict is the median of the per-round ratios.
 
@@ -60,10 +62,12 @@ ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
 from actorkit.auth import create_access_token  # noqa: E402
+from actorkit.server.protocol import PATH as OURS_HTTP  # noqa: E402
 
 SECRET = "bench-serve-secret-" + "x" * 32
-#: The uvicorn options both servers get: uvicorn[standard]'s defaults, spelled out.
-UVICORN = ["--host", "127.0.0.1", "--workers", "1", "--loop", "uvloop", "--http", "httptools",
+#: The uvicorn options both servers get: uvicorn[standard]'s defaults, spelled out. The
+#: HTTP protocol is each server's own: what ``actorkit serve`` runs, or uvicorn's httptools.
+UVICORN = ["--host", "127.0.0.1", "--workers", "1", "--loop", "uvloop",
            "--ws", "websockets-sansio", "--no-access-log", "--log-level", "warning"]
 TARGETS = {"post": 0.8, "ws": 0.6, "fanout": 1.3}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -108,13 +112,15 @@ def machine_busy() -> float:
 class Server:
     """One uvicorn process on a free port of 127.0.0.1."""
 
-    def __init__(self, name: str, app: list[str], env: dict[str, str]) -> None:
+    def __init__(self, name: str, app: list[str], env: dict[str, str],
+                 http: str = "httptools") -> None:
         self.name = name
         self.port = free_port()
         self.log = Path(tempfile.mkstemp(prefix=f"bench-serve-{name}-", suffix=".log")[1])
         with open(self.log, "wb") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", *app, "--port", str(self.port), *UVICORN],
+                [sys.executable, "-m", "uvicorn", *app, "--port", str(self.port), *UVICORN,
+                 "--http", http],
                 cwd=ROOT, env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, preexec_fn=_die_with_parent)
         self.pid = self.process.pid
@@ -370,7 +376,7 @@ class Bench:
     def run(self) -> None:
         a = self.args
         env = {"ACTOR_KIT_SECRET": SECRET, "ACTORKIT_PROJECT": str(ROOT)}
-        self.ours = Server("ours", ["actorkit.server:create_app", "--factory"], env)
+        self.ours = Server("ours", ["actorkit.server:create_app", "--factory"], env, OURS_HTTP)
         self.bare = Server("bare", ["bare_app:app", "--app-dir", str(HERE)], {})
         self.agent = Agent(a.budget + 60)
         self.ours.wait_ready()

@@ -123,7 +123,8 @@ def main() -> int:
     n = args.clients or {"post": 16, "ws": 20, "fanout": 1000}[args.workload]
 
     ours = Server("ours", ["actorkit.server:create_app", "--factory"],
-                  {"ACTOR_KIT_SECRET": SECRET, "ACTORKIT_PROJECT": str(serve.ROOT)})
+                  {"ACTOR_KIT_SECRET": SECRET, "ACTORKIT_PROJECT": str(serve.ROOT)},
+                  serve.OURS_HTTP)
     agent = Agent(args.seconds * 3 + 300)
     spy = None
     try:
