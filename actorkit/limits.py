@@ -88,13 +88,14 @@ class Limits:
     max_headers: int = _setting(
         100, "ACTORKIT_MAX_HEADERS", "headers in one request (431 past it)", "count")
     header_timeout: float = _setting(
-        10.0, "ACTORKIT_HEADER_TIMEOUT", "seconds a client has to send a whole request head",
-        "seconds")
+        10.0, "ACTORKIT_HEADER_TIMEOUT", "seconds a client has to send a whole request head "
+        "before its connection is closed", "seconds")
     keep_alive: float = _setting(
         5.0, "ACTORKIT_KEEP_ALIVE", "seconds an idle keep-alive connection stays open", "seconds")
     max_connections: int = _setting(
         10_000, "ACTORKIT_MAX_CONNECTIONS", "open connections (HTTP and WebSocket) the server "
-        "accepts at once; past it new requests get 503", "count")
+        "holds at once (fewer if the open-files limit is lower); past it the one idle longest "
+        "is closed, or the new one gets 503 if none is idle", "count")
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -103,3 +103,9 @@ def test_every_limit_is_documented_as_the_code_has_it():
     section = README.split("## Running in production", 1)[1].split("\n## ", 1)[0]
     rows = re.findall(r"^\| `(ACTORKIT_\w+)` \| ([^|]+) \| (.+) \|$", section, re.M)
     assert rows == [(env, default, doc) for _, env, default, doc in Limits.settings()]
+
+
+def test_the_own_uvicorn_command_names_the_protocol_actorkit_serve_runs():
+    from actorkit.server.protocol import PATH
+
+    assert f"uvicorn actorkit.server:create_app --factory --http {PATH}\n" in README
