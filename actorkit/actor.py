@@ -13,7 +13,7 @@ import time as _time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from sismic.exceptions import CodeEvaluationError, ConflictingTransitionsError
@@ -21,6 +21,7 @@ from sismic.exceptions import ContractError as SismicContractError
 from sismic.exceptions import NonDeterminismError as SismicNonDeterminismError
 from sismic.model import MacroStep
 
+from . import jsonvalue
 from . import snapshot as snapshots
 from .chart import Chart
 from .engine import ActorInterpreter, StepClock
@@ -36,6 +37,7 @@ from .errors import (
 )
 from .events import ActorEvent, Caller
 from .hooks import Ctx, HookEvaluator, PrivateBuckets, Timer
+from .jsonvalue import has_null
 from .schemas import pointer
 from .statevalue import StateValue
 
@@ -522,12 +524,17 @@ class Actor:
 
     @staticmethod
     def _canonical(value: Any, where: str) -> bytes:
+        """``value``'s canonical JSON, or a ContextError naming the pointer (under ``where``)
+        of what JSON cannot carry exactly: orjson refuses some of it (an object, an integer
+        past 64 bits) and writes NaN and the infinities as null, which would show and store
+        a value other than the one the actor holds."""
         try:
-            return snapshots.canonical(value)
+            data = snapshots.canonical(value)
         except TypeError as e:
-            at = snapshots.non_json(value, where)[0] or where
-            raise ContextError(f"the context is not plain JSON at {at}: {e}; store only dicts, "
-                               f"lists, strings, numbers, booleans and None", pointer=at) from None
+            _not_json(value, where, str(e))
+        if has_null(data) and jsonvalue.non_finite(value, where) is not None:
+            _not_json(value, where, "")
+        return data
 
     def _commit(self, seq: int, now: float, steps: list[MacroStep], public_json: bytes,
                 buckets: dict[str, bytes] | None, wakeup: float | None) -> None:
@@ -542,15 +549,24 @@ class Actor:
             # Every part the next step could change in place is frozen as JSON now; the
             # whole is serialised when someone asks for it (a batch stores only its last).
             for key, part in context.items():
-                context[key] = orjson.Fragment(snapshots.canonical(part))
+                data = snapshots.canonical(part)
+                if has_null(data) and jsonvalue.non_finite(part, "") is not None:
+                    _not_json(part, pointer([key]), "")
+                context[key] = orjson.Fragment(data)
             context["public"] = orjson.Fragment(public_json)
             context["private"] = orjson.Fragment(private_json)
             snap = self._snapshot_dict(value=orjson.Fragment(value_json), context=context,
                                        frozen=True)
             if snap.get("old") or snap["queue"]:  # contract memory, queued event data
                 committed, unsaved = snapshots.dump(snap), None
+                for name in ("queue", "old"):  # sismic's own send() data is not checked
+                    if snap.get(name) and jsonvalue.not_json(snap[name], committed, ""):
+                        _not_json(snap[name], f"/{name}", "")
             else:
                 committed, unsaved = b"", snap
+        except ContextError:
+            self._seq, self._time, self._wakeup = seq_was, time_was, wakeup_was
+            raise
         except TypeError:
             self._seq, self._time, self._wakeup = seq_was, time_was, wakeup_was
             internal = {k: v for k, v in self._evaluator._context.items()
@@ -618,6 +634,14 @@ class Actor:
         self._buckets = {k: snapshots.canonical(v)
                          for k, v in context["private"].copy().items()} or _NO_BUCKETS
         self._private_json = snapshots.join(self._buckets)
+
+
+def _not_json(value: Any, where: str, error: str) -> NoReturn:
+    at, bad = jsonvalue.non_json(value, where)
+    why = jsonvalue.describe(bad) if at else f"{error}; store only dicts, lists, strings, " \
+        f"numbers, booleans and None"
+    raise ContextError(f"the context is not plain JSON at {at or where}: {why}",
+                       pointer=at or where) from None
 
 
 def _copy(value: Any) -> Any:

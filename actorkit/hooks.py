@@ -20,6 +20,7 @@ from sismic.code import PythonEvaluator
 from sismic.exceptions import CodeEvaluationError
 from sismic.model import Event, StateMixin, Transition
 
+from . import jsonvalue
 from .errors import HookError, OutputError, StepError
 from .events import ActorInternalEvent, Caller
 
@@ -142,8 +143,8 @@ class Timer:
 
 def _json(value: Any, what: str) -> Any:
     try:
-        return orjson.loads(orjson.dumps(value))
-    except TypeError as e:
+        return jsonvalue.copy(value)
+    except jsonvalue.NotJSON as e:
         raise TypeError(f"{what} must be plain JSON: {e}") from None
 
 

@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 import jsonschema
 import jsonschema_rs
-import orjson
 
+from . import jsonvalue
 from .diagnostics import Diagnostic
 from .errors import EventRejected
 from .source import Source
@@ -68,9 +68,9 @@ def to_json(value: Any, what: str) -> Any:
     proves the value is JSON (no sets, bytes, NaN or non-string keys).
     """
     try:
-        return orjson.loads(orjson.dumps(value))
-    except TypeError as e:
-        raise EventRejected(f"{what} is not plain JSON ({e})") from None
+        return jsonvalue.copy(value)
+    except jsonvalue.NotJSON as e:
+        raise EventRejected(f"{what} is not plain JSON ({e})", pointer=e.pointer) from None
 
 
 class Validator:

@@ -17,8 +17,7 @@ from .engine import ActorInterpreter
 from .errors import SnapshotError
 from .events import ActorEvent, ActorInternalEvent, Caller
 
-__all__ = ["FORMAT", "apply", "canonical", "capture", "check_fits", "dump", "join", "non_json",
-           "parse"]
+__all__ = ["FORMAT", "apply", "canonical", "capture", "check_fits", "dump", "join", "parse"]
 
 #: The snapshot format this actorkit writes and reads.
 FORMAT = 1
@@ -145,25 +144,3 @@ def _contract_keys(chart: Chart) -> dict[int, str]:
     keys = {id(sc.state_for(name)): f"state:{name}" for name in sc.states}
     keys.update({id(t): f"transition:{i}" for i, t in enumerate(sc.transitions)})
     return keys
-
-
-
-def non_json(value: Any, path: str) -> tuple[str, Any]:
-    """The pointer of the first value orjson cannot write, found by walking ``value``."""
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                return path, k
-            found = non_json(v, f"{path}/{k}")
-            if found[0] != "":
-                return found
-        return "", None
-    if isinstance(value, list):
-        for i, v in enumerate(value):
-            found = non_json(v, f"{path}/{i}")
-            if found[0] != "":
-                return found
-        return "", None
-    if value is None or isinstance(value, str | int | float | bool):
-        return "", None
-    return path, value

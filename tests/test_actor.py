@@ -15,6 +15,7 @@ from actorkit import (
     OutputError,
     StepError,
     StepLimitError,
+    load_chart,
 )
 
 
@@ -296,3 +297,102 @@ def test_a_failure_inside_the_interpreter_is_a_step_error_and_rolls_back(actor, 
     monkeypatch.undo()
     actor.send({"type": "GO"}, alice)
     assert actor.value == "busy"
+
+
+# -- values JSON cannot carry exactly ------------------------------------------------------------
+
+NUMBERS_CHART = """\
+actor: numbers
+hooks: hooks.numbers
+schemas: schemas/numbers.yaml
+context: {public: {value: null}, private: {}, scratch: null}
+statechart:
+  name: numbers
+  root state:
+    name: root
+    transitions:
+      - {event: PUT, action: put}
+      - {event: LATER, action: "send('LATER_ON', delay=5, value=float('inf'))"}
+      - {event: LATER_ON}
+      - {event: TICK}
+      - {event: ECHO}
+"""
+NUMBERS_HOOKS = """\
+VALUES = {"inf": float("inf"), "-inf": float("-inf"), "nan": float("nan"), "big": 2**64,
+          "small": -(2**63) - 1}
+
+
+def put(ctx, event):
+    value, where = VALUES[event.data["what"]], event.data["where"]
+    if where == "public":
+        ctx.public["value"] = [None, {"deep": value}]
+    elif where == "private":
+        ctx.mine["value"] = value
+    elif where == "internal":
+        ctx.context["scratch"] = {"value": value}
+    elif where == "timer":
+        ctx.schedule("TICK", delay=5, value=value)
+    elif where == "emit":
+        ctx.emit("SAID", value=value)
+    else:
+        ctx.send("ECHO", value=value)
+"""
+NUMBERS_SCHEMAS = """\
+client:
+  PUT: {properties: {what: {type: string}, where: {type: string}}, required: [what, where]}
+  LATER: {}
+output:
+  SAID: {additionalProperties: true}
+internal: [TICK, ECHO, LATER_ON]
+"""
+
+
+@pytest.fixture(scope="module")
+def numbers(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("numbers")
+    for name, text in (("numbers.yaml", NUMBERS_CHART), ("hooks/numbers.py", NUMBERS_HOOKS),
+                       ("schemas/numbers.yaml", NUMBERS_SCHEMAS)):
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_text(text)
+    return load_chart(folder / "numbers.yaml")
+
+
+@pytest.mark.parametrize("what", ["inf", "-inf", "nan", "big", "small"])
+@pytest.mark.parametrize(("where", "error", "words"), [
+    ("public", ContextError, "context is not plain JSON at /public/value/1/deep: "),
+    ("private", ContextError, "context is not plain JSON at /private/alice/value: "),
+    ("internal", ContextError, "context is not plain JSON at /scratch/value: "),
+    ("timer", HookError, "data of TICK must be plain JSON: at /value: "),
+    ("emit", HookError, "output event SAID must be plain JSON: at /value: "),
+    ("send", HookError, "data of ECHO must be plain JSON: at /value: "),
+])
+def test_a_value_json_cannot_carry_exactly_fails_the_step(numbers, clock, what, where, error,
+                                                          words):
+    actor = Actor.spawn(numbers, "n-1", caller=alice, clock=clock)
+    before = live_state(actor)
+    with pytest.raises(error) as info:
+        actor.send({"type": "PUT", "what": what, "where": where}, alice)
+    assert words in str(info.value)
+    if error is ContextError:
+        assert info.value.pointer == words.split(" at ")[1].rstrip(": ")
+    assert live_state(actor) == before
+    assert actor.snapshot_json() == before
+
+
+def test_a_delayed_sismic_send_of_infinity_fails_the_step(numbers, clock):
+    actor = Actor.spawn(numbers, "n-2", caller=alice, clock=clock)
+    before = actor.snapshot_json()
+    with pytest.raises(ContextError, match=r"at /queue/0/data/value: inf is not a JSON number"):
+        actor.send({"type": "LATER"}, alice)
+    assert actor.snapshot_json() == before
+    assert actor.next_deadline is None
+
+
+def test_events_json_cannot_carry_exactly_are_rejected(numbers, clock):
+    actor = Actor.spawn(numbers, "n-3", caller=alice, clock=clock)
+    for value in (float("inf"), float("nan"), 2**64):
+        with pytest.raises(EventRejected, match="not plain JSON") as info:
+            actor.send({"type": "PUT", "what": value, "where": "public"}, alice)
+        assert info.value.pointer == "/what"
+    assert actor.seq == 0
+

@@ -7,6 +7,8 @@ from urllib.parse import parse_qsl
 
 import orjson
 
+from .. import jsonvalue
+
 __all__ = ["BadRequest", "Query"]
 
 
@@ -32,6 +34,8 @@ class Query:
         if raw is None:
             return None
         try:
-            return orjson.loads(raw)
+            return jsonvalue.loads(raw)
         except orjson.JSONDecodeError as e:
             raise BadRequest(f"Invalid {name}: not JSON ({e})") from None
+        except jsonvalue.InexactNumber as e:
+            raise BadRequest(f"Invalid {name}: {e.message}") from None

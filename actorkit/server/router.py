@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter
 
+from .. import jsonvalue
 from ..auth import TokenVerifier
 from ..errors import AuthError, EventRejected, SnapshotError, StepError
 from ..events import Caller
@@ -188,9 +189,11 @@ class _HTTP:
         caller = self._caller(scope, actor_type, actor_id)
         given = Query(scope).json("input")
         try:
-            event = orjson.loads(await _body(receive))
+            event = jsonvalue.loads(await _body(receive))
         except orjson.JSONDecodeError as e:
             return 400, {"error": f"the body must be a JSON event like {{\"type\": ...}}: {e}"}
+        except jsonvalue.InexactNumber as e:
+            return 400, {"error": e.message, "type": None, "pointer": e.pointer}
         try:
             result, checksum = await self.system.send(actor_type, actor_id, caller, event,
                                                       input=given)

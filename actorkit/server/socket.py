@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from .. import jsonvalue
 from ..auth import TokenVerifier
 from ..errors import AuthError, EventRejected, SnapshotError, StepError
 from ..runtime import ActorSystem, Connection, UnknownActorType
@@ -193,10 +194,12 @@ class SocketEndpoint:
         """One client frame: a bare event. A bad one gets an error frame that Actor Kit's JS
         client takes as a no-op patch (``operations`` empty); the connection stays open."""
         try:
-            event = orjson.loads(text)
+            event = jsonvalue.loads(text)
             await self.system.send(actor_type, actor_id, conn.caller, event)
         except orjson.JSONDecodeError as e:
             deliver(_error_frame(conn, "EventRejected", f"the frame is not JSON: {e}", ""))
+        except jsonvalue.InexactNumber as e:
+            deliver(_error_frame(conn, "EventRejected", e.message, e.pointer))
         except EventRejected as e:
             deliver(_error_frame(conn, "EventRejected", str(e), e.pointer, e.event_type))
         except StepError as e:
