@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
+import logging
+import re
 
 import httpx
 import pytest
@@ -19,7 +21,7 @@ from support import ROOT
 
 from actorkit.auth import create_access_token
 from actorkit.server import create_app
-from actorkit.server.app import ServerConfigError
+from actorkit.server.app import TOKEN_FREE_LOGGERS, ServerConfigError
 from actorkit.server.router import ActorRoutes
 from actorkit.store import MemoryStore, SqliteStore
 
@@ -68,6 +70,57 @@ def test_a_bad_idle_after_is_refused(monkeypatch, env):
     monkeypatch.setenv("ACTORKIT_IDLE_AFTER", env)
     with pytest.raises(ServerConfigError, match="ACTORKIT_IDLE_AFTER is a number of seconds"):
         system()
+
+
+# -- tokens never reach a log ------------------------------------------------------------------
+
+JWT = create_access_token(SECRET, "list-1", "todo", "alice", "client")
+
+
+@pytest.mark.parametrize(("logger", "message", "args", "logged"), [
+    ("uvicorn.access", '%s - "%s %s HTTP/%s" %d',
+     ("127.0.0.1:5", "GET", f"/api/todo/list-1?accessToken={JWT}&checksum=ab", "1.1", 401),
+     '127.0.0.1:5 - "GET /api/todo/list-1?accessToken=[redacted]&checksum=ab HTTP/1.1" 401'),
+    ("uvicorn.error", '%s - "WebSocket %s" [accepted]',
+     ("127.0.0.1:5", f"/api/todo/list-1?checksum=ab&accessToken={JWT}"),
+     '127.0.0.1:5 - "WebSocket /api/todo/list-1?checksum=ab&accessToken=[redacted]" '
+     '[accepted]'),
+    ("uvicorn.error", '%s - "WebSocket %s" %d',
+     ("127.0.0.1:5", "/api/todo/list-1?accessToken=not-even-a-jwt", 401),
+     '127.0.0.1:5 - "WebSocket /api/todo/list-1?accessToken=[redacted]" 401'),
+    ("actorkit", f"a token in a message of ours: {JWT}, and in a path: /api/todo/{JWT}", (),
+     "a token in a message of ours: [redacted], and in a path: /api/todo/[redacted]"),
+    ("actorkit.server", "%s, past the limit", (f"GET /api/todo/list-1?accessToken={JWT}",),
+     "GET /api/todo/list-1?accessToken=[redacted], past the limit"),
+])
+def test_the_logs_of_uvicorn_and_actorkit_print_no_token(caplog, logger, message, args,
+                                                          logged):
+    system()  # create_app filters the loggers
+    with caplog.at_level(logging.INFO, logger=logger):
+        logging.getLogger(logger).info(message, *args)
+    assert [r.getMessage() for r in caplog.records] == [logged]
+
+
+def test_a_token_in_a_logged_exception_is_redacted_too(caplog):
+    system()
+    with caplog.at_level(logging.INFO, logger="actorkit"):
+        try:
+            raise ValueError(f"GET /api/todo/list-1?accessToken={JWT}")
+        except ValueError:
+            logging.getLogger("actorkit").exception("failed")
+    assert "ValueError: GET /api/todo/list-1?accessToken=[redacted]" in caplog.text
+    assert JWT.split(".")[2] not in caplog.text
+
+
+def test_every_logger_of_actorkit_is_filtered_once():
+    for _ in range(3):
+        system()
+    used = {m[1] for path in (ROOT / "actorkit").rglob("*.py")
+            for m in re.finditer(r"getLogger\(\"([\w.]+)\"\)", path.read_text())}
+    assert used - {"uvicorn.error"} <= set(TOKEN_FREE_LOGGERS)
+    for name in TOKEN_FREE_LOGGERS:
+        kinds = [type(f) for f in logging.getLogger(name).filters]
+        assert kinds and len(kinds) == len(set(kinds))
 
 
 # -- the actor routes, dispatched ahead of FastAPI's middleware stack ---------------------------

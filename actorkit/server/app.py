@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
@@ -87,6 +88,53 @@ class _DenialNoise(logging.Filter):
         return record.getMessage() != "ASGI callable returned without completing handshake."
 
 
+# A token's value after `accessToken=` (up to the next parameter, space or quote), and anything
+# shaped like a JWT wherever else it is (a header, a path, a parameter of another name).
+_TOKEN = re.compile(r"(?<=accessToken=)[^&\s\"']+|eyJ[\w-]*\.[\w-]+\.[\w-]*")
+
+
+def _redact(text: str) -> str:
+    """``text`` with every access token in it replaced by ``[redacted]``."""
+    if "accessToken=" not in text and "eyJ" not in text:
+        return text
+    return _TOKEN.sub("[redacted]", text)
+
+
+class _TokenRedaction(logging.Filter):
+    """Access tokens never reach a log: WebSockets carry theirs in the query string, which
+    uvicorn's access log and its WebSocket lines print (a token is valid for weeks)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # Every access-log line passes here: the common case (nothing to hide) is kept to a
+        # few substring tests, a microsecond.
+        if isinstance(record.msg, str):
+            record.msg = _redact(record.msg)
+        args = record.args
+        if type(args) is tuple:
+            for arg in args:
+                if type(arg) is str and ("accessToken=" in arg or "eyJ" in arg):
+                    record.args = tuple(_redact(a) if isinstance(a, str) else a for a in args)
+                    break
+        if record.exc_info and not record.exc_text:  # formatted here, once, as handlers would
+            record.exc_text = _redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+#: The loggers that print no token: uvicorn's, and each one of actorkit's (a logger's filters
+#: see only the records logged on it, not those its children pass up).
+TOKEN_FREE_LOGGERS = ("uvicorn.error", "uvicorn.access", "actorkit", "actorkit.server")
+
+
+def _install_log_filters() -> None:
+    """Filter the loggers of uvicorn and of actorkit (once per process)."""
+    filters: list[tuple[str, type[logging.Filter]]] = [("uvicorn.error", _DenialNoise)]
+    filters += [(name, _TokenRedaction) for name in TOKEN_FREE_LOGGERS]
+    for name, kind in filters:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, kind) for f in logger.filters):
+            logger.addFilter(kind())
+
+
 def _seconds(name: str, default: float) -> float:
     raw = os.environ.get(name)
     if raw is None:
@@ -147,9 +195,7 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
         yield
         await system.close()
 
-    noise = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _DenialNoise) for f in noise.filters):
-        noise.addFilter(_DenialNoise())
+    _install_log_filters()
     routes = ActorRoutes(system, secret=signing_key, prefix=prefix, dev=dev)
     app = _App(routes, title="actorkit", version=__version__, lifespan=lifespan, **fastapi)
     app.state.system = system

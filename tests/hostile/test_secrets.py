@@ -20,7 +20,7 @@ import pytest
 import websockets
 from servers import Server, serve, servers
 from support import ROOT
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 VAULT = Path(__file__).resolve().parent / "vault"
 PRODUCTION = ["--production"]
@@ -137,6 +137,39 @@ def test_parked_guesses_learn_nothing_of_another_bidders_maximum(auction_server)
                    for (_, _, end), (_, sent) in zip(answers, guesses.values(), strict=True))
 
     asyncio.run(attack())
+
+
+# -- logs -----------------------------------------------------------------------------------
+
+INFO = ["--log-level", "info"]  # the last --log-level given wins
+
+
+@pytest.mark.parametrize("options", [{"cli": [*PRODUCTION, *INFO]}, {"uvicorn": INFO}],
+                         ids=["actorkit-serve", "uvicorn-factory"])
+def test_no_token_reaches_the_log(options):
+    """At log level info, uvicorn logs every request with its query string: WebSockets carry
+    their token there."""
+    with serve(ROOT, **options) as server:
+        url = f"{ws_url(server, 'todo/logs', 'client:alice')}&checksum=abc"
+        stranger = server.token("todo", "elsewhere", "client:mallory")
+
+        async def sockets() -> None:
+            assert "operations" in await first_frame(url)  # accepted
+            with pytest.raises(InvalidStatus):  # refused: a token for another actor
+                await first_frame(f"{server.ws}/api/todo/logs?accessToken={stranger}")
+
+        asyncio.run(sockets())
+        # and the same tokens where they do not belong, in plain HTTP requests
+        assert httpx.get(f"{url.replace('ws://', 'http://')}").status_code == 401
+        assert httpx.get(f"{server.url}/api/todo/{stranger}").status_code == 401
+        server.stop()
+        log = server.read_log()
+    tokens = [url.split("accessToken=")[1].split("&")[0], stranger]
+    assert [t for t in tokens if t in log or t.split(".")[2] in log] == []
+    assert '"WebSocket /api/todo/logs?accessToken=[redacted]&checksum=abc" [accepted]' in log
+    assert '"WebSocket /api/todo/logs?accessToken=[redacted]" 401' in log
+    assert '"GET /api/todo/logs?accessToken=[redacted]&checksum=abc HTTP/1.1" 401' in log
+    assert '"GET /api/todo/[redacted] HTTP/1.1" 401' in log
 
 
 # -- failed steps ---------------------------------------------------------------------------
