@@ -181,8 +181,8 @@ def _serve(args: argparse.Namespace) -> int:
     if cap < limits.max_connections:
         print(f"actorkit serve: the open-files limit is {soft:,} (hard limit {hard:,}), so the "
               f"server holds at most {cap:,} connections, not {limits.max_connections:,} "
-              f"(ACTORKIT_MAX_CONNECTIONS); raise it (`ulimit -n`, systemd's LimitNOFILE=) "
-              f"for more", file=sys.stderr)
+              f"(ACTORKIT_MAX_CONNECTIONS); raise the hard limit for more (`ulimit -Hn` as "
+              f"root, or LimitNOFILE= in a systemd unit)", file=sys.stderr)
     # The protocol holds request heads, idle connections and their number to the limits.
     uvicorn.run("actorkit.server:create_app", factory=True, host=args.host, port=args.port,
                 reload=args.reload, reload_dirs=[str(project)] if args.reload else None,

@@ -66,7 +66,7 @@ _DONE = 3  # nothing: refused or upgraded; what comes is dropped
 
 def raise_open_files_limit() -> tuple[int, int]:
     """Raise the soft limit on open files to the hard limit where the system allows it (the
-    common soft default, 1,024, is what a few hundred idle clients use up). Returns the
+    common soft default, 1,024, runs out at about a thousand idle clients). Returns the
     ``(soft, hard)`` limits in force after."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     # With no hard limit (macOS), the kernel still caps the soft one: ask for less and less.
