@@ -15,6 +15,7 @@ from .diagnostics import RULES, Diagnostic, Rule, Severity
 from .errors import (
     ActorkitError,
     AuthError,
+    BoundError,
     ChartError,
     ContextError,
     ContractError,
@@ -40,6 +41,7 @@ __all__ = [
     "ActorSchemas",
     "ActorkitError",
     "AuthError",
+    "BoundError",
     "Caller",
     "CallerType",
     "Chart",

@@ -26,6 +26,7 @@ from . import snapshot as snapshots
 from .chart import Chart
 from .engine import ActorInterpreter, StepClock
 from .errors import (
+    BoundError,
     ContextError,
     ContractError,
     EventRejected,
@@ -38,7 +39,7 @@ from .errors import (
 from .events import ActorEvent, Caller
 from .hooks import Ctx, HookEvaluator, PrivateBuckets, Timer
 from .jsonvalue import has_null
-from .schemas import pointer
+from .schemas import Problem, pointer
 from .statevalue import StateValue
 
 __all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult", "ViewParts"]
@@ -484,11 +485,9 @@ class Actor:
             raise ContextError("context.public must stay an object", pointer="/public")
         public_json = self._canonical(public, "/public")
         if schemas.public is not None and public_json != self._public_json:
-            problem = schemas.public.error(public)
+            problem = schemas.public.error(public, bounds_first=True)
             if problem is not None:
-                raise ContextError(f"context.public breaks the `public` schema at "
-                                   f"{problem[1] or '/'}: {problem[0]}",
-                                   pointer="/public" + problem[1])
+                raise _context_error(problem, "context.public", "public", "/public")
         private = context.get("private")
         if not isinstance(private, PrivateBuckets):
             if not isinstance(private, dict):
@@ -513,11 +512,9 @@ class Actor:
             if buckets.get(key) == bucket_json:
                 continue
             if schemas.private is not None:
-                problem = schemas.private.error(bucket)
+                problem = schemas.private.error(bucket, bounds_first=True)
                 if problem is not None:
-                    raise ContextError(
-                        f"private bucket {key!r} breaks the `private` schema at "
-                        f"{problem[1] or '/'}: {problem[0]}", pointer=where + problem[1])
+                    raise _context_error(problem, f"private bucket {key!r}", "private", where)
             buckets[key] = bucket_json
             changed = True
         return public_json, buckets if changed else None
@@ -642,6 +639,22 @@ def _not_json(value: Any, where: str, error: str) -> NoReturn:
         f"numbers, booleans and None"
     raise ContextError(f"the context is not plain JSON at {at or where}: {why}",
                        pointer=at or where) from None
+
+
+def _context_error(problem: Problem, what: str, schema: str, where: str) -> ContextError:
+    """The error of a context part that breaks its schema. Past a bound (the todo list at
+    its ``maxItems``) the event cannot apply to the actor as it is: a :class:`BoundError`,
+    which names no value, since the part may be another caller's bucket. Any other break
+    is the chart's: a :class:`ContextError` with the schema's message."""
+    at = problem.pointer or "/"
+    beyond = problem.past_bound()
+    if beyond is not None:
+        what = "a private bucket" if schema == "private" else what
+        return BoundError(f"{what} at {at} would {beyond} in the `{schema}` schema: the "
+                          f"event cannot apply to the actor as it is, and changed nothing",
+                          pointer=where + problem.pointer)
+    return ContextError(f"{what} breaks the `{schema}` schema at {at}: {problem.message}",
+                        pointer=where + problem.pointer)
 
 
 def _copy(value: Any) -> Any:

@@ -400,7 +400,7 @@ class _Builder:
                 continue
             problem = validator.error(ctx[part])
             if problem is not None:
-                message, ptr = problem
+                message, ptr = problem.message, problem.pointer
                 at = f" at {ptr}" if ptr else ""
                 what = "initial context.public" if part == "public" \
                     else "the default private bucket (context.private)"

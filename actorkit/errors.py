@@ -10,12 +10,15 @@
     │   ├── NondeterminismError   sismic found conflicting or non-deterministic transitions
     │   ├── ContractError         a sismic contract (before/after/always) does not hold
     │   ├── ContextError          the context left by the step breaks its schema or is not JSON
+    │   │   └── BoundError            ... only by going past a bound: the event cannot apply now
     │   ├── OutputError           ctx.emit() sent an output event its schema rejects
     │   └── StepLimitError        the event never settled (an eventless loop)
     ├── SnapshotError         a snapshot cannot be restored into this chart
     └── AuthError             an access token is missing, invalid, expired or for another actor
 
-Every message says what went wrong and what to do about it.
+Every message says what went wrong and what to do about it, and quotes at most an excerpt of
+what a caller sent (:func:`excerpt`): a 10 MB value in an event never comes back whole in an
+answer, an error frame or a log line.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ if TYPE_CHECKING:
     from .diagnostics import Diagnostic
 
 __all__ = [
+    "MAX_MESSAGE",
     "ActorkitError",
     "AuthError",
+    "BoundError",
     "ChartError",
     "ContextError",
     "ContractError",
@@ -39,11 +44,29 @@ __all__ = [
     "SnapshotError",
     "StepError",
     "StepLimitError",
+    "excerpt",
 ]
+
+#: Characters an error message keeps at most (about: with a note of what was left out).
+MAX_MESSAGE = 500
+
+
+def excerpt(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` if it has at most ``limit`` characters, else its start and its end around a
+    note of how many characters were left out: messages that quote what a caller sent stay
+    short whatever was sent, and keep what follows the quote (``... is too long``)."""
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 3 // 5, limit // 5
+    return f"{text[:head]} … [{len(text) - head - tail:,} characters left out] … {text[-tail:]}"
 
 
 class ActorkitError(Exception):
-    """Base class of every error actorkit raises on purpose."""
+    """Base class of every error actorkit raises on purpose. A message longer than
+    :data:`MAX_MESSAGE` characters is cut to an :func:`excerpt`."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(excerpt(a) if isinstance(a, str) else a for a in args))
 
 
 class ChartError(ActorkitError):
@@ -52,7 +75,8 @@ class ChartError(ActorkitError):
     def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
         self.diagnostics = list(diagnostics)
         lines = [d.format() for d in self.diagnostics]
-        super().__init__("\n".join(lines) if lines else "chart could not be loaded")
+        # Every diagnostic, however many: they come from the operator's own files.
+        Exception.__init__(self, "\n".join(lines) if lines else "chart could not be loaded")
 
 
 class EventRejected(ActorkitError):
@@ -63,12 +87,13 @@ class EventRejected(ActorkitError):
     """
 
     def __init__(self, message: str, *, pointer: str = "", event_type: str | None = None) -> None:
-        self.message = message
-        self.pointer = pointer
-        self.event_type = event_type
-        where = f" at {pointer}" if pointer else ""
-        prefix = f"event {event_type}" if event_type else "event"
-        super().__init__(f"{prefix} rejected{where}: {message}")
+        # Each part may quote what was sent (a field, a key, a type): each is an excerpt.
+        self.message = excerpt(message)
+        self.pointer = excerpt(pointer, 200)
+        self.event_type = excerpt(event_type, 100) if event_type is not None else None
+        where = f" at {self.pointer}" if pointer else ""
+        prefix = f"event {self.event_type}" if event_type else "event"
+        super().__init__(f"{prefix} rejected{where}: {self.message}")
 
 
 class StepError(ActorkitError):
@@ -98,8 +123,15 @@ class ContextError(StepError):
     """The context the step left behind breaks its schema or is not plain JSON."""
 
     def __init__(self, message: str, *, pointer: str = "") -> None:
-        self.pointer = pointer
+        self.pointer = excerpt(pointer, 200)
         super().__init__(message)
+
+
+class BoundError(ContextError):
+    """The step would take the context past a bound its schema sets (``maxItems``,
+    ``maxLength``, ``maximum``, ``minimum``, ...) or the actor's state past its size limit:
+    the event cannot apply to the actor as it is now. The sender's error (HTTP 409), not
+    the chart's; the actor is as it was."""
 
 
 class OutputError(StepError):

@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from .errors import excerpt
+
 __all__ = ["INT_MAX", "INT_MIN", "InexactNumber", "NotJSON", "copy", "describe", "has_null",
            "loads", "non_finite", "non_json", "not_json"]
 
@@ -40,7 +42,7 @@ class InexactNumber(ValueError):
     ``message`` says what to send instead."""
 
     def __init__(self, pointer: str, digits: str) -> None:
-        self.pointer = pointer
+        self.pointer = pointer = excerpt(pointer, 200)  # a key may be megabytes long
         if len(digits) > 24:
             digits = f"{digits[:10]}...{digits[-6:]} ({len(digits.lstrip('-'))} digits)"
         where = f" at {pointer}" if pointer else ""

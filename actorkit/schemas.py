@@ -24,21 +24,23 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import jsonschema
 import jsonschema_rs
 
 from . import jsonvalue
 from .diagnostics import Diagnostic
-from .errors import EventRejected
+from .errors import EventRejected, excerpt
 from .source import Source
 
 __all__ = [
+    "BOUNDS",
     "CALLER_SECTIONS",
     "RESERVED_FIELDS",
     "SYSTEM_EVENTS",
     "ActorSchemas",
+    "Problem",
     "Validator",
     "schemas_from_source",
     "to_json",
@@ -54,6 +56,37 @@ CALLER_SECTIONS: tuple[Literal["client"], Literal["service"]] = ("client", "serv
 EVENT_SECTIONS = ("client", "service", "output")
 
 _EMPTY_OBJECT: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
+
+
+class Problem(NamedTuple):
+    """Why a value fails its schema: the JSON Schema ``message``, the ``pointer`` of the bad
+    part, and the ``keyword`` it breaks with that keyword's value in the schema (``limit``)."""
+
+    message: str
+    pointer: str
+    keyword: str | None = None
+    limit: Any = None
+
+    def past_bound(self) -> str | None:
+        """When a bound (:data:`BOUNDS`) is what breaks, what the value would do, without
+        quoting it: ``"hold more than 1000 items (maxItems: 1000)"``; else ``None``."""
+        says = _BOUND_SAYS.get(self.keyword or "")
+        if says is None:
+            return None
+        return f"{says.format(self.limit)} ({self.keyword}: {self.limit})"
+
+
+_BOUND_SAYS = {
+    "maxItems": "hold more than {} items", "minItems": "hold fewer than {} items",
+    "maxLength": "be longer than {} characters", "minLength": "be shorter than {} characters",
+    "maxProperties": "have more than {} properties",
+    "minProperties": "have fewer than {} properties",
+    "maximum": "be above {}", "minimum": "be below {}",
+    "exclusiveMaximum": "reach {}", "exclusiveMinimum": "fall to {}",
+}
+#: The keywords that bound a value's size or range: a context that breaks one of them has
+#: grown (or shrunk) past what its schema allows, rather than taken a wrong shape.
+BOUNDS: frozenset[str] = frozenset(_BOUND_SAYS)
 
 
 def pointer(path: Iterable[Any]) -> str:
@@ -89,18 +122,29 @@ class Validator:
             schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER
         )
 
-    def error(self, value: Any) -> tuple[str, str] | None:
-        """``None`` when ``value`` is valid, else ``(message, json_pointer)``."""
+    def error(self, value: Any, *, bounds_first: bool = False) -> Problem | None:
+        """``None`` when ``value`` is valid, else the :class:`Problem`. With
+        ``bounds_first``, a value the fast validator finds past a bound (:data:`BOUNDS`) is
+        reported as such without asking jsonschema, whose check of a large value (a todo list
+        at its cap of 1,000) takes milliseconds where the fast one takes microseconds."""
         if self._fast.is_valid(value):
             return None
+        if bounds_first:
+            first = next(iter(self._fast.iter_errors(value)))
+            keyword = getattr(first.kind, "name", None)
+            if keyword in BOUNDS:
+                return Problem(excerpt(first.message), pointer(first.instance_path), keyword,
+                               getattr(first.kind, "limit", None))
         try:
             best = jsonschema.exceptions.best_match(self._full.iter_errors(value))
         except re.error:  # a pattern only the fast (Rust) validator understands, e.g. \p{L}
             best = None
         if best is not None:
-            return best.message, pointer([*best.absolute_path, *_unexpected(best)])
+            return Problem(best.message, pointer([*best.absolute_path, *_unexpected(best)]),
+                           str(best.validator), best.validator_value)
         first = next(iter(self._fast.iter_errors(value)))
-        return first.message, pointer(first.instance_path)
+        return Problem(first.message, pointer(first.instance_path),
+                       getattr(first.kind, "name", None), getattr(first.kind, "limit", None))
 
 
 def _unexpected(err: jsonschema.ValidationError) -> list[str]:

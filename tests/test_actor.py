@@ -7,6 +7,7 @@ from support import FakeClock, alice, bob, chart, live_state, ops
 
 from actorkit import (
     Actor,
+    BoundError,
     Caller,
     ContextError,
     EventRejected,
@@ -135,6 +136,33 @@ def test_hook_errors_point_at_the_hooks_file_and_keep_the_cause(actor):
     assert "hooks/txn.py:" in str(info.value)
     assert isinstance(info.value.__cause__, RuntimeError)
     assert (info.value.hook, info.value.where) == ("boom", "action of transition idle on BOOM")
+
+
+def test_a_step_past_a_bound_of_the_schema_is_the_senders_bound_error(actor):
+    before = live_state(actor)
+    with pytest.raises(BoundError) as info:
+        actor.send({"type": "INC", "by": 2_000_000}, alice)
+    assert str(info.value) == (
+        "context.public at /count would be above 1000000 (maximum: 1000000) in the `public` "
+        "schema: the event cannot apply to the actor as it is, and changed nothing")
+    assert info.value.pointer == "/public/count" and info.value.event_type == "INC"
+    assert isinstance(info.value, ContextError)  # still a context that breaks its schema
+    assert live_state(actor) == before
+
+
+def test_a_bound_error_in_another_callers_bucket_names_neither_caller_nor_value(actor):
+    for _ in range(10):  # PEEK adds 10 to zoe's clicks, up to the schema's maximum of 100
+        actor.send({"type": "PEEK"}, alice)
+    with pytest.raises(BoundError) as info:
+        actor.send({"type": "PEEK"}, alice)
+    assert str(info.value).startswith("a private bucket at /clicks would be above 100")
+    assert "zoe" not in str(info.value) and "110" not in str(info.value)
+
+
+def test_a_wrong_shape_is_the_charts_error_not_a_bound_error(actor):
+    with pytest.raises(ContextError) as info:
+        actor.send({"type": "BREAK"}, alice)
+    assert not isinstance(info.value, BoundError)
 
 
 def test_context_errors_carry_the_pointer(actor):

@@ -98,5 +98,6 @@ def test_a_pattern_python_cannot_read_still_gives_a_message():
 
     letters = Validator({"type": "string", "pattern": "^\\p{L}+$"})  # Unicode classes: Rust only
     assert letters.error("héllo") is None
-    message, where = letters.error("h3llo")
-    assert "does not match" in message and where == ""
+    problem = letters.error("h3llo")
+    assert "does not match" in problem.message and problem.pointer == ""
+    assert problem.keyword == "pattern"

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import (
+    BoundError,
     ContextError,
     ContractError,
     HookError,
@@ -57,11 +58,15 @@ class Failure:
 def failure(error: StepError | SnapshotError, *, dev: bool, doing: str) -> Failure:
     """Log ``error`` with its details under a new reference, and return what the client that
     met it is told: the whole message in development (``dev``), else only its kind, hook,
-    event type and the reference. ``doing`` names the request in the log
+    event type and the reference. A :class:`BoundError` is a 409, told whole and not logged. ``doing`` names the request in the log
     (``"POST todo/list-1 by client:alice"``)."""
-    ref = secrets.token_hex(4)
     kind = type(error).__name__
     event_type = getattr(error, "event_type", None)
+    if isinstance(error, BoundError):
+        # The sender's, not the operator's (the event cannot apply to the actor as it is): not
+        # logged, and told as it is, since its message names the bound and quotes no value.
+        return Failure(409, {"error": str(error), "kind": kind, "type": event_type})
+    ref = secrets.token_hex(4)
     # The traceback of what a hook raised, if that is why: the frames of actorkit that
     # carried it to the request are the same every time.
     cause = error.__cause__ or error

@@ -8,15 +8,17 @@ from urllib.parse import parse_qsl
 import orjson
 
 from .. import jsonvalue
+from ..errors import excerpt
 
 __all__ = ["BadRequest", "Query"]
 
 
 class BadRequest(Exception):
-    """A request parameter that cannot be used (HTTP 400)."""
+    """A request parameter that cannot be used (HTTP 400). The message may quote it: at
+    most an excerpt."""
 
     def __init__(self, message: str) -> None:
-        self.message = message
+        self.message = excerpt(message)
 
 
 class Query:

@@ -191,7 +191,8 @@ class _HTTP:
         try:
             event = jsonvalue.loads(await _body(receive))
         except orjson.JSONDecodeError as e:
-            return 400, {"error": f"the body must be a JSON event like {{\"type\": ...}}: {e}"}
+            raise BadRequest(f"the body must be a JSON event like {{\"type\": ...}}: {e}") \
+                from None
         except jsonvalue.InexactNumber as e:
             return 400, {"error": e.message, "type": None, "pointer": e.pointer}
         try:

@@ -21,7 +21,7 @@ import orjson
 
 from .. import jsonvalue
 from ..auth import TokenVerifier
-from ..errors import AuthError, EventRejected, SnapshotError, StepError
+from ..errors import AuthError, EventRejected, SnapshotError, StepError, excerpt
 from ..runtime import ActorSystem, Connection, UnknownActorType
 from ..store.base import StoreError
 from .failures import Failure, failure
@@ -197,7 +197,8 @@ class SocketEndpoint:
             event = jsonvalue.loads(text)
             await self.system.send(actor_type, actor_id, conn.caller, event)
         except orjson.JSONDecodeError as e:
-            deliver(_error_frame(conn, "EventRejected", f"the frame is not JSON: {e}", ""))
+            deliver(_error_frame(conn, "EventRejected", excerpt(f"the frame is not JSON: {e}"),
+                                 ""))
         except jsonvalue.InexactNumber as e:
             deliver(_error_frame(conn, "EventRejected", e.message, e.pointer))
         except EventRejected as e:
