@@ -87,3 +87,16 @@ def test_a_stored_actor_that_cannot_come_back(caplog):
                              f"{body['ref']}); {AFTERWARDS}")
     assert (body["kind"], body["type"]) == ("SnapshotError", None)
     assert "/srv/app" in caplog.text
+
+
+@pytest.mark.parametrize("dev", [False, True])
+def test_an_event_past_a_bound_is_the_senders_409_told_whole_and_not_logged(caplog, dev):
+    actor = Actor.spawn(chart("txn"), "t", caller=alice, input={})
+    with pytest.raises(StepError) as caught:
+        actor.send({"type": "INC", "by": 2_000_000}, alice)
+    with caplog.at_level(logging.DEBUG, logger="actorkit"):
+        result = failure(caught.value, dev=dev, doing="POST txn/t")
+    assert result.status == 409
+    assert result.body == {"error": str(caught.value), "kind": "BoundError", "type": "INC"}
+    assert "would be above 1000000" in result.body["error"]
+    assert not caplog.records

@@ -230,7 +230,7 @@ def _failure_frame(conn: Connection, told: Failure) -> str:
 def _reason(told: Failure) -> str:
     """A close frame's reason (at most 123 bytes) that keeps the failure's reference."""
     text: str = told.body["error"]
-    tail = f" (reference {told.body['ref']})"
+    tail = f" (reference {told.body['ref']})" if "ref" in told.body else ""
     if len(text.encode()) <= 120:
         return text
     return text.encode()[:120 - len(tail)].decode(errors="ignore") + tail

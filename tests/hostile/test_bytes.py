@@ -106,6 +106,15 @@ def test_an_event_past_the_schemas_cap_is_a_short_409_and_not_logged(server):
                  "the `public` schema: the event cannot apply to the actor as it is, and "
                  "changed nothing",
         "kind": "BoundError", "type": "ADD_TODO"}
+
+    async def frame() -> dict[str, Any]:
+        async with websockets.connect(ws_url(server, "todo/cap-1")) as ws:
+            await ws.send(json.dumps({"type": "ADD_TODO", "text": "one too many"}))
+            return await error_frame(ws)
+
+    found = asyncio.run(frame())
+    assert found["error"]["kind"] == "BoundError" and len(json.dumps(found)) < 1000
+    assert found["error"]["message"] == r.json()["error"]
     assert len(server.read_log()) == log_before
     # removing one makes room again
     assert post(server, "todo/cap-1", {"type": "REMOVE_TODO", "id": "t0"}).status_code == 200
