@@ -1,11 +1,13 @@
 """The outbox of one WebSocket: frames in order, written at once when the socket takes them,
-handed to a task of its own when the socket blocks, and a socket too far behind closed."""
+handed to a task of its own when the socket blocks, and a socket too far behind closed; and
+the close reason of an actor that cannot be brought in."""
 
 from __future__ import annotations
 
 import asyncio
 
-from actorkit.server.socket import MAX_PENDING_FRAMES, Outbox
+from actorkit.server.failures import Failure
+from actorkit.server.socket import MAX_PENDING_FRAMES, Outbox, _reason
 
 
 class FakeSocket:
@@ -98,3 +100,17 @@ def test_a_send_that_only_yields_to_the_loop_still_completes():
         assert sent == ["a", "b"]
 
     asyncio.run(go())
+
+
+def test_a_close_reason_fits_its_frame_and_keeps_the_reference():
+    def told(error: str) -> Failure:
+        return Failure(500, {"error": error, "kind": "HookError", "type": "RESUME",
+                             "ref": "0123abcd"})
+
+    short = "hook resume failed on RESUME (reference 0123abcd)"
+    assert _reason(told(short)) == short
+    reason = _reason(told("hook `résumé` raised ValueError: " + "é" * 200))  # development
+    assert len(reason.encode()) <= 123 and reason.endswith(" (reference 0123abcd)")
+    assert reason.startswith("hook `résumé` raised ValueError: é")
+    unlogged = Failure(409, {"error": "x" * 200, "kind": "BoundError", "type": "GO"})
+    assert _reason(unlogged) == "x" * 120  # a failure told whole has no reference

@@ -59,7 +59,7 @@ def failure(error: StepError | SnapshotError, *, dev: bool, doing: str) -> Failu
     """Log ``error`` with its details under a new reference, and return what the client that
     met it is told: the whole message in development (``dev``), else only its kind, hook,
     event type and the reference. A :class:`BoundError` is a 409, told whole and not logged.
-    ``doing`` names the request in the log (``"POST todo/list-1 by client:alice"``)."""
+    ``doing`` names the request in the log (``"POST todo/list-1"``)."""
     kind = type(error).__name__
     event_type = getattr(error, "event_type", None)
     if isinstance(error, BoundError):
