@@ -13,6 +13,7 @@ from .actor import Actor, StepResult
 from .chart import Chart, Inspection, chart_schema, inspect_chart, load_chart
 from .diagnostics import RULES, Diagnostic, Rule, Severity
 from .errors import (
+    ActorIdError,
     ActorkitError,
     AuthError,
     BoundError,
@@ -38,6 +39,7 @@ __all__ = [
     "RULES",
     "SYSTEM_EVENTS",
     "Actor",
+    "ActorIdError",
     "ActorSchemas",
     "ActorkitError",
     "AuthError",

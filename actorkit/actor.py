@@ -38,6 +38,7 @@ from .errors import (
 )
 from .events import ActorEvent, Caller
 from .hooks import Ctx, HookEvaluator, PrivateBuckets, Timer
+from .ids import check_actor_id
 from .jsonvalue import has_null
 from .schemas import Problem, pointer
 from .statevalue import StateValue
@@ -147,13 +148,12 @@ class Actor:
               clock: Callable[[], float] | None = None) -> Actor:
         """Create actor ``actor_id`` of ``chart`` for its first ``caller`` with ``input``.
 
-        The input is checked against the input schema (:class:`~actorkit.EventRejected`).
-        The chart enters its initial states and, if the chart handles it, receives the
-        ``INITIALIZE`` system event, all in one transaction: any failure raises and no actor
-        exists.
+        The id must follow :mod:`actorkit.ids` (:class:`~actorkit.ActorIdError`) and the
+        input its schema (:class:`~actorkit.EventRejected`). The chart enters its initial
+        states and, if the chart handles it, receives the ``INITIALIZE`` system event, all in
+        one transaction: any failure raises and no actor exists.
         """
-        if not isinstance(actor_id, str) or not actor_id:
-            raise ValueError("actor id must be a non-empty string")
+        check_actor_id(actor_id)
         checked = chart.schemas.validate_input(input)
         now = (clock or _time.time)()
         context = dict(orjson.loads(orjson.dumps(chart.initial_context)))

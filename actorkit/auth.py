@@ -16,6 +16,7 @@ import jwt
 
 from .errors import AuthError
 from .events import CALLER_TYPES, Caller
+from .ids import check_actor_id
 
 __all__ = ["DEFAULT_EXPIRY", "MIN_KEY_BYTES", "TokenVerifier", "check_signing_key",
            "create_access_token", "parse_access_token", "parse_subject"]
@@ -46,6 +47,7 @@ def create_access_token(signing_key: str, actor_id: str, actor_type: str, caller
     """A token for caller ``caller_type``/``caller_id`` to reach ``actor_type``/``actor_id``,
     expiring after ``expires_in`` (a timedelta or seconds)."""
     check_signing_key(signing_key)
+    check_actor_id(actor_id)  # a token for an id the server refuses would be of no use
     caller = Caller(caller_type, caller_id)  # type: ignore[arg-type]
     ttl = expires_in.total_seconds() if isinstance(expires_in, timedelta) else float(expires_in)
     issued = time.time() if now is None else now

@@ -14,6 +14,7 @@
     │   ├── OutputError           ctx.emit() sent an output event its schema rejects
     │   └── StepLimitError        the event never settled (an eventless loop)
     ├── SnapshotError         a snapshot cannot be restored into this chart
+    ├── ActorIdError          an actor id that is not allowed (also a ValueError)
     └── AuthError             an access token is missing, invalid, expired or for another actor
 
 Every message says what went wrong and what to do about it, and quotes at most an excerpt of
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_MESSAGE",
+    "ActorIdError",
     "ActorkitError",
     "AuthError",
     "BoundError",
@@ -144,6 +146,11 @@ class StepLimitError(StepError):
 
 class SnapshotError(ActorkitError):
     """A snapshot does not fit the chart it is restored into."""
+
+
+class ActorIdError(ActorkitError, ValueError):
+    """An actor id breaks the rule of :mod:`actorkit.ids` (too long, a control character, a
+    ``/``, not UTF-8): nothing was created (HTTP 400)."""
 
 
 class AuthError(ActorkitError):

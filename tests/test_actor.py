@@ -7,6 +7,7 @@ from support import FakeClock, alice, bob, chart, live_state, ops
 
 from actorkit import (
     Actor,
+    ActorIdError,
     BoundError,
     Caller,
     ContextError,
@@ -259,6 +260,13 @@ def test_spawn_validates_input(clock):
         Actor.spawn(room, "r", caller=alice, clock=clock)
     with pytest.raises(EventRejected, match="Additional properties"):
         Actor.spawn(room, "r", caller=alice, input={"topic": "x", "id": "hack"}, clock=clock)
+
+
+@pytest.mark.parametrize("actor_id", ["", "a\x00b", "a\r\nb", "a/b", "x" * 257, None])
+def test_spawn_refuses_an_id_the_server_would_refuse(txn, clock, actor_id):
+    with pytest.raises(ActorIdError, match="an actor id is 1 to 256 bytes of UTF-8"):
+        Actor.spawn(txn, actor_id, caller=alice, clock=clock)
+    Actor.spawn(txn, "my list é", caller=alice, clock=clock)  # spaces and letters: fine
 
 
 def test_initialize_runs_at_spawn_with_input_and_first_caller(clock):

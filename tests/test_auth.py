@@ -98,3 +98,11 @@ def test_a_remembered_token_still_expires():
     time.sleep(2.1)  # exp has whole seconds: 1 s from now, rounded down, is at most 1 s ahead
     with pytest.raises(AuthError, match="expired"):
         verifier.verify(token, "todo", "list-1")
+
+
+@pytest.mark.parametrize("actor_id", ["", "a/b", "a\r\nb", "x" * 257])
+def test_no_token_is_minted_for_an_id_the_server_refuses(actor_id):
+    from actorkit import ActorIdError
+
+    with pytest.raises(ActorIdError, match="an actor id is 1 to 256 bytes"):
+        create_access_token(KEY, actor_id, "todo", "alice", "client")
