@@ -62,8 +62,8 @@ class Limits:
         1 * MiB, "ACTORKIT_MAX_BODY", "bytes of one HTTP request body or WebSocket message",
         "bytes")
     max_wait: float = _setting(
-        60.0, "ACTORKIT_MAX_WAIT", "seconds a `waitForState`/`waitForEvent` request may wait",
-        "seconds")
+        60.0, "ACTORKIT_MAX_WAIT", "seconds a `waitForState`/`waitForEvent` request may wait "
+        "(a longer `timeout` is refused with 400)", "seconds")
     # -- what the server holds ---------------------------------------------------------------
     max_state: int = _setting(
         1 * MiB, "ACTORKIT_MAX_STATE", "bytes of one actor's stored state (its snapshot); a "

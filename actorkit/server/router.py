@@ -9,6 +9,7 @@ prefix (Actor Kit's clients expect ``/api``).
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import orjson
@@ -16,13 +17,14 @@ from fastapi import APIRouter
 
 from .. import jsonvalue
 from ..auth import TokenVerifier
-from ..errors import AuthError, EventRejected, SnapshotError, StepError
+from ..errors import ActorIdError, AuthError, EventRejected, SnapshotError, StepError
 from ..events import Caller
 from ..runtime import ActorSystem, UnknownActorType, WaitTimeout
 from ..store.base import StoreError
 from .failures import failure
 from .query import BadRequest, Query
 from .socket import SocketEndpoint
+from .wire import Malformed, check_path_id, loads
 
 log = logging.getLogger("actorkit")
 
@@ -37,7 +39,7 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _DIRECT_METHODS = ("GET", "POST")
 
 
-def _wait_options(query: Query) -> dict[str, Any]:
+def _wait_options(query: Query, max_wait: float) -> dict[str, Any]:
     state = query.json("waitForState")
     event = query.json("waitForEvent")
     if event is not None and not (isinstance(event, dict) and isinstance(event.get("type"), str)):
@@ -45,12 +47,11 @@ def _wait_options(query: Query) -> dict[str, Any]:
     if state is not None and not isinstance(state, str | dict):
         raise BadRequest("Invalid waitForState: a state value like \"ready\" or "
                           "{\"loaded\": \"success\"}")
-    raw_timeout = query.get("timeout")
-    timeout = 5000
-    if raw_timeout is not None:
-        if not raw_timeout.isdigit() or int(raw_timeout) <= 0:
-            raise BadRequest("Invalid timeout: a positive whole number of milliseconds")
-        timeout = int(raw_timeout)
+    # A longer wait is refused, not shortened: a shortened one would answer 408 (or, with
+    # errorOnWaitTimeout=false, the current view) before the time the client asked for.
+    longest = int(max_wait * 1000) if math.isfinite(max_wait) else None
+    timeout = query.integer("timeout", min(5000, longest or 5000), minimum=1, maximum=longest,
+                            unit=" of milliseconds")
     raw_error = query.get("errorOnWaitTimeout", "true")
     if raw_error not in ("true", "false"):
         raise BadRequest("Invalid errorOnWaitTimeout: true or false")
@@ -130,7 +131,7 @@ class _HTTP:
         actor_type, actor_id = params["actor_type"], params["actor_id"]
         try:
             status, body = await self.handle(scope, receive, actor_type, actor_id)
-        except UnknownActorType as e:
+        except (UnknownActorType, ActorIdError) as e:
             status, body = 400, {"error": str(e)}
         except BadRequest as e:
             status, body = 400, {"error": e.message}
@@ -158,6 +159,7 @@ class _HTTP:
         return 405, {"error": "Method not allowed"}
 
     def _caller(self, scope: Any, actor_type: str, actor_id: str) -> Caller:
+        check_path_id(scope, actor_id)
         self.system.chart(actor_type)
         token = ""
         for name, value in scope["headers"]:
@@ -170,7 +172,7 @@ class _HTTP:
     async def get(self, scope: Any, actor_type: str, actor_id: str) -> tuple[int, Any]:
         caller = self._caller(scope, actor_type, actor_id)
         query = Query(scope)
-        options = _wait_options(query)
+        options = _wait_options(query, self.system.limits.max_wait)
         given = query.json("input")
         error_on_timeout = options.pop("error_on_timeout")
         try:
@@ -189,8 +191,8 @@ class _HTTP:
         caller = self._caller(scope, actor_type, actor_id)
         given = Query(scope).json("input")
         try:
-            event = jsonvalue.loads(await _body(receive))
-        except orjson.JSONDecodeError as e:
+            event = loads(await _body(receive))
+        except Malformed as e:
             raise BadRequest(f"the body must be a JSON event like {{\"type\": ...}}: {e}") \
                 from None
         except jsonvalue.InexactNumber as e:
@@ -214,28 +216,14 @@ class _Journal(_HTTP):
             return 405, {"error": "Method not allowed"}
         caller = self._caller(scope, actor_type, actor_id)
         query = Query(scope)
-        after = _integer(query.get("after"), "after", -1, minimum=-1)
-        limit = _integer(query.get("limit"), "limit", 100, minimum=1, maximum=1000)
+        after = query.integer("after", -1, minimum=-1)
+        limit = query.integer("limit", 100, minimum=1, maximum=1000)
         if caller.type != "service":
             return 403, {"error": "the journal is for service callers: use a token with "
                                   "caller type service"}
         found = await self.system.journal(actor_type, actor_id, after=after, limit=limit)
         return 200, {"events": [e.to_json() for e in found],
                      "next": found[-1].seq if found else None}
-
-
-def _integer(raw: str | None, name: str, default: int, *, minimum: int,
-             maximum: int | None = None) -> int:
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"Invalid {name}: a whole number") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        top = f" and {maximum}" if maximum is not None else ""
-        raise BadRequest(f"Invalid {name}: between {minimum}{top}")
-    return value
 
 
 def _unauthorized(e: AuthError) -> dict[str, str]:

@@ -21,16 +21,19 @@ import orjson
 
 from .. import jsonvalue
 from ..auth import TokenVerifier
-from ..errors import AuthError, EventRejected, SnapshotError, StepError, excerpt
+from ..errors import ActorIdError, AuthError, EventRejected, SnapshotError, StepError, excerpt
 from ..runtime import ActorSystem, Connection, UnknownActorType
 from ..store.base import StoreError
 from .failures import Failure, failure
 from .query import Query
+from .wire import Malformed, check_path_id, loads
 
 __all__ = ["MAX_PENDING_FRAMES", "Outbox", "SocketEndpoint"]
 
 #: Frames that may wait for a blocked socket before it is closed (it reconnects and resumes).
 MAX_PENDING_FRAMES = 1000
+
+_BINARY = "binary frames are not events: send each event as a JSON text frame"
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -132,20 +135,22 @@ class SocketEndpoint:
     async def __call__(self, scope: Any, receive: Any, send: Send) -> None:
         params = scope["path_params"]
         actor_type, actor_id = params["actor_type"], params["actor_id"]
-        query = Query(scope)
         if (await receive())["type"] != "websocket.connect":
             return
         try:
+            check_path_id(scope, actor_id)
             self.system.chart(actor_type)
+            query = Query(scope)
             caller = self.tokens.verify(query.get("accessToken") or "", actor_type, actor_id)
+            checksum = query.get("checksum") or None
             given = query.json("input")
-        except UnknownActorType as e:
+        except (UnknownActorType, ActorIdError) as e:
             await _deny(scope, send, 400, str(e))
             return
         except AuthError as e:
             await _deny(scope, send, 401, f"Error: {e}")
             return
-        except Exception as e:  # a malformed input parameter
+        except Exception as e:  # a malformed query parameter
             await _deny(scope, send, 400, str(getattr(e, "message", e)))
             return
         await send({"type": "websocket.accept"})
@@ -153,16 +158,16 @@ class SocketEndpoint:
         conn: Connection | None = None
         try:
             conn = await self.system.connect(actor_type, actor_id, caller, outbox.push,
-                                             checksum=query.get("checksum") or None,
-                                             input=given)
+                                             checksum=checksum, input=given)
             while True:
                 message = await receive()
                 if message["type"] == "websocket.disconnect":
                     break
                 text = message.get("text")
-                if text is None and message.get("bytes") is not None:
-                    text = message["bytes"].decode("utf-8", "replace")
-                await self._handle(conn, actor_type, actor_id, text or "", outbox.push)
+                if text is None:
+                    outbox.push(_error_frame(conn, "EventRejected", _BINARY, ""))
+                    continue
+                await self._handle(conn, actor_type, actor_id, text, outbox.push)
                 # A step need not suspend (the SQLite store commits in place) and uvicorn
                 # queues a client's frames as they arrive: without a yield, a burst on one
                 # socket would hold up every other request until the whole burst had run.
@@ -194,11 +199,11 @@ class SocketEndpoint:
         """One client frame: a bare event. A bad one gets an error frame that Actor Kit's JS
         client takes as a no-op patch (``operations`` empty); the connection stays open."""
         try:
-            event = jsonvalue.loads(text)
+            event = loads(text)
             await self.system.send(actor_type, actor_id, conn.caller, event)
-        except orjson.JSONDecodeError as e:
-            deliver(_error_frame(conn, "EventRejected", excerpt(f"the frame is not JSON: {e}"),
-                                 ""))
+        except Malformed as e:
+            deliver(_error_frame(conn, "EventRejected",
+                                 excerpt(f"the frame must be a JSON event: {e}"), ""))
         except jsonvalue.InexactNumber as e:
             deliver(_error_frame(conn, "EventRejected", e.message, e.pointer))
         except EventRejected as e:
