@@ -122,14 +122,19 @@ class TokenVerifier:
 
     def verify(self, token: str, actor_type: str, actor_id: str) -> Caller:
         """The caller ``token`` speaks for at ``actor_type``/``actor_id`` (or AuthError)."""
+        return self.verify_until(token, actor_type, actor_id)[0]
+
+    def verify_until(self, token: str, actor_type: str, actor_id: str) -> tuple[Caller, float]:
+        """:meth:`verify`, and how many seconds from now the token expires (its ``exp``)."""
+        now = self._clock()
         key = (token, actor_type, actor_id)
         known = self._known.get(key)
         if known is not None:
-            if self._clock() < known[1]:
-                return known[0]
+            if now < known[1]:
+                return known[0], known[1] - now
             del self._known[key]
         caller, expires = _verify(token, self._key, actor_type, actor_id)
         if len(self._known) >= self._size:
             del self._known[next(iter(self._known))]
         self._known[key] = (caller, expires)
-        return caller
+        return caller, expires - now

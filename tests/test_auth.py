@@ -100,6 +100,20 @@ def test_a_remembered_token_still_expires():
         verifier.verify(token, "todo", "list-1")
 
 
+def test_a_verifier_says_how_long_a_token_has_left():
+    from actorkit.auth import TokenVerifier
+
+    now = [1_000_000.0]
+    verifier = TokenVerifier(KEY, clock=lambda: now[0])
+    token = create_access_token(KEY, "list-1", "todo", "alice", "client", expires_in=3600,
+                                now=time.time())
+    exp = claims(token)[1]["exp"]
+    now[0] = exp - 100.5
+    assert verifier.verify_until(token, "todo", "list-1") == (Caller.client("alice"), 100.5)
+    now[0] = exp - 10.0  # remembered: the same answer, from the clock of now
+    assert verifier.verify_until(token, "todo", "list-1") == (Caller.client("alice"), 10.0)
+
+
 @pytest.mark.parametrize("actor_id", ["", "a/b", "a\r\nb", "x" * 257])
 def test_no_token_is_minted_for_an_id_the_server_refuses(actor_id):
     from actorkit import ActorIdError

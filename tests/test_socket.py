@@ -114,3 +114,33 @@ def test_a_close_reason_fits_its_frame_and_keeps_the_reference():
     assert reason.startswith("hook `résumé` raised ValueError: é")
     unlogged = Failure(409, {"error": "x" * 200, "kind": "BoundError", "type": "GO"})
     assert _reason(unlogged) == "x" * 120  # a failure told whole has no reference
+
+
+def test_a_socket_is_closed_when_its_token_expires_and_nothing_follows_the_close():
+    from actorkit.server.socket import EXPIRED, _Expiry
+
+    async def go() -> None:
+        closes: list[dict] = []
+        socket = FakeSocket()
+
+        async def send(message: dict) -> None:
+            if message["type"] == "websocket.close":
+                closes.append(message)
+            await socket.send(message)
+
+        box = Outbox(send)
+        expiry = _Expiry(0.05, box, send)
+        box.push("a")
+        assert not expiry.expired
+        await asyncio.sleep(0.2)
+        assert expiry.expired and box.closed
+        assert closes == [{"type": "websocket.close", "code": 1008, "reason": EXPIRED}]
+        box.push("late")
+        assert socket.sent == ["a", 1008]
+
+        kept = Outbox(send)
+        _Expiry(0.05, kept, send).cancel()  # the socket went away first
+        await asyncio.sleep(0.2)
+        assert not kept.closed and len(closes) == 1
+
+    asyncio.run(go())

@@ -28,10 +28,13 @@ from .failures import Failure, failure
 from .query import Query
 from .wire import Malformed, check_path_id, loads
 
-__all__ = ["MAX_PENDING_FRAMES", "Outbox", "SocketEndpoint"]
+__all__ = ["EXPIRED", "MAX_PENDING_FRAMES", "Outbox", "SocketEndpoint"]
 
 #: Frames that may wait for a blocked socket before it is closed (it reconnects and resumes).
 MAX_PENDING_FRAMES = 1000
+
+#: The reason of the close (code 1008) that ends a socket when its access token expires.
+EXPIRED = "access token expired: reconnect with a fresh token"
 
 _BINARY = "binary frames are not events: send each event as a JSON text frame"
 
@@ -141,7 +144,8 @@ class SocketEndpoint:
             check_path_id(scope, actor_id)
             self.system.chart(actor_type)
             query = Query(scope)
-            caller = self.tokens.verify(query.get("accessToken") or "", actor_type, actor_id)
+            caller, lifetime = self.tokens.verify_until(query.get("accessToken") or "",
+                                                        actor_type, actor_id)
             checksum = query.get("checksum") or None
             given = query.json("input")
         except (UnknownActorType, ActorIdError) as e:
@@ -155,6 +159,7 @@ class SocketEndpoint:
             return
         await send({"type": "websocket.accept"})
         outbox = Outbox(send)
+        expiry = _Expiry(lifetime, outbox, send)
         conn: Connection | None = None
         try:
             conn = await self.system.connect(actor_type, actor_id, caller, outbox.push,
@@ -163,6 +168,8 @@ class SocketEndpoint:
                 message = await receive()
                 if message["type"] == "websocket.disconnect":
                     break
+                if expiry.expired:  # sent before the close went out: the token is no good
+                    continue
                 text = message.get("text")
                 if text is None:
                     outbox.push(_error_frame(conn, "EventRejected", _BINARY, ""))
@@ -190,6 +197,7 @@ class SocketEndpoint:
         except (asyncio.CancelledError, OSError):
             pass
         finally:
+            expiry.cancel()
             outbox.close()
             if conn is not None:
                 await self.system.disconnect(conn)
@@ -215,6 +223,33 @@ class SocketEndpoint:
         except StoreError as e:
             deliver(_error_frame(conn, "StoreError", f"{e}; nothing was committed: send it "
                                                      f"again", ""))
+
+
+class _Expiry:
+    """Closes a socket when its access token expires (1008, "reconnect with a fresh
+    token"): a socket lives as long as the token it was opened with, like a request."""
+
+    __slots__ = ("_closing", "_outbox", "_send", "_timer", "expired")
+
+    def __init__(self, lifetime: float, outbox: Outbox, send: Send) -> None:
+        self.expired = False
+        self._outbox = outbox
+        self._send = send
+        self._closing: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(max(lifetime, 0.0), self._expire)
+
+    def _expire(self) -> None:
+        self.expired = True
+        self._outbox.close()  # no frame may follow the close
+        self._closing = asyncio.ensure_future(self._close())
+
+    async def _close(self) -> None:
+        with contextlib.suppress(Exception):  # the socket may be gone already
+            await self._send({"type": "websocket.close", "code": 1008, "reason": EXPIRED})
+
+    def cancel(self) -> None:
+        """The socket is going away: no need to close it."""
+        self._timer.cancel()
 
 
 def _error_frame(conn: Connection, kind: str, message: str, pointer: str,

@@ -1,7 +1,7 @@
 """Inputs a server refuses, sent to a real ``actorkit serve`` on 127.0.0.1 the way an
 attacker or a buggy client would: actor ids that are not allowed, WebSocket frames that are
-not JSON text, duplicate keys, query parameters out of bounds or given twice. Each refusal
-says what to send instead and leaves nothing behind."""
+not JSON text, duplicate keys, query parameters out of bounds or given twice, and a WebSocket
+that outlives its token. Each refusal says what to send instead and leaves nothing behind."""
 
 from __future__ import annotations
 
@@ -339,3 +339,31 @@ def test_a_websocket_parameter_given_twice_is_refused_before_the_handshake(serve
     status, body = ws_refusal(f"{server.ws}/api/todo/ws-twice?{query}")
     assert status == 400 and f"Invalid {name}: given more than once" in body
 
+
+# -- a WebSocket lives as long as its token -----------------------------------------------------
+
+def test_a_websocket_is_closed_when_its_token_expires_and_a_fresh_token_resumes(server):
+    actor_id = "expiring-1"
+
+    async def go() -> None:
+        # exp is in whole seconds: 2 s from now, rounded down, is 1 to 2 s away.
+        short = mint("todo", actor_id, ttl=2)
+        async with websockets.connect(socket_url(server, actor_id, short)) as ws:
+            view = await recv(ws)
+            await ws.send(json.dumps({"type": "ADD_TODO", "text": "before"}))
+            frame = await recv(ws)
+            started = time.monotonic()
+            with pytest.raises(ConnectionClosed):
+                while time.monotonic() - started < 10:  # the close comes in ~2 s at most
+                    frame = await recv(ws, timeout=10)
+            assert ws.close_code == 1008
+            assert ws.close_reason == "access token expired: reconnect with a fresh token"
+        last = frame["checksum"]
+        assert view["checksum"] != last
+        async with websockets.connect(socket_url(server, actor_id, checksum=last)) as ws:
+            await ws.send(json.dumps({"type": "ADD_TODO", "text": "after"}))
+            frame = await recv(ws)  # a diff from where the client was: nothing resent
+            assert [op["value"]["text"] for op in frame["operations"]] == ["after"]
+
+    asyncio.run(go())
+    assert [t["text"] for t in todos(server, actor_id)] == ["before", "after"]
