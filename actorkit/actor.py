@@ -21,9 +21,10 @@ from sismic.exceptions import ContractError as SismicContractError
 from sismic.exceptions import NonDeterminismError as SismicNonDeterminismError
 from sismic.model import MacroStep
 
-from . import jsonvalue
+from . import deadline, jsonvalue
 from . import snapshot as snapshots
 from .chart import Chart
+from .deadline import Interrupted
 from .engine import ActorInterpreter, StepClock
 from .errors import (
     BoundError,
@@ -32,6 +33,7 @@ from .errors import (
     EventRejected,
     HookError,
     NondeterminismError,
+    Quarantined,
     SnapshotError,
     StepError,
     StepLimitError,
@@ -43,7 +45,8 @@ from .jsonvalue import has_null
 from .schemas import Problem, pointer
 from .statevalue import StateValue
 
-__all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult", "ViewParts"]
+__all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult", "ViewParts",
+           "quarantined"]
 
 #: Macro steps one event may cause (internal events, eventless transitions) before it is
 #: declared a loop and rolled back.
@@ -57,6 +60,8 @@ ViewParts = tuple[bytes, Mapping[str, bytes], bytes]
 
 # Shared by every actor without private buckets: it is replaced, never changed, on a commit.
 _NO_BUCKETS: dict[str, bytes] = {}
+
+_guard = deadline.guard
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,8 @@ class Actor:
 
     __slots__ = (
         "_buckets", "_clock", "_committed", "_evaluator", "_final", "_initial_caller",
-        "_input_json", "_interp", "_log", "_now", "_private_json", "_public_json", "_seq",
+        "_input_json", "_interp", "_log", "_now", "_private_json", "_public_json",
+        "_quarantine", "_seq",
         "_time", "_timers", "_unsaved", "_value", "_value_json", "_wakeup", "chart", "id",
         "record_steps",
     )
@@ -114,6 +120,7 @@ class Actor:
         self._timers: list[Timer] = []
         self._wakeup: float | None = None
         self._final: str | None = None
+        self._quarantine: dict[str, Any] | None = None
         self._value: StateValue = {}
         # The committed state as canonical JSON, made when first asked for: until then (a
         # step whose state nobody read before the next step replaced it) its parts, frozen.
@@ -133,12 +140,23 @@ class Actor:
             HookEvaluator, plans=chart.plans, code_cache=chart.code_cache,
             hooks_file=chart.hooks_file, run_preamble=run_preamble)
         try:
-            self._interp = ActorInterpreter(
-                chart.statechart, evaluator_klass=evaluator, initial_context=context,
-                clock=self._clock, ignore_contract=not chart.contracts)
+            deadline.enter()  # the preamble is the chart's code
+            try:
+                self._interp = ActorInterpreter(
+                    chart.statechart, evaluator_klass=evaluator, initial_context=context,
+                    clock=self._clock, ignore_contract=not chart.contracts)
+            finally:
+                _guard.user = False
+                if _guard.async_sent:
+                    deadline.take_back()
         except CodeEvaluationError as e:
             raise HookError(f"the statechart preamble raised {e.__cause__!r}", hook="preamble",
                             where="preamble") from e
+        except Interrupted as e:
+            if not _guard.per_step:
+                raise
+            e.ran("preamble", "preamble", "the statechart preamble")
+            raise deadline.failure(e) from None
         self._evaluator: HookEvaluator = self._interp._evaluator
 
     # -- making actors ---------------------------------------------------------------------
@@ -215,6 +233,13 @@ class Actor:
         return list(self._interp.configuration)
 
     @property
+    def quarantine(self) -> dict[str, Any] | None:
+        """Why the actor is quarantined (``{"since", "reason"}``), or ``None``. A quarantined
+        actor runs nothing: its timers wait and every event raises
+        :class:`~actorkit.Quarantined` until the quarantine is lifted."""
+        return dict(self._quarantine) if self._quarantine is not None else None
+
+    @property
     def done(self) -> bool:
         """Whether the chart reached a final state of its root (it then takes no events)."""
         return self._final is not None
@@ -243,8 +268,9 @@ class Actor:
     def next_deadline(self) -> float | None:
         """When the actor next has something to do on its own (a timer, a delayed event, an
         ``after()``/``idle()`` guard), or ``None``. Call :meth:`advance` at that time.
-        A done actor has none: timers still pending at its final state never fire."""
-        if self._final is not None:
+        A done actor has none: timers still pending at its final state never fire; nor has a
+        quarantined one, until its quarantine is lifted."""
+        if self._final is not None or self._quarantine is not None:
             return None
         due = [t for t in (
             self._timers[0].due if self._timers else None,
@@ -301,6 +327,8 @@ class Actor:
             raise EventRejected("system events come only from the actorkit runtime; send as a "
                                 "client or service caller")
         etype, payload = self.chart.schemas.validate_event(caller.type, event)
+        if self._quarantine is not None:
+            raise quarantined(self.type, self.id, self._quarantine)
         if self._final is not None:
             raise EventRejected(f"the actor reached its final state {self._final!r} and takes "
                                 f"no more events", event_type=etype)
@@ -341,6 +369,8 @@ class Actor:
         return self._system("MIGRATE", {"fromVersion": from_version, "toVersion": to_version})
 
     def _system(self, etype: str, data: dict[str, Any]) -> StepResult | None:
+        if self._quarantine is not None:
+            raise quarantined(self.type, self.id, self._quarantine)
         if not self.chart.handles(etype) or self._final is not None:
             return None
         now = self._now()
@@ -397,18 +427,28 @@ class Actor:
             try:
                 if event is not None:
                     interp._queue_event(event)
-                steps = self._execute()
-                if initialize:
-                    system = Caller.system(self.id)
-                    ctx.caller = system
-                    interp._queue_event(ActorEvent("INITIALIZE", {}, system))
-                    steps += self._execute()
+                deadline.enter()  # from here to the finally: the chart's code
+                try:
+                    steps = self._execute()
+                    if initialize:
+                        system = Caller.system(self.id)
+                        ctx.caller = system
+                        interp._queue_event(ActorEvent("INITIALIZE", {}, system))
+                        steps += self._execute()
+                finally:
+                    _guard.user = False  # first, before any call: see deadline.enter()
+                    if _guard.async_sent:
+                        deadline.take_back()
                 if self._timers and steps:
                     self._drop_left_timers()
                 public_json, buckets = self._check_context()
                 self._commit(seq, now, steps, public_json, buckets, interp.wakeup)
             except StepError:
                 raise
+            except Interrupted as e:
+                if not _guard.per_step:
+                    raise  # a budget of the runner's: it decides what comes next
+                raise deadline.failure(e) from None
             except SismicContractError as e:
                 raise ContractError(_contract_message(e)) from e
             except (SismicNonDeterminismError, ConflictingTransitionsError) as e:
@@ -611,6 +651,7 @@ class Actor:
             "timers": orjson.Fragment(snapshots.canonical(timers)) if frozen and timers
             else timers,
             "wakeup": self._wakeup,
+            **({} if self._quarantine is None else {"quarantine": self._quarantine}),
         }
 
     def _apply(self, snap: dict[str, Any]) -> None:
@@ -625,6 +666,7 @@ class Actor:
         self._timers = [Timer.from_json(t) for t in snap["timers"]]
         self._wakeup = None if snap["wakeup"] is None else float(snap["wakeup"])
         self._final = snap.get("final")
+        self._quarantine = snap.get("quarantine")
         self._value = self._compute_value()
         self._value_json = self.chart.json_of(self._value)
         self._public_json = snapshots.canonical(context.get("public", {}))
@@ -655,6 +697,22 @@ def _context_error(problem: Problem, what: str, schema: str, where: str) -> Cont
                           pointer=where + problem.pointer)
     return ContextError(f"{what} breaks the `{schema}` schema at {at}: {problem.message}",
                         pointer=where + problem.pointer)
+
+
+def quarantined(actor_type: str, actor_id: str, info: Mapping[str, Any]) -> Quarantined:
+    """The error for an operation on a quarantined actor: since when, why, and how to lift
+    the quarantine."""
+    since = _time.strftime("%Y-%m-%d %H:%M:%S UTC", _time.gmtime(float(info["since"])))
+    name = f"{actor_type}/{actor_id}"
+    return Quarantined(
+        f"{name} is quarantined since {since}: {info['reason']}. It runs nothing until the "
+        f"quarantine is lifted: fix the chart, then lift it with `actorkit quarantine lift "
+        f"{actor_type} {actor_id}` (server stopped) or `DELETE "
+        f"/api/{actor_type}/{actor_id}/quarantine` with a service token",
+        since=float(info["since"]), reason=str(info["reason"]),
+        brief=f"{name} is quarantined since {since}: its timer or lifecycle steps kept "
+              f"failing, so it runs nothing until the server's operator lifts the "
+              f"quarantine (the server's log says why)")
 
 
 def _copy(value: Any) -> Any:

@@ -18,11 +18,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from . import deadline
 from .actor import Actor, StepResult, ViewParts
 from .company import Company
-from .errors import ActorkitError
+from .deadline import Interrupted
+from .errors import ActorkitError, StepError
 from .events import Caller
+from .jobs import Op
 from .journal import entries, spawn_entry
+from .schemas import SYSTEM_EVENTS
 from .statevalue import StateValue, matches_state
 from .store.base import Entry, Store, StoreError, outcome
 from .sync import Frames, View, ViewCache, Views
@@ -88,14 +92,17 @@ class _Hold:
 
 class Connection:
     """One live subscriber of an actor (a WebSocket): it gets frames through ``deliver``,
-    strictly in commit order. ``view`` is the view it has."""
+    strictly in commit order. ``view`` is the view it has. ``end`` is told when the actor
+    goes away for good (it was quarantined), with the reason."""
 
-    __slots__ = ("caller", "cell", "deliver", "view")
+    __slots__ = ("caller", "cell", "deliver", "end", "view")
 
-    def __init__(self, cell: Cell, caller: Caller, deliver: Callable[[str], None]) -> None:
+    def __init__(self, cell: Cell, caller: Caller, deliver: Callable[[str], None],
+                 end: Callable[[ActorkitError], None] | None = None) -> None:
         self.cell = cell
         self.caller = caller
         self.deliver = deliver
+        self.end: Callable[[ActorkitError], None] = end or _ignore
         self.view: View | None = None
 
 
@@ -122,6 +129,9 @@ class Cell:
         self.waiters: list[_Waiter] = []
         self.used = system.clock()
         self.users = 0  # operations holding or waiting for the lock
+        #: its last step ran past the inline budget: the next one goes to a worker at once
+        self.slow = False
+        self._quarantine: str | None = None  # the reason, once its batch is stored
         self._batch: _Batch | None = None
         self._company = Company()  # whether a batch's leader waits for others to join
         self._published = actor.snapshot_json()
@@ -143,18 +153,43 @@ class Cell:
         released is not idle)."""
         return _Hold(self)
 
-    def step(self, operation: Callable[[Actor], T]) -> Pending[T]:
-        """Run ``operation`` on the actor now; the steps it took join the open batch (the
-        first to join leads it). The caller must :meth:`hold` the actor, and then
-        :meth:`settle` what this returns without holding it, so that the events behind it can
-        join the batch. (Letting go of the actor marks it used: no touch here.)"""
+    async def step(self, op: Op) -> Pending[Any]:
+        """Run ``op`` on the actor now; the steps it took join the open batch (the first to
+        join leads it). The caller must :meth:`hold` the actor, and then :meth:`settle` what
+        this returns without holding it, so that the events behind it can join the batch.
+        (Letting go of the actor marks it used: no touch here.)
+
+        The step runs here, in the event loop, for at most ``limits.step_inline`` seconds;
+        past that it is rolled back and run again in a worker process, under the step
+        deadline, while every other actor goes on. Its actor's next step goes there at once,
+        until one runs short again."""
+        actor = self.actor
         failure: ActorkitError | None = None
-        result: T | None = None
-        try:
-            result = operation(self.actor)
-        except ActorkitError as e:
-            failure = e
-        steps = self.actor.take_steps()
+        result: Any = None
+        if not self.slow:
+            deadline.arm(self.system.limits.step_inline)
+            try:
+                result = op(actor)
+            except ActorkitError as e:
+                failure = e
+            except Interrupted:
+                self.slow = True
+            finally:
+                deadline.disarm()
+        steps = actor.take_steps()  # with a slow step: those committed before it
+        if self.slow:
+            done = await self.system.in_worker(actor.chart, "op", snapshot=actor.snapshot_json(),
+                                               op=op)
+            if done.snapshot:
+                self.actor = Actor.restore(actor.chart, done.snapshot, clock=self.system.clock)
+                self.actor.record_steps = True
+            steps += done.steps
+            result, failure = done.result, done.failure
+            if isinstance(failure, StepError) and failure.event_type is None:
+                failure.event_type = op.event_type  # the worker could not say: it was stopped
+            self.slow = done.failure is not None or done.seconds >= \
+                self.system.limits.step_inline
+        self._count_failures(op, steps, failure)
         if not steps:
             return Pending(result, failure)
         batch, waiter = self._batch, None
@@ -165,6 +200,25 @@ class Cell:
             batch.waiters.append(waiter)
         batch.results += steps
         return Pending(result, failure, batch, waiter)
+
+    def _count_failures(self, op: Op, steps: list[StepResult],
+                        failure: ActorkitError | None) -> None:
+        """Count the failures in a row of the actor's timer and lifecycle steps; enough of
+        them put it in quarantine once its batch is stored."""
+        quarantines, key = self.system.quarantines, self.key
+        for r in steps:
+            if r.caller.type == "system" and r.type not in SYSTEM_EVENTS:  # a timer step
+                if r.error is None:
+                    quarantines.succeeded(key)
+                else:
+                    self._quarantine = quarantines.failed(key, f"timer {r.type or ''}".strip(),
+                                                          r.error) or self._quarantine
+        if op.lifecycle:
+            if isinstance(failure, StepError):
+                what = (failure.event_type or op.name.upper())
+                self._quarantine = quarantines.failed(key, what, failure) or self._quarantine
+            elif _lifecycle_ran(steps):
+                quarantines.succeeded(key)
 
     async def settle(self, pending: Pending[T]) -> T:
         """Wait until the steps of ``pending`` are stored and published, then return its
@@ -197,10 +251,10 @@ class Cell:
             raise pending.failure
         return pending.result  # type: ignore[return-value]
 
-    async def run(self, operation: Callable[[Actor], T]) -> T:
+    async def run(self, op: Op) -> Any:
         """:meth:`step` under the actor's lock, then :meth:`settle`."""
         async with self.hold():
-            pending = self.step(operation)
+            pending = await self.step(op)
         return await self.settle(pending)
 
     async def _flush(self, batch: _Batch) -> None:
@@ -219,6 +273,9 @@ class Cell:
                 raise
             else:
                 self.published(batch.results)
+                if self._quarantine is not None:
+                    reason, self._quarantine = self._quarantine, None
+                    await self.system.quarantine(self, reason)
         finally:
             for waiter in batch.waiters:
                 if not waiter.done():  # a caller that gave up cancelled its own
@@ -378,3 +435,12 @@ def _view_changed(before: ViewParts, after: ViewParts, caller_id: str, default: 
     given as :meth:`~actorkit.Actor.view_parts`."""
     return before[0] != after[0] or before[2] != after[2] or \
         before[1].get(caller_id, default) != after[1].get(caller_id, default)
+
+
+def _ignore(error: ActorkitError) -> None:
+    return None
+
+
+def _lifecycle_ran(steps: list[StepResult]) -> bool:
+    """Whether a lifecycle operation's steps include the lifecycle step itself."""
+    return any(r.caller.type == "system" and r.type in SYSTEM_EVENTS for r in steps)

@@ -9,6 +9,7 @@ every problem with its ``file:line:col``; ``inspect_chart(path)`` returns the di
 from __future__ import annotations
 
 import difflib
+import hashlib
 import inspect
 import keyword
 import re
@@ -71,6 +72,12 @@ class Chart:
     handled_events: frozenset[str] = frozenset()
     #: the chart document with positions, for tools that point into it
     source: Source | None = field(default=None, repr=False)
+    #: seconds one step's code may run (``None``: the server's default)
+    deadline: float | None = None
+    #: the chart file, absolute, and a digest of what was loaded (chart, schemas, hooks):
+    #: a worker process loads the chart again and checks it is the same one
+    file: str = ""
+    fingerprint: str = ""
     # compiled inline code, shared by all actors of this chart
     code_cache: tuple[dict[str, Any], dict[str, Any]] = field(
         default_factory=lambda: ({}, {}), repr=False)
@@ -136,6 +143,16 @@ def inspect_chart(path: str | Path) -> Inspection:
     """Check the chart at ``path`` and build it if it has no errors; never raises for a
     problem in the chart, its hooks or its schemas."""
     return _Builder(Path(path), str(path)).run()
+
+
+def _fingerprint(data: Any, schemas: Source | None, hooks_source: str | None) -> str:
+    """A digest of everything a chart was built from: its document, its schemas and its
+    hooks' source."""
+    option = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+    digest = hashlib.sha256(orjson.dumps(data, option=option, default=str))
+    digest.update(orjson.dumps(schemas.data if schemas else None, option=option, default=str))
+    digest.update((hooks_source or "").encode())
+    return digest.hexdigest()
 
 
 def _hook_names(code: Any) -> list[str] | None:
@@ -225,6 +242,9 @@ class _Builder:
                 contracts=_has_contracts(model),
                 handled_events=frozenset(t.event for t in model.transitions() if t.event),
                 source=self.src,
+                deadline=data.get("deadline"),
+                file=str(self.file.resolve()),
+                fingerprint=_fingerprint(data, self.schemas_src, hooks_source),
             )
         return self._done(chart)
 

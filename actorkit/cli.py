@@ -16,7 +16,8 @@ from . import __version__
 from .diagnostics import RULES, Severity
 
 if TYPE_CHECKING:
-    from .store import Store
+    from .chart import Chart
+    from .store import SqliteStore, Store
 
 __all__ = ["main"]
 
@@ -186,7 +187,9 @@ def _serve(args: argparse.Namespace) -> int:
     # The protocol holds request heads, idle connections and their number to the limits.
     uvicorn.run("actorkit.server:create_app", factory=True, host=args.host, port=args.port,
                 reload=args.reload, reload_dirs=[str(project)] if args.reload else None,
-                log_level=args.log_level, http=PATH)
+                log_level=args.log_level, http=PATH,
+                # seconds, as uvicorn uses it (asyncio.timeout), though typed as int there
+                timeout_graceful_shutdown=limits.stop_grace)  # type: ignore[arg-type]
     return 0
 
 
@@ -232,28 +235,44 @@ def _duration(text: str) -> float:
     return value
 
 
-def _replay(args: argparse.Namespace) -> int:
-    import asyncio
+def _store_path(args: argparse.Namespace) -> Path:
     import os
 
+    project = Path(args.project)
+    return Path(args.db or os.environ.get("ACTORKIT_DB") or project / ".actorkit" / "actors.db")
+
+
+async def _open_project(command: str, args: argparse.Namespace,
+                        ) -> tuple[dict[str, Chart], SqliteStore] | None:
+    """The project's charts and its actor store, or ``None`` after saying why not."""
     from .errors import ChartError
-    from .journal import ReplayError, verify
     from .lint import load_charts
     from .store import SqliteStore, StoreError
 
-    project = Path(args.project)
-    db = Path(args.db or os.environ.get("ACTORKIT_DB") or project / ".actorkit" / "actors.db")
+    db = _store_path(args)
     if not db.is_file():
-        print(f"actorkit replay: no actor store at {db} (give --db)", file=sys.stderr)
-        return 2
+        print(f"actorkit {command}: no actor store at {db} (give --db)", file=sys.stderr)
+        return None
+    try:
+        return load_charts([Path(args.project) / "charts"]), SqliteStore(db)
+    except (ChartError, StoreError) as e:
+        print(f"actorkit {command}: {e}", file=sys.stderr)
+        return None
+
+
+def _replay(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .journal import ReplayError, verify
+    from .store import StoreError
+
+    db = _store_path(args)
 
     async def run() -> int:
-        try:
-            charts = load_charts([project / "charts"])
-            store = SqliteStore(db)
-        except (ChartError, StoreError) as e:
-            print(f"actorkit replay: {e}", file=sys.stderr)
+        opened = await _open_project("replay", args)
+        if opened is None:
             return 2
+        charts, store = opened
         try:
             chart = charts.get(args.type)
             if chart is None:
@@ -288,6 +307,54 @@ def _replay(args: argparse.Namespace) -> int:
             return code
         except StoreError as e:
             print(f"actorkit replay: {e}", file=sys.stderr)
+            return 2
+        finally:
+            await store.close()
+
+    return asyncio.run(run())
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    import asyncio
+    import time
+
+    from .runtime import ActorSystem, NotQuarantined
+    from .store import StoreError
+
+    async def run() -> int:
+        opened = await _open_project("quarantine", args)
+        if opened is None:
+            return 2
+        charts, store = opened
+        try:
+            if args.type not in charts:
+                print(f"actorkit quarantine: no chart serves actor type {args.type!r}",
+                      file=sys.stderr)
+                return 2
+            system = ActorSystem(charts, store=store)
+            if args.action == "lift":
+                try:
+                    seq = await system.release(args.type, args.id)
+                except NotQuarantined as e:
+                    print(f"actorkit quarantine: {e}", file=sys.stderr)
+                    return 1
+                print(f"{args.type}/{args.id}: quarantine lifted (journal step {seq}); it is "
+                      f"brought back when the server next starts")
+                return 0
+            found = 0
+            for actor_id in [args.id] if args.id else await _all_ids(store, args.type):
+                info = await system.quarantine_of(args.type, actor_id)
+                if info is not None:
+                    found += 1
+                    since = time.strftime("%Y-%m-%d %H:%M:%S UTC",
+                                          time.gmtime(float(info["since"])))
+                    print(f"{args.type}/{actor_id}: quarantined since {since}: "
+                          f"{info['reason']}")
+            if not found:
+                print(f"no {args.type} actor is quarantined")
+            return 0
+        except StoreError as e:
+            print(f"actorkit quarantine: {e}", file=sys.stderr)
             return 2
         finally:
             await store.close()
@@ -420,6 +487,21 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--db", help="the actor store (default: ACTORKIT_DB or "
                                      ".actorkit/actors.db)")
     replay.set_defaults(run=_replay)
+
+    quarantine = sub.add_parser(
+        "quarantine", help="show quarantined actors, or lift a quarantine",
+        description="An actor whose timer or lifecycle steps kept failing is quarantined: it "
+                    "runs nothing until its quarantine is lifted. `show TYPE [ID]` lists the "
+                    "quarantined actors of a type and why; `lift TYPE ID` lifts one (stop the "
+                    "server first; while it runs, use DELETE /api/TYPE/ID/quarantine with a "
+                    "service token). Exit 0 done, 1 not quarantined, 2 could not run.")
+    quarantine.add_argument("action", choices=("show", "lift"))
+    quarantine.add_argument("type", help="the actor type")
+    quarantine.add_argument("id", nargs="?", help="the actor id (lift: required)")
+    quarantine.add_argument("--project", default=".", help="the project folder (default: here)")
+    quarantine.add_argument("--db", help="the actor store (default: ACTORKIT_DB or "
+                                         ".actorkit/actors.db)")
+    quarantine.set_defaults(run=_quarantine)
 
     rules = sub.add_parser("rules", help="list the lint rules")
     rules.set_defaults(run=_rules)

@@ -12,7 +12,9 @@
     │   ├── ContextError          the context left by the step breaks its schema or is not JSON
     │   │   └── BoundError            ... only by going past a bound: the event cannot apply now
     │   ├── OutputError           ctx.emit() sent an output event its schema rejects
-    │   └── StepLimitError        the event never settled (an eventless loop)
+    │   ├── StepLimitError        the event never settled (an eventless loop)
+    │   └── DeadlineError         the step's code ran past the step's deadline
+    ├── Quarantined           the actor is quarantined: its timer or lifecycle steps kept failing
     ├── SnapshotError         a snapshot cannot be restored into this chart
     ├── ActorIdError          an actor id that is not allowed (also a ValueError)
     └── AuthError             an access token is missing, invalid, expired or for another actor
@@ -25,7 +27,7 @@ answer, an error frame or a log line.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .diagnostics import Diagnostic
@@ -39,10 +41,12 @@ __all__ = [
     "ChartError",
     "ContextError",
     "ContractError",
+    "DeadlineError",
     "EventRejected",
     "HookError",
     "NondeterminismError",
     "OutputError",
+    "Quarantined",
     "SnapshotError",
     "StepError",
     "StepLimitError",
@@ -69,6 +73,19 @@ class ActorkitError(Exception):
 
     def __init__(self, *args: object) -> None:
         super().__init__(*(excerpt(a) if isinstance(a, str) else a for a in args))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross to and from the worker processes that run long steps; the default
+        # pickling calls the class with the message only, which keyword-only fields break.
+        return _rebuild, (type(self), self.args, self.__dict__)
+
+
+def _rebuild(cls: type[ActorkitError], args: tuple[Any, ...],
+             state: dict[str, Any]) -> ActorkitError:
+    error = cls.__new__(cls)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 class ChartError(ActorkitError):
@@ -142,6 +159,32 @@ class OutputError(StepError):
 
 class StepLimitError(StepError):
     """One event caused more macro steps than allowed: the chart loops without settling."""
+
+
+class DeadlineError(StepError):
+    """The step's code was still running when the step's deadline passed. ``hook`` names the
+    code that was running (``None`` if it was no hook or inline code) and ``deadline`` the
+    seconds the step had."""
+
+    def __init__(self, message: str, *, hook: str | None, where: str | None,
+                 deadline: float) -> None:
+        self.hook = hook
+        self.where = where
+        self.deadline = deadline
+        super().__init__(message)
+
+
+class Quarantined(ActorkitError):
+    """The actor is quarantined: its timer or lifecycle steps kept failing, so it runs
+    nothing until an operator lifts the quarantine. ``since`` (epoch seconds) and ``reason``
+    say when and why; ``brief`` is the message without the reason's details (which may quote
+    a hook's exception), for clients outside development."""
+
+    def __init__(self, message: str, *, since: float, reason: str, brief: str = "") -> None:
+        self.since = since
+        self.reason = reason
+        self.brief = brief or message
+        super().__init__(message)
 
 
 class SnapshotError(ActorkitError):

@@ -21,6 +21,7 @@ from sismic.exceptions import CodeEvaluationError
 from sismic.model import Event, StateMixin, Transition
 
 from . import jsonvalue
+from .deadline import Interrupted, guard
 from .errors import HookError, OutputError, StepError
 from .events import ActorInternalEvent, Caller
 
@@ -377,28 +378,38 @@ class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
         assert ctx is not None, "hooks run only inside an actor step"
         result = None
         for fn in plan:
+            if guard.status is not None:  # in a worker process: show which hook runs
+                guard.status.hook(fn.__name__)
             try:
                 result = fn(ctx, event)
             except StepError:
                 raise
+            except Interrupted as e:
+                e.ran(fn.__name__, where(), f"hook `{fn.__name__}` ({where()})")
+                raise
             except Exception as e:
                 at = _hook_location(e, self._hooks_file)
                 raise HookError(f"hook `{fn.__name__}` ({where()}) raised "
-                                f"{type(e).__name__}: {e}{at}",
+                                f"{_describe_error(e)}{at}",
                                 hook=fn.__name__, where=where()) from e
         return result
 
     def _inline(self, run: Callable[[], Any], code: str, where: Callable[[], str]) -> Any:
+        if guard.status is not None:
+            guard.status.hook(f"inline code `{_short(code)}`")
         try:
             return run()
         except StepError:
+            raise
+        except Interrupted as e:
+            e.ran(code, where(), f"inline code `{_short(code)}` ({where()})")
             raise
         except CodeEvaluationError as e:
             cause = e.__cause__ if e.__cause__ is not None else e
             if isinstance(cause, StepError):
                 raise cause from None
             raise HookError(f"inline code `{_short(code)}` ({where()}) raised "
-                            f"{type(cause).__name__}: {cause}", hook=code, where=where()) from cause
+                            f"{_describe_error(cause)}", hook=code, where=where()) from cause
         except SyntaxError as e:
             raise HookError(f"inline code `{_short(code)}` ({where()}) does not compile: "
                             f"{e.msg}", hook=code, where=where()) from e
@@ -481,6 +492,13 @@ class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
 
     def execute_on_exit(self, state: StateMixin) -> list[Event]:
         return self._state_code(state, getattr(state, "on_exit", None), "on exit")
+
+
+def _describe_error(e: BaseException) -> str:
+    text = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+    if isinstance(e, MemoryError) and guard.status is not None:
+        text += " (a step that runs in a worker process has ACTORKIT_STEP_MEMORY bytes)"
+    return text
 
 
 def _short(code: str) -> str:

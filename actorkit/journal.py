@@ -16,6 +16,7 @@ from .chart import Chart
 from .errors import ActorkitError
 from .events import Caller
 from .schemas import SYSTEM_EVENTS
+from .snapshot import quarantined, released
 from .store.base import Entry, Store, Stored
 from .sync import checksum
 
@@ -84,6 +85,12 @@ def replay(chart: Chart, actor_id: str, journal: Iterable[Entry]) -> Actor:
                                     input=(entry.data or {}).get("input"), clock=clock)
             elif entry.kind == "migrate":
                 actor = Actor.restore(chart, entry.data["snapshot"], clock=clock)
+            elif entry.kind in ("quarantine", "release"):  # steps of no code of the chart's
+                assert actor is not None
+                snap = actor.snapshot_json()
+                snap = quarantined(snap, (entry.data or {}).get("reason", ""), entry.time) \
+                    if entry.kind == "quarantine" else released(snap, entry.time)
+                actor = Actor.restore(chart, snap, clock=clock)
             else:
                 assert actor is not None
                 _apply(actor, entry)

@@ -54,6 +54,20 @@ class Limits:
     step_deadline: float = _setting(
         5.0, "ACTORKIT_STEP_DEADLINE", "seconds a step's hooks may run before the step fails "
         "(a chart's own `deadline:` takes precedence)", "seconds")
+    step_inline: float = _setting(
+        0.05, "ACTORKIT_STEP_INLINE", "seconds a step may run in the server's event loop; one "
+        "that runs longer is rolled back and run again in a worker process, where the "
+        "deadline applies", "seconds")
+    step_workers: int = _setting(
+        1, "ACTORKIT_STEP_WORKERS", "worker processes for steps that run long (started when "
+        "first needed)", "count")
+    step_memory: int = _setting(
+        1 * GiB, "ACTORKIT_STEP_MEMORY", "bytes of data a worker process may allocate; a step "
+        "past it fails with MemoryError", "bytes")
+    stop_grace: float = _setting(
+        1.0, "ACTORKIT_STOP_GRACE", "seconds requests and steps under way get to finish when "
+        "`actorkit serve` is stopped (Ctrl-C, SIGTERM); then they are cancelled, rolled back",
+        "seconds")
     quarantine_after: int = _setting(
         3, "ACTORKIT_QUARANTINE_AFTER", "timer or lifecycle steps of one actor that may fail "
         "in a row before the actor is quarantined", "count")

@@ -17,7 +17,9 @@ from typing import Any
 import orjson
 from sismic.model import CompoundState, OrthogonalState
 
+from . import deadline
 from .chart import Chart
+from .deadline import Interrupted, guard
 from .errors import SnapshotError
 from .hooks import _hook_location
 
@@ -43,7 +45,18 @@ def migrate_snapshot(chart: Chart, snapshot: Mapping[str, Any]) -> dict[str, Any
     hook = getattr(chart.hooks_module, "migrate", None)
     if hook is not None:
         try:
-            result = hook(snap, old, new)
+            deadline.enter()  # the migrate hook is the chart's code
+            try:
+                result = hook(snap, old, new)
+            finally:
+                guard.user = False  # first, before any call: see deadline.enter()
+                if guard.async_sent:
+                    deadline.take_back()
+        except Interrupted as e:
+            if not guard.per_step:
+                raise
+            e.ran("migrate", "migrate hook", "the migrate hook")
+            raise deadline.failure(e) from None
         except Exception as e:
             raise SnapshotError(
                 f"the migrate hook failed on {name} (version {old} to {new}): "

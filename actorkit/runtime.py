@@ -17,22 +17,27 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .actor import Actor, StepResult
+import orjson
+
+from . import deadline
+from .actor import Actor, StepResult, quarantined
 from .cell import Cell, Connection
 from .chart import Chart
+from .deadline import Interrupted
 from .errors import ActorkitError, StepError
 from .events import Caller
-from .journal import entries
+from .jobs import Done, Job, Op, bring_back
 from .limits import Limits
-from .migrate import migrate_snapshot
+from .quarantine import Quarantines, quarantine_step, release_step
 from .statevalue import StateValue
 from .store.base import Entry, Store, StoreError
 from .store.memory import MemoryStore
 from .sync import Frames, View
+from .workers import Workers
 
 log = logging.getLogger("actorkit")
 
-__all__ = ["ActorSystem", "Connection", "UnknownActorType", "WaitTimeout"]
+__all__ = ["ActorSystem", "Connection", "NotQuarantined", "UnknownActorType", "WaitTimeout"]
 
 Key = tuple[str, str]
 
@@ -43,6 +48,10 @@ class UnknownActorType(ActorkitError):
 
 class WaitTimeout(ActorkitError):
     """A wait for a state or an event ran out of time."""
+
+
+class NotQuarantined(ActorkitError):
+    """A quarantine to lift where there is none."""
 
 
 class ActorSystem:
@@ -64,6 +73,9 @@ class ActorSystem:
                  limits: Limits | None = None) -> None:
         self.charts = dict(charts)
         self.limits = limits if limits is not None else Limits()
+        #: where steps that run past ``limits.step_inline`` run again, under their deadline
+        self.workers = Workers(self.limits.step_workers, self.limits.step_memory)
+        self.quarantines = Quarantines(self.limits.quarantine_after)
         self.store: Store = store if store is not None else MemoryStore()
         self.memory: Store = MemoryStore(journal=False)
         self.clock = clock
@@ -91,11 +103,13 @@ class ActorSystem:
         self._sweep_later()
 
     async def close(self) -> None:
-        """Stop the timers, wait for running steps, release the store."""
+        """Stop the timers and the worker processes (steps running there fail, rolled back),
+        wait for running steps, release the store."""
         for handle in (self._timer, self._sweeper):
             if handle is not None:
                 handle.cancel()
         self._timer = self._sweeper = None
+        await self.workers.close()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.store.close()
@@ -127,6 +141,9 @@ class ActorSystem:
         cell = self._cells.get(key)
         if cell is not None:
             return cell
+        known = self.quarantines.known(key)
+        if known is not None:
+            raise quarantined(actor_type, actor_id, known)
         chart = self.chart(actor_type)
         pending = self._loading.get(key)
         if pending is not None:
@@ -154,7 +171,7 @@ class ActorSystem:
         if stored is None:
             if caller is None:
                 return None
-            actor = Actor.spawn(chart, actor_id, caller=caller, input=input, clock=self.clock)
+            actor = await self._spawn(chart, actor_id, caller, input)
             cell = Cell(self, actor, store)
             await cell.create()
         else:
@@ -162,42 +179,142 @@ class ActorSystem:
         self._cells[cell.key] = cell
         return cell
 
+    async def _spawn(self, chart: Chart, actor_id: str, caller: Caller, input: Any) -> Actor:
+        deadline.arm(self.limits.step_inline)
+        try:
+            return Actor.spawn(chart, actor_id, caller=caller, input=input, clock=self.clock)
+        except Interrupted:
+            pass  # ran long: again, in a worker
+        finally:
+            deadline.disarm()
+        done = await self.in_worker(chart, "spawn", actor_id=actor_id, caller=caller,
+                                    input=input)
+        if done.failure is not None:
+            raise done.failure
+        return Actor.restore(chart, done.snapshot, clock=self.clock)
+
     async def _restore(self, chart: Chart, snapshot: bytes, store: Store) -> Cell:
         """Bring a stored actor back: migrated if its chart version is older (MIGRATE), its
         overdue timers run, then RESUME, all committed as one transaction. If any of it fails
         nothing is stored and the actor is not activated: the next touch tries again from
-        the stored snapshot, which is never lost."""
-        import orjson
-
+        the stored snapshot, which is never lost (until it has failed
+        ``limits.quarantine_after`` times in a row: then the actor is quarantined)."""
         snap = orjson.loads(snapshot)
-        old = snap.get("actor", {}).get("version")
-        journal: list[Entry] = []
-        if old == chart.version:
-            actor = Actor.restore(chart, snap, clock=self.clock)
-        else:
-            migrated = migrate_snapshot(chart, snap)  # SnapshotError: the stored one stays
-            actor = Actor.restore(chart, migrated, clock=self.clock)
-            journal.append(Entry(actor.seq, actor.time, "migrate", Caller.system(actor.id),
-                                 None, {"fromVersion": old, "toVersion": chart.version,
-                                        "snapshot": migrated}))
-        actor.record_steps = True
+        key = (chart.actor_type, str(snap.get("actor", {}).get("id")))
+        if snap.get("quarantine") is not None:
+            self.quarantines.note(key, snap["quarantine"])
+            raise quarantined(*key, snap["quarantine"])
         try:
-            if journal:
-                actor.migrated(int(old), chart.version)
-            actor.advance(self.clock())  # so a read right after a restart sees them
-            actor.resume()
+            actor, journal = await self._bring_back(chart, snap, snapshot)
         except StepError as e:
-            e.args = (f"{chart.actor_type}/{actor.id} could not be brought back: its "
-                      f"{e.event_type} step failed: {e}; the stored actor is unchanged and "
-                      f"is brought back again on its next touch",)
+            reason = self.quarantines.failed(key, e.event_type or "restore", e)
+            if reason is not None:
+                await self._quarantine_stored(store, key, snapshot, reason)
             raise
-        journal += entries(actor.take_steps())
+        self.quarantines.succeeded(key)
         cell = Cell(self, actor, store)
         if journal:
             await cell.commit(journal, b"")  # StoreError: not activated, the store as it was
         else:
             self.wake_at(cell.key, actor.next_deadline)
         return cell
+
+    async def _bring_back(self, chart: Chart, snap: dict[str, Any],
+                          snapshot: bytes) -> tuple[Actor, list[Entry]]:
+        deadline.arm(self.limits.step_inline)
+        try:
+            return bring_back(chart, snap, self.clock)
+        except Interrupted:
+            pass  # ran long: again, in a worker
+        finally:
+            deadline.disarm()
+        done = await self.in_worker(chart, "restore", snapshot=snapshot)
+        if done.failure is not None:
+            raise done.failure
+        return Actor.restore(chart, done.snapshot, clock=self.clock), done.journal
+
+    async def in_worker(self, chart: Chart, kind: Any, **job: Any) -> Done:
+        """Run a job of ``chart`` in a worker process, at this moment, under the chart's step
+        deadline. A step the worker could not finish fails in the result."""
+        try:
+            return await self.workers.run(Job(
+                kind, chart.file, chart.fingerprint, self.clock(), self.deadline_of(chart),
+                **job))
+        except StepError as e:  # stuck and stopped, or the worker is gone
+            return Done(failure=e)
+
+    def deadline_of(self, chart: Chart) -> float:
+        """Seconds each step of ``chart`` may run: the chart's own ``deadline:``, else the
+        server's."""
+        return chart.deadline if chart.deadline is not None else self.limits.step_deadline
+
+    # -- quarantine ----------------------------------------------------------------------------
+
+    async def quarantine(self, cell: Cell, reason: str) -> None:
+        """Put the actor of ``cell`` (whose lock the caller holds, with nothing unstored) in
+        quarantine: stored, then out of memory, its connections told and closed."""
+        actor = cell.actor
+        try:
+            marked = await self._quarantine_stored(cell.store, cell.key, actor.snapshot_json(),
+                                                   reason)
+        except StoreError as e:
+            log.warning("%s/%s could not be put in quarantine: %s", *cell.key, e)
+            return
+        # Operations already waiting for the cell find the quarantined actor.
+        cell.actor = Actor.restore(actor.chart, marked, clock=self.clock)
+        if self._cells.get(cell.key) is cell:
+            del self._cells[cell.key]
+        self._wakes.pop(cell.key, None)
+        error = quarantined(*cell.key, cell.actor.quarantine or {})
+        connections, cell.connections = cell.connections, []
+        cell.callers.clear()
+        for conn in connections:
+            conn.end(error)
+
+    async def _quarantine_stored(self, store: Store, key: Key, snapshot: bytes,
+                                 reason: str) -> bytes:
+        marked, entry, seq = quarantine_step(snapshot, key[1], reason, self.clock())
+        snap = orjson.loads(marked)
+        await store.commit(key[0], key[1], [entry], marked, version=snap["actor"]["version"],
+                           seq=seq, wake=None)
+        self.quarantines.note(key, snap["quarantine"])
+        log.error("%s/%s is quarantined: %s; lift it once the chart is fixed (actorkit "
+                  "quarantine lift %s %s, or DELETE /api/%s/%s/quarantine)", *key, reason,
+                  *key, *key)
+        return marked
+
+    async def quarantine_of(self, actor_type: str, actor_id: str) -> dict[str, Any] | None:
+        """Why the actor is quarantined (``{"since", "reason"}``), or ``None``."""
+        store = self.store_for(self.chart(actor_type))
+        stored = await store.load(actor_type, actor_id)
+        if stored is None:
+            return None
+        info: dict[str, Any] | None = orjson.loads(stored.snapshot).get("quarantine")
+        return info
+
+    async def release(self, actor_type: str, actor_id: str) -> int:
+        """Lift the quarantine of an actor: it is brought back (its overdue timers run, then
+        RESUME) on its next touch, or at once if a timer is due. Returns the step of the
+        release; raises :class:`ActorkitError` if the actor is not quarantined."""
+        chart = self.chart(actor_type)
+        store = self.store_for(chart)
+        stored = await store.load(actor_type, actor_id)
+        snap = orjson.loads(stored.snapshot) if stored is not None else {}
+        if snap.get("quarantine") is None:
+            raise NotQuarantined(f"{actor_type}/{actor_id} is not quarantined: nothing to "
+                                 f"lift")
+        now = self.clock()
+        freed, entry, seq = release_step(stored.snapshot, actor_id, now)  # type: ignore[union-attr]
+        # Woken at once: what fell due while it was quarantined runs, and whether the fixed
+        # chart brings it back shows now rather than on some later request.
+        await store.commit(actor_type, actor_id, [entry], freed,
+                           version=snap["actor"]["version"], seq=seq, wake=now)
+        self.quarantines.note((actor_type, actor_id), None)
+        self.quarantines.succeeded((actor_type, actor_id))
+        if self._timer is not None or self._sweeper is not None:  # started: serving
+            self.wake_at((actor_type, actor_id), now)
+        log.warning("%s/%s: quarantine lifted", actor_type, actor_id)
+        return seq
 
     # -- what callers do -----------------------------------------------------------------------
 
@@ -212,7 +329,7 @@ class ActorSystem:
         """Run ``event`` from ``caller``; returns the step and ``caller``'s new checksum once
         the step is stored and every connection has its frame."""
         cell = await self._cell(actor_type, actor_id, caller, input)
-        result = await cell.run(lambda actor: actor.send(event, caller))
+        result = await cell.run(Op("send", (event, caller)))
         return result, cell.view(caller).checksum
 
     async def snapshot(self, actor_type: str, actor_id: str, caller: Caller, *,
@@ -232,19 +349,21 @@ class ActorSystem:
 
     async def connect(self, actor_type: str, actor_id: str, caller: Caller,
                       deliver: Callable[[str], None], *, checksum: str | None = None,
-                      input: Any = None) -> Connection:
+                      input: Any = None,
+                      end: Callable[[ActorkitError], None] | None = None) -> Connection:
         """Subscribe ``deliver`` to the actor's frames for ``caller``. The first frame brings
         the client from the view with ``checksum`` (if still known; else from nothing) to the
         current one; nothing is sent if ``checksum`` is current. The caller's first connection
-        sends CONNECT (if the chart handles it)."""
+        sends CONNECT (if the chart handles it). ``end`` is told if the actor goes away for
+        good while connected (it is quarantined)."""
         cell = await self._cell(actor_type, actor_id, caller, input)
         async with cell.hold():
-            conn = Connection(cell, caller, deliver)
+            conn = Connection(cell, caller, deliver, end)
             conn.view = cell.cache.get(checksum, self.clock())
             cell.connections.append(conn)
             cell.callers[caller.id] += 1
             first = cell.callers[caller.id] == 1
-            pending = cell.step(lambda actor: actor.connect(caller)) if first else None
+            pending = await cell.step(Op("connect", (caller,))) if first else None
         if pending is not None:
             try:
                 await cell.settle(pending)
@@ -271,7 +390,7 @@ class ActorSystem:
             if cell.callers[conn.caller.id] > 0:
                 return
             del cell.callers[conn.caller.id]
-            pending = cell.step(lambda actor: actor.disconnect(conn.caller))
+            pending = await cell.step(Op("disconnect", (conn.caller,)))
         try:
             await cell.settle(pending)
         except StepError:
@@ -293,7 +412,7 @@ class ActorSystem:
         cell = await self.cell(actor_type, actor_id, None)
         if cell is None:
             return []
-        return await cell.run(lambda actor: actor.advance(self.clock()))
+        return await cell.run(Op("advance", (self.clock(),)))  # type: ignore[no-any-return]
 
     # -- wake-ups: one timer for every actor ---------------------------------------------------
 

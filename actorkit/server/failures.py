@@ -20,6 +20,7 @@ from ..errors import (
     BoundError,
     ContextError,
     ContractError,
+    DeadlineError,
     HookError,
     NondeterminismError,
     OutputError,
@@ -74,7 +75,7 @@ def failure(error: StepError | SnapshotError, *, dev: bool, doing: str) -> Failu
               exc_info=(type(cause), cause, cause.__traceback__))
     body: dict[str, Any] = {"error": str(error) if dev else _told(error, event_type, ref),
                             "kind": kind, "type": event_type, "ref": ref}
-    if isinstance(error, HookError):
+    if isinstance(error, HookError | DeadlineError) and error.hook is not None:
         body["hook"] = _hook(error)
     return Failure(500, body)
 
@@ -82,6 +83,9 @@ def failure(error: StepError | SnapshotError, *, dev: bool, doing: str) -> Failu
 def _told(error: Exception, event_type: str | None, ref: str) -> str:
     if isinstance(error, HookError):
         what = f"hook {_hook(error)} failed"
+    elif isinstance(error, DeadlineError):
+        code = f"hook {_hook(error)}" if error.hook is not None else "the step's code"
+        what = f"{code} ran past the step's deadline of {error.deadline:g} s"
     else:
         what = next(_TOLD[k] for k in type(error).__mro__ if k in _TOLD)
     on = f" on {event_type}" if event_type else ""
@@ -89,6 +93,7 @@ def _told(error: Exception, event_type: str | None, ref: str) -> str:
             f"details under that reference")
 
 
-def _hook(error: HookError) -> str:
+def _hook(error: HookError | DeadlineError) -> str:
     """The hook's name; for inline chart code (whose text may hold anything), where it is."""
-    return error.hook if error.hook.isidentifier() else f"inline code ({error.where})"
+    hook = error.hook or ""
+    return hook if hook.isidentifier() else f"inline code ({error.where})"

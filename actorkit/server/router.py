@@ -8,6 +8,7 @@ prefix (Actor Kit's clients expect ``/api``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from typing import Any
@@ -17,9 +18,16 @@ from fastapi import APIRouter
 
 from .. import jsonvalue
 from ..auth import TokenVerifier
-from ..errors import ActorIdError, AuthError, EventRejected, SnapshotError, StepError
+from ..errors import (
+    ActorIdError,
+    AuthError,
+    EventRejected,
+    Quarantined,
+    SnapshotError,
+    StepError,
+)
 from ..events import Caller
-from ..runtime import ActorSystem, UnknownActorType, WaitTimeout
+from ..runtime import ActorSystem, NotQuarantined, UnknownActorType, WaitTimeout
 from ..store.base import StoreError
 from .failures import failure
 from .query import BadRequest, Query
@@ -36,7 +44,7 @@ PATH = "/{actor_type}/{actor_id}"
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 #: The methods :meth:`ActorRoutes.match` dispatches directly; the others take the route table,
 #: as Starlette answers some of them itself (HEAD, OPTIONS).
-_DIRECT_METHODS = ("GET", "POST")
+_DIRECT_METHODS = ("GET", "POST", "DELETE")
 
 
 def _wait_options(query: Query, max_wait: float) -> dict[str, Any]:
@@ -78,6 +86,7 @@ class ActorRoutes:
         self.prefix = prefix
         self.http = _HTTP(system, tokens, dev=dev)
         self.journal = _Journal(system, tokens, dev=dev)
+        self.quarantine = _Quarantine(system, tokens, dev=dev)
         self.socket = SocketEndpoint(system, tokens, dev=dev)
 
     def router(self) -> APIRouter:
@@ -88,6 +97,8 @@ class ActorRoutes:
         router.add_route(path, self.http,  # type: ignore[arg-type]  # plain ASGI
                          include_in_schema=False, methods=_METHODS)
         router.add_route(path + "/events", self.journal,  # type: ignore[arg-type]
+                         include_in_schema=False, methods=_METHODS)
+        router.add_route(path + "/quarantine", self.quarantine,  # type: ignore[arg-type]
                          include_in_schema=False, methods=_METHODS)
         router.add_websocket_route(path, self.socket)  # type: ignore[arg-type]
         return router
@@ -111,8 +122,10 @@ class ActorRoutes:
             return None
         elif len(parts) == 2:
             endpoint = self.http
+        elif len(parts) == 3 and parts[2] == "events":
+            endpoint = self.journal
         else:
-            endpoint = self.journal if len(parts) == 3 and parts[2] == "events" else None
+            endpoint = self.quarantine if len(parts) == 3 and parts[2] == "quarantine" else None
         if endpoint is not None:
             scope["path_params"] = {"actor_type": parts[0], "actor_id": parts[1]}
         return endpoint
@@ -143,6 +156,15 @@ class _HTTP:
         except (SnapshotError, StepError) as e:  # the event failed, or bringing the actor in
             told = failure(e, dev=self.dev, doing=f"{scope['method']} {actor_type}/{actor_id}")
             status, body = told.status, told.body
+        except Quarantined as e:  # logged once, when it was quarantined
+            status, body = 503, {"error": str(e) if self.dev else e.brief, "kind": "Quarantined"}
+        except asyncio.CancelledError:
+            # The server is stopping and this request outlived its grace period (uvicorn's
+            # timeout_graceful_shutdown): say so, rather than a bare 500, and let it end.
+            status, body = 503, {"error": "the server stopped before this request was done: "
+                                          "read the actor (or its journal) to see whether "
+                                          "the event was stored before sending it again",
+                                 "kind": "ServerStopping"}
         data = orjson.dumps(body)
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"),
@@ -224,6 +246,29 @@ class _Journal(_HTTP):
         found = await self.system.journal(actor_type, actor_id, after=after, limit=limit)
         return 200, {"events": [e.to_json() for e in found],
                      "next": found[-1].seq if found else None}
+
+
+class _Quarantine(_HTTP):
+    """``GET``/``DELETE /{actor_type}/{actor_id}/quarantine``, for services: whether the actor
+    is quarantined and why; lift its quarantine."""
+
+    async def handle(self, scope: Any, receive: Any, actor_type: str,
+                     actor_id: str) -> tuple[int, Any]:
+        method = scope["method"]
+        if method not in ("GET", "DELETE"):
+            return 405, {"error": "Method not allowed"}
+        caller = self._caller(scope, actor_type, actor_id)
+        if caller.type != "service":
+            return 403, {"error": "quarantines are for service callers: use a token with "
+                                  "caller type service"}
+        if method == "DELETE":
+            try:
+                seq = await self.system.release(actor_type, actor_id)
+            except NotQuarantined as e:
+                return 409, {"error": str(e)}
+            return 200, {"quarantined": False, "seq": seq}
+        info = await self.system.quarantine_of(actor_type, actor_id)
+        return 200, {"quarantined": info is not None, **(info or {})}
 
 
 def _unauthorized(e: AuthError) -> dict[str, str]:

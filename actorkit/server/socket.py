@@ -21,7 +21,16 @@ import orjson
 
 from .. import jsonvalue
 from ..auth import TokenVerifier
-from ..errors import ActorIdError, AuthError, EventRejected, SnapshotError, StepError, excerpt
+from ..errors import (
+    ActorIdError,
+    ActorkitError,
+    AuthError,
+    EventRejected,
+    Quarantined,
+    SnapshotError,
+    StepError,
+    excerpt,
+)
 from ..runtime import ActorSystem, Connection, UnknownActorType
 from ..store.base import StoreError
 from .failures import Failure, failure
@@ -46,13 +55,14 @@ log = logging.getLogger("actorkit")
 class Outbox:
     """The frames still to go to one socket, in order."""
 
-    __slots__ = ("_overflow", "_pending", "_send", "_task", "closed")
+    __slots__ = ("_closing", "_overflow", "_pending", "_send", "_task", "closed")
 
     def __init__(self, send: Send) -> None:
         self._send = send
         self._pending: deque[str] = deque()
         self._task: asyncio.Task[None] | None = None
         self._overflow = False
+        self._closing: dict[str, Any] | None = None  # a close to send after the frames
         self.closed = False
 
     def push(self, frame: str) -> None:
@@ -87,6 +97,8 @@ class Outbox:
                 await _finish(blocked, waiting)
             while self._pending and not self._overflow:
                 await self._send({"type": "websocket.send", "text": self._pending.popleft()})
+            if self._closing is not None and not self._overflow:
+                await self._send(self._closing)
             if self._overflow:
                 self.closed = True
                 await self._send({"type": "websocket.close", "code": 1013,
@@ -95,6 +107,17 @@ class Outbox:
             self.closed = True
         finally:
             self._task = None
+
+    def push_close(self, code: int, reason: str) -> None:
+        """Close the socket with ``code`` and ``reason`` once the frames before are sent."""
+        if self.closed:
+            return
+        message = {"type": "websocket.close", "code": code, "reason": reason}
+        if self._task is None:
+            self._task = asyncio.ensure_future(self._drain(None, self._send(message)))
+        else:
+            self._closing = message
+        self.closed = True
 
     def close(self) -> None:
         """Stop sending (the socket is going away)."""
@@ -161,9 +184,16 @@ class SocketEndpoint:
         outbox = Outbox(send)
         expiry = _Expiry(lifetime, outbox, send)
         conn: Connection | None = None
+
+        def end(error: ActorkitError) -> None:  # the actor was quarantined
+            if conn is not None:
+                told = str(error) if self.dev else getattr(error, "brief", str(error))
+                outbox.push(_error_frame(conn, type(error).__name__, told, ""))
+            outbox.push_close(1011, "the actor was quarantined")
+
         try:
             conn = await self.system.connect(actor_type, actor_id, caller, outbox.push,
-                                             checksum=checksum, input=given)
+                                             checksum=checksum, input=given, end=end)
             while True:
                 message = await receive()
                 if message["type"] == "websocket.disconnect":
@@ -189,6 +219,10 @@ class SocketEndpoint:
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1011,
                             "reason": _reason(told)})
+        except Quarantined as e:
+            with contextlib.suppress(Exception):
+                await send({"type": "websocket.close", "code": 1011,
+                            "reason": e.brief[:120] if not self.dev else str(e)[:120]})
         except StoreError as e:
             log.warning("WebSocket %s/%s closed: %s", actor_type, actor_id, e)
             with contextlib.suppress(Exception):
@@ -223,6 +257,8 @@ class SocketEndpoint:
         except StoreError as e:
             deliver(_error_frame(conn, "StoreError", f"{e}; nothing was committed: send it "
                                                      f"again", ""))
+        except Quarantined as e:
+            deliver(_error_frame(conn, "Quarantined", str(e) if self.dev else e.brief, ""))
 
 
 class _Expiry:

@@ -16,8 +16,9 @@ __all__ = ["Entry", "EntryKind", "Store", "StoreError", "Stored"]
 
 #: spawn: the actor was made (data: its input); event: a client or service event; system: a
 #: lifecycle event (CONNECT, DISCONNECT, RESUME, MIGRATE); timer: a timer or wake-up step;
-#: migrate: the snapshot was migrated to a new chart version (data: from, to, snapshot).
-EntryKind = Literal["spawn", "event", "system", "timer", "migrate"]
+#: migrate: the snapshot was migrated to a new chart version (data: from, to, snapshot);
+#: quarantine: the actor was put in quarantine (data: the reason); release: it was lifted.
+EntryKind = Literal["spawn", "event", "system", "timer", "migrate", "quarantine", "release"]
 
 
 T = TypeVar("T")
