@@ -337,17 +337,20 @@ class Actor:
         result = self._step(caller, now, ActorEvent(etype, payload, caller))
         return replace(result, timers=tuple(fired)) if fired else result
 
-    def advance(self, now: float | None = None) -> list[StepResult]:
+    def advance(self, now: float | None = None, *,
+                failed: Mapping[int, str] | None = None) -> list[StepResult]:
         """Run every timer step due at or before ``now`` (default: the clock), each at its own
         due time, in order. A timer step that fails is rolled back and dropped; its result
-        carries the ``error``."""
+        carries the ``error``. ``failed`` (a journal's replay) gives the steps known to have
+        failed, by sequence number, with their error: they are dropped without running,
+        so that a step that once ran past its deadline does not run (and hang) again."""
         now = self._now() if now is None else now
         results: list[StepResult] = []
         for _ in range(MAX_TIMER_STEPS):
             due = self.next_deadline
             if due is None or due > now or self._final is not None:
                 return results
-            results.append(self._fire(due))
+            results.append(self._fire(due, failed.get(self._seq + 1) if failed else None))
         raise StepLimitError(f"more than {MAX_TIMER_STEPS} timer steps were due at once: a "
                              f"timer keeps rescheduling itself with no delay")
 
@@ -381,13 +384,15 @@ class Actor:
 
     # -- the transaction ---------------------------------------------------------------------
 
-    def _fire(self, due: float) -> StepResult:
+    def _fire(self, due: float, failed: str | None = None) -> StepResult:
         system = Caller.system(self.id)
         timer = self._timers[0] if self._timers and self._timers[0].due <= due else None
         if timer is not None:
             self._timers.pop(0)
         event = ActorEvent(timer.type, timer.data, system) if timer is not None else None
         try:
+            if failed is not None:  # known to fail: dropped without running, as it was
+                raise StepError(failed)
             return self._step(system, due, event)
         except StepError as e:
             # Rolled back; drop what was due so it cannot fail again on every advance().

@@ -202,7 +202,7 @@ def _on_tick(signum: int, frame: object) -> None:
             _stop_ticks()
         return
     g.idle = 0
-    if time.monotonic() >= g.until:
+    if g.target == _MAIN and time.monotonic() >= g.until:  # else the watcher's
         g.fired = True
         if g.user:  # raised again on every tick, should the code swallow it
             raise Interrupted()

@@ -72,7 +72,9 @@ def replay(chart: Chart, actor_id: str, journal: Iterable[Entry]) -> Actor:
     name = f"{chart.actor_type}/{actor_id}"
     clock = _Clock()
     actor: Actor | None = None
-    for entry in replayable(journal):
+    steps = replayable(journal)
+    failed = {e.seq: e.error for e in steps if e.kind == "timer" and e.error is not None}
+    for entry in steps:
         clock.t = entry.time
         if entry.kind not in ("spawn", "migrate") and actor is None:
             raise ReplayError(f"the journal of {name} does not start with the actor's "
@@ -93,7 +95,7 @@ def replay(chart: Chart, actor_id: str, journal: Iterable[Entry]) -> Actor:
                 actor = Actor.restore(chart, snap, clock=clock)
             else:
                 assert actor is not None
-                _apply(actor, entry)
+                _apply(actor, entry, failed)
         except ActorkitError as e:
             if isinstance(e, ReplayError):
                 raise
@@ -110,12 +112,12 @@ def replay(chart: Chart, actor_id: str, journal: Iterable[Entry]) -> Actor:
     return actor
 
 
-def _apply(actor: Actor, entry: Entry) -> None:
+def _apply(actor: Actor, entry: Entry, failed: dict[int, str]) -> None:
     data = dict(entry.data or {})
     if entry.kind == "event":
         actor.send({"type": entry.type, **data}, entry.caller)
     elif entry.kind == "timer":
-        actor.advance(entry.time)
+        actor.advance(entry.time, failed=failed)
     elif entry.type == "CONNECT":
         actor.connect(Caller.from_json(data["connectingCaller"]))
     elif entry.type == "DISCONNECT":

@@ -278,4 +278,8 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    # Run from the module imported under its own name, not as __main__: what the worker
+    # pickles (its errors) must unpickle as actorkit.workers' in the server.
+    from actorkit import workers
+
+    sys.exit(workers.main(sys.argv[1:]))

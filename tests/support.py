@@ -44,3 +44,12 @@ def live_state(actor: Actor) -> bytes:
     """The actor's live state (interpreter, context, timers), not just its last commit:
     what a rollback must put back exactly."""
     return orjson.dumps(actor._snapshot_dict(), option=orjson.OPT_SORT_KEYS)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(") ", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
