@@ -107,6 +107,8 @@ class Status:
 
 guard = _Guard()
 _MAIN = threading.main_thread().ident
+_monotonic = time.monotonic
+_get_ident = threading.get_ident
 
 
 def arm(seconds: float, *, per_step: bool = False) -> None:
@@ -117,15 +119,16 @@ def arm(seconds: float, *, per_step: bool = False) -> None:
     g = guard
     g.budget = seconds
     g.per_step = per_step
-    g.until = time.monotonic() + seconds
+    g.until = _monotonic() + seconds
     g.fired = False
-    g.target = threading.get_ident()
-    if g.target == _MAIN and _signals_free():
-        if not g.ticking:
-            signal.signal(signal.SIGALRM, _on_tick)
-            signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
-            g.ticking = True
-            atexit.register(_stop_ticks)  # a tick after Python's own handlers are gone kills
+    g.target = ident = _get_ident()
+    if g.ticking and ident == _MAIN:
+        return  # on every step of a busy server: nothing more to do
+    if ident == _MAIN and _signals_free():
+        signal.signal(signal.SIGALRM, _on_tick)
+        signal.setitimer(signal.ITIMER_REAL, TICK, TICK)
+        g.ticking = True
+        atexit.register(_stop_ticks)  # a tick after Python's own handlers are gone kills
     elif g.watcher is None:
         g.watcher = threading.Thread(target=_watch, name="actorkit-deadline", daemon=True)
         g.watcher.start()
