@@ -705,15 +705,15 @@ def _context_error(problem: Problem, what: str, schema: str, where: str) -> Cont
 
 
 def quarantined(actor_type: str, actor_id: str, info: Mapping[str, Any]) -> Quarantined:
-    """The error for an operation on a quarantined actor: since when, why, and how to lift
-    the quarantine."""
+    """The error for an operation on a quarantined actor: since when, how to lift the
+    quarantine, and why it was put there."""
     since = _time.strftime("%Y-%m-%d %H:%M:%S UTC", _time.gmtime(float(info["since"])))
     name = f"{actor_type}/{actor_id}"
     return Quarantined(
-        f"{name} is quarantined since {since}: {info['reason']}. It runs nothing until the "
-        f"quarantine is lifted: fix the chart, then lift it with `actorkit quarantine lift "
-        f"{actor_type} {actor_id}` (server stopped) or `DELETE "
-        f"/api/{actor_type}/{actor_id}/quarantine` with a service token",
+        f"{name} is quarantined since {since} and runs nothing until the quarantine is "
+        f"lifted: fix the chart, then lift it with `actorkit quarantine lift {actor_type} "
+        f"{actor_id}` (server stopped) or `DELETE /api/{actor_type}/{actor_id}/quarantine` "
+        f"with a service token. Why: {info['reason']}",
         since=float(info["since"]), reason=str(info["reason"]),
         brief=f"{name} is quarantined since {since}: its timer or lifecycle steps kept "
               f"failing, so it runs nothing until the server's operator lifts the "

@@ -119,6 +119,9 @@ class StepError(ActorkitError):
     """An event was accepted, ran, and failed; the actor is exactly as it was before it."""
 
     event_type: str | None = None
+    #: the step's own message, when the message says more (what bringing an actor back
+    #: made of it)
+    step_message: str | None = None
 
 
 class HookError(StepError):

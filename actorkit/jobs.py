@@ -77,6 +77,7 @@ def bring_back(chart: Chart, snap: dict[str, Any],
         actor.advance(clock())  # so a read right after a restart sees them
         actor.resume()
     except StepError as e:
+        e.step_message = str(e)  # what the step said, for a quarantine's reason
         e.args = (f"{chart.actor_type}/{actor.id} could not be brought back: its "
                   f"{e.event_type} step failed: {e}; the stored actor is unchanged and "
                   f"is brought back again on its next touch",)

@@ -48,7 +48,7 @@ class Quarantines:
             self._failures[key] = count
             return None
         self._failures.pop(key, None)
-        last = f"{type(error).__name__}: {error}"
+        last = f"{type(error).__name__}: {error.step_message or error}"
         if len(last) > _REASON:
             last = last[:_REASON] + "..."
         return f"its timer or lifecycle steps failed {count} times in a row, the last one " \

@@ -367,8 +367,9 @@ class ActorSystem:
         if pending is not None:
             try:
                 await cell.settle(pending)
-            except StepError:
-                pass  # a failing hook must not refuse the connection
+            except StepError as e:  # a failing hook must not refuse the connection
+                log.warning("CONNECT of %s:%s to %s/%s failed: %s", caller.type, caller.id,
+                            *cell.key, e)
             except BaseException:  # the store refused CONNECT: no connection
                 async with cell.hold():
                     cell.connections.remove(conn)
@@ -393,8 +394,9 @@ class ActorSystem:
             pending = await cell.step(Op("disconnect", (conn.caller,)))
         try:
             await cell.settle(pending)
-        except StepError:
-            pass  # a failing hook: the caller is gone all the same
+        except StepError as e:  # a failing hook: the caller is gone all the same
+            log.warning("DISCONNECT of %s:%s from %s/%s failed: %s", conn.caller.type,
+                        conn.caller.id, *cell.key, e)
         except StoreError as e:  # nobody left to tell; the actor is as stored
             log.warning("DISCONNECT of %s from %s/%s was not stored: %s",
                         conn.caller.id, *cell.key, e)

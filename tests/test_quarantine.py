@@ -58,11 +58,12 @@ def test_failing_timers_put_the_actor_in_quarantine_for_good_until_lifted(
         await s.close()
         message = str(refused.value)
         assert message.startswith("flaky/f is quarantined since ")
+        assert "and runs nothing until the quarantine is lifted: fix the chart, then lift it " \
+               "with `actorkit quarantine lift flaky f` (server stopped) or `DELETE " \
+               "/api/flaky/f/quarantine` with a service token. Why: " in message
         assert "its timer or lifecycle steps failed 3 times in a row, the last one its timer " \
                "TICK step (HookError: hook `tick` (action of transition root on TICK) raised " \
                "RuntimeError: tick is broken" in message
-        assert "fix the chart, then lift it with `actorkit quarantine lift flaky f` (server " \
-               "stopped) or `DELETE /api/flaky/f/quarantine` with a service token" in message
         assert len(ended) == 1 and isinstance(ended[0], Quarantined)  # the socket is told
 
     asyncio.run(first())
