@@ -82,10 +82,15 @@ def resolve_secret(project: Path, secret: str | None, *, dev: bool) -> str:
 
 class _DenialNoise(logging.Filter):
     """uvicorn's sans-I/O WebSocket protocol logs an error after every refused handshake
-    (a bad token is answered with an HTTP 401, as intended); keep it out of the logs."""
+    (a bad token is answered with an HTTP 401, as intended), and an error with a traceback
+    for every text frame that is not UTF-8 (the client gets the close 1007 that RFC 6455
+    asks for): a client's mistakes, which any client could pour into the log; keep them out."""
+
+    NOISE = frozenset({"ASGI callable returned without completing handshake.",
+                       "Invalid UTF-8 sequence received from client."})
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.getMessage() != "ASGI callable returned without completing handshake."
+        return record.getMessage() not in self.NOISE
 
 
 # A token's value after `accessToken=` (up to the next parameter, space or quote), and anything

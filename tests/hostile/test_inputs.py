@@ -189,7 +189,8 @@ def test_a_binary_frame_is_refused_with_an_error_frame_and_the_socket_stays_open
 
 def test_a_text_frame_that_is_not_utf8_fails_the_connection_and_stores_nothing(server):
     # RFC 6455 8.1: the server must fail the connection (1007); uvicorn does, before
-    # actorkit sees the frame.
+    # actorkit sees the frame, and logs it as an error with a traceback, which actorkit
+    # keeps out of the log.
     actor_id = "badtext-1"
 
     async def go() -> int | None:
@@ -202,6 +203,8 @@ def test_a_text_frame_that_is_not_utf8_fails_the_connection_and_stores_nothing(s
 
     assert asyncio.run(go()) == 1007
     assert todos(server, actor_id) == []
+    log = server.read_log()  # a client's mistake: no traceback for any client to pour in
+    assert "Invalid UTF-8" not in log and "UnicodeDecodeError" not in log, log
 
 
 def test_a_body_that_is_not_utf8_is_refused_saying_so(server):
