@@ -91,6 +91,10 @@ def test_token_needs_a_secret_and_a_client_or_service_caller(tmp_path):
     caller = parse_access_token(done.stdout.strip(), signing_key=key, actor_type="todo",
                                 actor_id="x")
     assert (caller.type, caller.id) == ("service", "sync")
+    done = cli("token", "--type", "todo", "--id", "list/1", "--caller", "client:a", cwd=tmp_path,
+               env={"ACTOR_KIT_SECRET": key})  # an id the server would refuse: no token
+    assert done.returncode == 2 and done.stdout == ""
+    assert "Invalid actor id: it holds '/'" in done.stderr and "1 to 256 bytes" in done.stderr
 
 
 def test_serve_refuses_a_limit_set_wrong_before_it_starts(tmp_path):
