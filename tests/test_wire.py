@@ -83,6 +83,7 @@ def test_a_document_is_refused_exactly_when_an_object_names_a_key_twice(doc, esc
     ('[{"a": 1}, {"b": 1, "b": 1}]', "b"),
     ('{"a": "\\u003a", "a": 1}', "a"),  # the escaped ':' makes the count come out right
     ('{"t\\u0065xt": 1, "text": 2}', "text"),  # one key, spelt two ways
+    ('{"café": 1, "caf\\u00e9": 2}', "café"),
     ('{"' + "k" * 100 + '": 1, "' + "k" * 100 + '": 2}', "k" * 40 + "..."),
 ])
 def test_the_refusal_names_the_key(text, key):

@@ -101,9 +101,10 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         for key, _ in pairs:
             if key in seen:
-                shown = key if len(key) <= _EXCERPT else key[:_EXCERPT] + "..."
-                raise Malformed(f"the key {json.dumps(shown)} appears twice in one object: "
-                                f"give each key once")
+                shown = json.dumps(key if len(key) <= _EXCERPT else key[:_EXCERPT] + "...",
+                                   ensure_ascii=False)
+                raise Malformed(f"the key {shown} appears twice in one object: give each key "
+                                f"once")
             seen.add(key)
     return value
 
