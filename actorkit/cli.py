@@ -187,7 +187,7 @@ def _serve(args: argparse.Namespace) -> int:
     # The protocol holds request heads, idle connections and their number to the limits.
     uvicorn.run("actorkit.server:create_app", factory=True, host=args.host, port=args.port,
                 reload=args.reload, reload_dirs=[str(project)] if args.reload else None,
-                log_level=args.log_level, http=PATH,
+                log_level=args.log_level, http=PATH, ws_max_size=limits.max_body,
                 # seconds, as uvicorn uses it (asyncio.timeout), though typed as int there
                 timeout_graceful_shutdown=limits.stop_grace)  # type: ignore[arg-type]
     return 0

@@ -102,6 +102,30 @@ def test_post_checks_events_against_the_callers_schema(server, event, status, wo
     assert get(server, "todo/post-bad").json() == before
 
 
+def padded(size: int) -> bytes:
+    """An ADD_TODO of exactly ``size`` bytes (its text is padded with spaces after it)."""
+    event = b'{"type": "ADD_TODO", "text": "milk"}'
+    return event + b" " * (size - len(event))
+
+
+def test_a_body_over_max_body_is_refused_with_413_and_one_at_it_is_not(server):
+    limit = 1024 * 1024  # ACTORKIT_MAX_BODY's default
+    assert post(server, "todo/body-1", padded(limit)).status_code == 200
+    r = post(server, "todo/body-1", padded(limit + 1))
+    assert r.status_code == 413 and r.headers["connection"] == "close"
+    assert "over 1,048,576 bytes" in r.json()["error"] and "ACTORKIT_MAX_BODY" in r.json()["error"]
+
+    def chunks():  # no Content-Length: read until the limit, then refused
+        for _ in range(40):
+            yield b" " * 65536
+
+    kind, actor_id = "todo", "body-1"
+    r = httpx.post(f"{server.url}/api/todo/body-1", content=chunks(),
+                   headers={"Authorization": f"Bearer {server.token(kind, actor_id, 'client:a')}"})
+    assert r.status_code == 413
+    assert len(get(server, "todo/body-1").json()["snapshot"]["public"]["todos"]) == 1
+
+
 def test_post_pointer_names_the_bad_field(server):
     r = post(server, "todo/post-ptr", {"type": "TOGGLE_TODO", "id": 7})
     assert r.json()["pointer"] == "/id"
@@ -339,6 +363,21 @@ def test_a_bad_frame_gets_an_error_frame_and_the_connection_lives_on(server):
                 assert words in frame["error"]["message"]
             await ws.send(json.dumps({"type": "ADD_TODO", "text": "still here"}))
             assert (await recv(ws))["operations"][0]["value"]["text"] == "still here"
+
+    asyncio.run(run())
+
+
+def test_ws_a_message_over_max_body_closes_the_socket_with_1009(server):
+    # uvicorn's own limit is 16 MiB here: the endpoint holds to ACTORKIT_MAX_BODY itself.
+    async def run() -> None:
+        async with websockets.connect(ws_url(server, "todo/ws-big"), max_size=None) as ws:
+            await recv(ws)  # the view
+            await ws.send(padded(1024 * 1024).decode())  # at the limit: taken
+            assert (await recv(ws))["operations"][0]["value"]["text"] == "milk"
+            await ws.send(padded(1024 * 1024 + 1).decode())
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await recv(ws)
+            assert closed.value.rcvd.code == 1009
 
     asyncio.run(run())
 

@@ -150,6 +150,8 @@ class _HTTP:
             status, body = 400, {"error": e.message}
         except AuthError as e:
             status, body = 401, _unauthorized(e)
+        except _TooLarge as e:
+            status, body = 413, {"error": e.message}
         except StoreError as e:  # the operator's to fix (the disk): say why
             status, body = 503, {"error": f"{e}; nothing was committed: try again"}
             log.warning("%s %s/%s: %s", scope["method"], actor_type, actor_id, body["error"])
@@ -166,9 +168,11 @@ class _HTTP:
                                           "the event was stored before sending it again",
                                  "kind": "ServerStopping"}
         data = orjson.dumps(body)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(data)).encode())]})
+        headers = [(b"content-type", b"application/json"),
+                   (b"content-length", str(len(data)).encode())]
+        if status == 413:  # the rest of the body is not read: close rather than skip it all
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": data})
 
     async def handle(self, scope: Any, receive: Any, actor_type: str,
@@ -213,7 +217,7 @@ class _HTTP:
         caller = self._caller(scope, actor_type, actor_id)
         given = Query(scope).json("input")
         try:
-            event = loads(await _body(receive))
+            event = loads(await _body(scope, receive, self.system.limits.max_body))
         except Malformed as e:
             raise BadRequest(f"the body must be a JSON event like {{\"type\": ...}}: {e}") \
                 from None
@@ -276,10 +280,31 @@ def _unauthorized(e: AuthError) -> dict[str, str]:
                      f"(Authorization: Bearer <token>)"}
 
 
-async def _body(receive: Any) -> bytes:
+class _TooLarge(Exception):
+    """A request body or WebSocket message over the server's ``max_body`` (HTTP 413, or
+    WebSocket close 1009)."""
+
+    def __init__(self, limit: int) -> None:
+        self.message = (f"the message is over {limit:,} bytes, the most this server takes "
+                        f"(ACTORKIT_MAX_BODY): send a smaller event")
+
+
+async def _body(scope: Any, receive: Any, limit: int) -> bytes:
+    """The request body, read as it arrives and no further than ``limit`` bytes
+    (:class:`_TooLarge`): a Content-Length over it is refused before anything is read."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            if value.isdigit() and int(value) > limit:
+                raise _TooLarge(limit)
+            break
     chunks = []
+    size = 0
     while True:
         message = await receive()
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _TooLarge(limit)
+        chunks.append(chunk)
         if not message.get("more_body"):
             return b"".join(chunks)

@@ -184,6 +184,7 @@ class SocketEndpoint:
         outbox = Outbox(send)
         expiry = _Expiry(lifetime, outbox, send)
         conn: Connection | None = None
+        max_body = self.system.limits.max_body
 
         def end(error: ActorkitError) -> None:  # the actor was quarantined
             if conn is not None:
@@ -201,6 +202,12 @@ class SocketEndpoint:
                 if expiry.expired:  # sent before the close went out: the token is no good
                     continue
                 text = message.get("text")
+                if _too_long(text if text is not None else message.get("bytes"), max_body):
+                    # As uvicorn does with its ws_max_size (actorkit serve sets it to this).
+                    with contextlib.suppress(Exception):
+                        await send({"type": "websocket.close", "code": 1009,
+                                    "reason": "message too big: over ACTORKIT_MAX_BODY"})
+                    break
                 if text is None:
                     outbox.push(_error_frame(conn, "EventRejected", _BINARY, ""))
                     continue
@@ -286,6 +293,16 @@ class _Expiry:
     def cancel(self) -> None:
         """The socket is going away: no need to close it."""
         self._timer.cancel()
+
+
+def _too_long(message: str | bytes | None, limit: int) -> bool:
+    """Whether a WebSocket message is over ``limit`` bytes (text is encoded only when its
+    length in characters leaves it in doubt)."""
+    if message is None or len(message) <= limit // 4:
+        return False
+    if isinstance(message, bytes) or len(message) > limit:
+        return len(message) > limit
+    return len(message.encode()) > limit
 
 
 def _error_frame(conn: Connection, kind: str, message: str, pointer: str,

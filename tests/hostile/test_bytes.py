@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import select
+import socket
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -119,3 +122,73 @@ def test_an_event_past_the_schemas_cap_is_a_short_409_and_not_logged(server):
     # removing one makes room again
     assert post(server, "todo/cap-1", {"type": "REMOVE_TODO", "id": "t0"}).status_code == 200
     assert post(server, "todo/cap-1", {"type": "ADD_TODO", "text": "fits"}).status_code == 200
+
+
+# -- request bodies are bounded while they stream ------------------------------------------
+
+def raw_post(server: Server, actor: str, total: int, *, chunked: bool,
+             timeout: float = 60.0) -> tuple[int, int]:
+    """POST a body of ``total`` bytes from a raw socket, 64 KiB at a time, with a
+    Content-Length or chunked; stop sending as soon as the server answers or goes. Returns
+    the status it answered and the bytes sent."""
+    kind, actor_id = actor.split("/")
+    head = (f"POST /api/{actor} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {server.token(kind, actor_id, 'client:alice')}\r\n"
+            + ("Transfer-Encoding: chunked\r\n" if chunked else f"Content-Length: {total}\r\n")
+            + "\r\n").encode()
+    piece = b" " * 65536
+    sent = 0
+    deadline = time.monotonic() + timeout
+    with socket.create_connection(("127.0.0.1", server.port), timeout=timeout) as sock:
+        sock.sendall(head)
+        while sent < total and time.monotonic() < deadline:
+            readable, writable, _ = select.select([sock], [sock], [], 1.0)
+            if readable:
+                break  # an answer (or the end) before the whole body: stop sending
+            if writable:
+                data = b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece
+                try:
+                    sock.sendall(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    break
+                sent += len(piece)
+        answer = b""
+        try:
+            while b"\r\n" not in answer and time.monotonic() < deadline:
+                more = sock.recv(65536)
+                if not more:
+                    break
+                answer += more
+        except ConnectionResetError:
+            pass
+    assert answer.startswith(b"HTTP/1.1 "), answer[:200]
+    return int(answer.split()[1]), sent
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_a_200_mb_body_gets_413_without_the_server_holding_it(server, chunked):
+    post(server, "todo/body-1", {"type": "ADD_TODO", "text": "warm"})  # the actor is in
+    before = memory(server)
+    status, sent = raw_post(server, "todo/body-1", 200 * MB, chunked=chunked)
+    after = memory(server)
+    assert after["VmHWM"] - before["VmHWM"] < 8 * MB, (before, after)
+    assert after["VmRSS"] - before["VmRSS"] < 8 * MB, (before, after)
+    assert status == 413
+    assert sent < 50 * MB  # refused early, not after the whole body
+    # the server is fine, and the actor unchanged
+    assert post(server, "todo/body-1", {"type": "ADD_TODO", "text": "next"}).status_code == 200
+
+
+def test_actorkit_serve_holds_websocket_messages_to_max_body_too(server):
+    async def run() -> tuple[int, str]:
+        async with websockets.connect(ws_url(server, "todo/ws-big"), max_size=None) as ws:
+            await ws.send("x" * (MB + 1))
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                async with asyncio.timeout(10):
+                    while True:
+                        await ws.recv()
+            return closed.value.rcvd.code, closed.value.rcvd.reason  # type: ignore[union-attr]
+
+    code, reason = asyncio.run(run())
+    # refused by uvicorn as the message came in (ws_max_size), before the endpoint saw it
+    assert code == 1009 and "ACTORKIT_MAX_BODY" not in reason, reason
