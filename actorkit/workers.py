@@ -65,8 +65,14 @@ class Workers:
     async def run(self, job: Job) -> Done:
         """Run ``job`` in a worker; its failure, if any, is in the result. Raises
         :class:`~actorkit.DeadlineError` for a step the worker could not be made to stop and
-        :class:`WorkerError` when the job could not run at all."""
-        worker = await self._take()
+        :class:`WorkerError` when the job could not run at all: the server is stopping, or
+        every worker stayed busy for the job's deadline."""
+        try:
+            worker = await asyncio.wait_for(self._take(), job.deadline)
+        except TimeoutError:
+            raise WorkerError(f"every worker process was busy with steps that run long for "
+                              f"{job.deadline:g} s (the step's deadline): the step did not "
+                              f"run; send it again, or raise ACTORKIT_STEP_WORKERS") from None
         try:
             done = await worker.run(job)
         except BaseException:
@@ -108,6 +114,10 @@ class Workers:
             self._waiting.append(waiter)
             try:
                 await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_one()  # woken as it gave up: the worker is for the next one
+                raise
             finally:
                 with contextlib.suppress(ValueError):
                     self._waiting.remove(waiter)

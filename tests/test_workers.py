@@ -126,6 +126,24 @@ def test_a_chart_changed_since_the_server_loaded_it_is_not_run_by_a_worker(slow)
     assert "restart the server" in str(done.failure)
 
 
+def test_a_job_waits_for_a_busy_worker_no_longer_than_its_deadline(slow):
+    before = Actor.spawn(slow, "a", caller=alice).snapshot_json()
+
+    async def go(workers: Workers):
+        busy = asyncio.ensure_future(workers.run(job(
+            slow, "op", deadline=2.0, snapshot=before,
+            op=Op("send", ({"type": "WORK", "seconds": 1.5}, alice)))))
+        while not workers.started:
+            await asyncio.sleep(0.01)
+        with pytest.raises(WorkerError, match="every worker process was busy with steps that "
+                                              r"run long for 0\.2 s"):
+            await workers.run(job(slow, "op", deadline=0.2, snapshot=before,
+                                  op=Op("send", ({"type": "ADD", "text": "x"}, alice))))
+        return await busy
+
+    assert asyncio.run(in_workers(go)).failure is None
+
+
 def test_closing_the_workers_fails_the_job_under_way(slow):
     before = Actor.spawn(slow, "a", caller=alice).snapshot_json()
 
