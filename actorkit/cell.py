@@ -13,6 +13,7 @@ ever show stored states.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -28,13 +29,15 @@ from .jobs import Op
 from .journal import entries, spawn_entry
 from .schemas import SYSTEM_EVENTS
 from .statevalue import StateValue, matches_state
-from .store.base import Entry, Store, StoreError, outcome
+from .store.base import Entry, StepTaken, Store, StoreError, outcome
 from .sync import Frames, View, ViewCache, Views
 
 if TYPE_CHECKING:
     from .runtime import ActorSystem
 
 __all__ = ["Cell", "Connection", "Pending"]
+
+log = logging.getLogger("actorkit")
 
 T = TypeVar("T")
 
@@ -299,12 +302,34 @@ class Cell:
                 await committing
             else:  # in a task of its own, so that a caller giving up does not interrupt it
                 await outcome(asyncio.ensure_future(committing))
+        except StepTaken:
+            # Another writer went ahead (another server on the store): what the store has is
+            # the truth, and this copy would be refused the same way forever.
+            if before:
+                await self._reload(before)
+            raise
         except StoreError:
             if before:
-                self.actor = Actor.restore(actor.chart, before, clock=self.system.clock)
-                self.actor.record_steps = True
+                self._reset(before)
             raise
         self.system.wake_at(self.key, actor.next_deadline)
+
+    def _reset(self, snapshot: bytes) -> None:
+        self.actor = Actor.restore(self.actor.chart, snapshot, clock=self.system.clock)
+        self.actor.record_steps = True
+
+    async def _reload(self, before: bytes) -> None:
+        """Make the actor what its store has (``before`` if that cannot be read), and bring
+        every connection and waiter up to it."""
+        try:
+            stored = await self.store.load(*self.key)
+            self._reset(stored.snapshot if stored is not None else before)
+        except ActorkitError as e:  # unreadable, or of another chart version: keep ours
+            log.warning("%s/%s could not be reloaded from its store: %s", *self.key, e)
+            self._reset(before)
+            return
+        self.published([])
+        self.system.wake_at(self.key, self.actor.next_deadline)
 
     async def create(self) -> None:
         """Store a freshly spawned actor: its creation entry and first snapshot."""

@@ -185,11 +185,15 @@ def _serve(args: argparse.Namespace) -> int:
               f"(ACTORKIT_MAX_CONNECTIONS); raise the hard limit for more (`ulimit -Hn` as "
               f"root, or LimitNOFILE= in a systemd unit)", file=sys.stderr)
     # The protocol holds request heads, idle connections and their number to the limits.
-    uvicorn.run("actorkit.server:create_app", factory=True, host=args.host, port=args.port,
-                reload=args.reload, reload_dirs=[str(project)] if args.reload else None,
-                log_level=args.log_level, http=PATH, ws_max_size=limits.max_body,
-                # seconds, as uvicorn uses it (asyncio.timeout), though typed as int there
-                timeout_graceful_shutdown=limits.stop_grace)  # type: ignore[arg-type]
+    try:
+        uvicorn.run("actorkit.server:create_app", factory=True, host=args.host, port=args.port,
+                    reload=args.reload, reload_dirs=[str(project)] if args.reload else None,
+                    log_level=args.log_level, http=PATH, ws_max_size=limits.max_body,
+                    # seconds, as uvicorn uses it (asyncio.timeout), though typed as int there
+                    timeout_graceful_shutdown=limits.stop_grace)  # type: ignore[arg-type]
+    except ActorkitError as e:  # the app could not be made: its store is taken, say
+        print(f"actorkit serve: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -242,9 +246,10 @@ def _store_path(args: argparse.Namespace) -> Path:
     return Path(args.db or os.environ.get("ACTORKIT_DB") or project / ".actorkit" / "actors.db")
 
 
-async def _open_project(command: str, args: argparse.Namespace,
+async def _open_project(command: str, args: argparse.Namespace, *, lock: bool = True,
                         ) -> tuple[dict[str, Chart], SqliteStore] | None:
-    """The project's charts and its actor store, or ``None`` after saying why not."""
+    """The project's charts and its actor store, or ``None`` after saying why not. ``lock``:
+    hold the store as a server does (to write to it); else read it beside a running one."""
     from .errors import ChartError
     from .lint import load_charts
     from .store import SqliteStore, StoreError
@@ -254,7 +259,7 @@ async def _open_project(command: str, args: argparse.Namespace,
         print(f"actorkit {command}: no actor store at {db} (give --db)", file=sys.stderr)
         return None
     try:
-        return load_charts([Path(args.project) / "charts"]), SqliteStore(db)
+        return load_charts([Path(args.project) / "charts"]), SqliteStore(db, lock=lock)
     except (ChartError, StoreError) as e:
         print(f"actorkit {command}: {e}", file=sys.stderr)
         return None
@@ -269,7 +274,7 @@ def _replay(args: argparse.Namespace) -> int:
     db = _store_path(args)
 
     async def run() -> int:
-        opened = await _open_project("replay", args)
+        opened = await _open_project("replay", args, lock=False)  # a server may hold it
         if opened is None:
             return 2
         charts, store = opened

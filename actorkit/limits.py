@@ -78,6 +78,10 @@ class Limits:
     max_wait: float = _setting(
         60.0, "ACTORKIT_MAX_WAIT", "seconds a `waitForState`/`waitForEvent` request may wait "
         "(a longer `timeout` is refused with 400)", "seconds")
+    store_wait: float = _setting(
+        5.0, "ACTORKIT_STORE_WAIT", "seconds a commit may wait while another process holds the "
+        "SQLite store's write lock (the server goes on serving meanwhile); past it, 503",
+        "seconds")
     # -- what the server holds ---------------------------------------------------------------
     max_state: int = _setting(
         1 * MiB, "ACTORKIT_MAX_STATE", "bytes of one actor's stored state (its snapshot); a "

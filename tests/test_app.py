@@ -134,7 +134,7 @@ def _scope(kind: str, method: str, path: str) -> dict:
 
 @functools.cache
 def actor_routes(prefix: str) -> tuple[ActorRoutes, list]:
-    routes = ActorRoutes(system(), secret=SECRET, prefix=prefix)
+    routes = ActorRoutes(system(store=MemoryStore()), secret=SECRET, prefix=prefix)
     return routes, routes.router().routes
 
 

@@ -198,3 +198,35 @@ def test_a_failing_connect_hook_does_not_refuse_the_connection(clock, tmp_path):
         await s.disconnect(conn)
 
     run(go())
+
+
+def test_an_actor_its_store_has_moved_on_from_reloads_instead_of_failing_forever(clock):
+    from actorkit.store import MemoryStore, StepTaken
+
+    async def go() -> None:
+        shared = MemoryStore()  # two systems on one store: another server's writes
+        charts = {"todo": load_chart(ROOT / "charts" / "todo.yaml")}
+        one = ActorSystem(charts, store=shared, clock=clock)
+        two = ActorSystem(charts, store=shared, clock=clock)
+        await one.send("todo", "t", alice, {"type": "ADD_TODO", "text": "first"})
+        frames: list[str] = []
+        conn = await two.connect("todo", "t", bob, frames.append)
+        await one.send("todo", "t", alice, {"type": "ADD_TODO", "text": "from one"})
+        with pytest.raises(StepTaken, match="already has step"):
+            await two.send("todo", "t", bob, {"type": "ADD_TODO", "text": "from two"})
+        # the store was right: `two` has its state now, and sent it along
+        texts = [t["text"] for t in two.get("todo", "t").view(bob)["public"]["todos"]]
+        assert texts == ["first", "from one"]
+        view: dict = {}
+        for frame in frames:
+            view = apply_patch(view, json.loads(frame)["operations"])
+        assert [t["text"] for t in view["public"]["todos"]] == ["first", "from one"]
+        await two.send("todo", "t", bob, {"type": "ADD_TODO", "text": "from two"})
+        stored = await shared.load("todo", "t")
+        assert stored is not None
+        texts = [t["text"] for t in json.loads(stored.snapshot)["context"]["public"]["todos"]]
+        assert texts == ["first", "from one", "from two"]
+        await two.disconnect(conn)
+
+    run(go())
+

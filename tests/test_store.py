@@ -4,8 +4,12 @@ refusal of a step already journaled, wake-ups, and (SQLite) persistence and open
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import closing
 from pathlib import Path
@@ -15,7 +19,15 @@ import pytest
 from support import alice, ops
 
 from actorkit import Caller
-from actorkit.store import Entry, MemoryStore, SqliteStore, Store, Stored, StoreError
+from actorkit.store import (
+    Entry,
+    MemoryStore,
+    SqliteStore,
+    StepTaken,
+    Store,
+    Stored,
+    StoreError,
+)
 
 T = TypeVar("T")
 SYSTEM = Caller.system("a")
@@ -333,5 +345,150 @@ def test_after_a_lone_committer_commits_share_transactions_again_when_company_co
         assert [e.seq for e in await store.journal("todo", "lone")] == list(range(40))
         assert [e.seq for e in await store.journal("todo", "b9")] == list(range(shared_in + 1))
         await store.close()
+
+    run(go())
+
+
+# -- SQLite: one store per file, the file under it, another process's write lock -----------------
+
+def test_a_second_store_on_a_file_is_refused_until_the_first_closes(tmp_path):
+    db = tmp_path / "actors.db"
+
+    async def go() -> None:
+        first = SqliteStore(db)
+        with pytest.raises(StoreError, match=rf"^the actor store {re.escape(str(db))} is in use "
+                                             rf"by another actorkit server \(process "
+                                             rf"{os.getpid()}\): stop it first"):
+            SqliteStore(db)
+        reader = SqliteStore(db, lock=False)  # beside it, to read (actorkit replay)
+        await commit(first, [event(0)])
+        assert (await reader.load("todo", "a")).seq == 0  # type: ignore[union-attr]
+        await reader.close()
+        await first.close()
+        await SqliteStore(db).close()
+
+    run(go())
+
+
+def test_a_process_that_dies_holding_a_store_leaves_no_lock(tmp_path):
+    db = tmp_path / "actors.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom actorkit.store import SqliteStore\n"
+         "s = SqliteStore(sys.argv[1])\nprint('open', flush=True)\ntime.sleep(60)\n", str(db)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        with pytest.raises(StoreError, match=f"in use by another actorkit server "
+                                             f"\\(process {holder.pid}\\)"):
+            SqliteStore(db)
+    finally:
+        holder.kill()
+        holder.communicate(timeout=10)
+    run(SqliteStore(db).close())
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced", "log-deleted"])
+def test_a_file_deleted_or_replaced_under_a_store_refuses_every_commit_after(tmp_path, how,
+                                                                           caplog):
+    db = tmp_path / "actors.db"
+
+    async def go() -> None:
+        store = SqliteStore(db)
+        try:
+            await commit(store, [event(0)])
+            if how == "deleted":
+                db.unlink()
+            elif how == "replaced":
+                (tmp_path / "copy.db").write_bytes(db.read_bytes())
+                (tmp_path / "copy.db").replace(db)
+            else:
+                (tmp_path / "actors.db-wal").unlink()
+            for seq in (1, 2):  # the commit that notices, and every one after
+                with pytest.raises(StoreError, match=r"deleted or replaced while the server "
+                                                     r"was running: .* start it again"):
+                    await commit(store, [event(seq)])
+            with pytest.raises(StoreError, match="deleted or replaced"):
+                await store.load("todo", "a")
+        finally:
+            await store.close()
+
+    run(go())
+    said = [r for r in caplog.records if "deleted or replaced" in r.getMessage()]
+    assert len(said) == 1 and said[0].levelname == "ERROR"
+
+
+class Ticker:
+    """Counts turns of the event loop every 10 ms: it stops counting if the loop is blocked."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self.task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            self.ticks += 1
+
+
+def test_a_commit_waits_for_another_process_lock_off_the_loop(tmp_path):
+    db = tmp_path / "actors.db"
+
+    async def go() -> None:
+        store = SqliteStore(db)
+        for seq in range(10):  # alone long enough to write in place, without a loop turn
+            await commit(store, [event(seq)])
+        other = sqlite3.connect(db, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        ticker = Ticker()
+        waiting = asyncio.ensure_future(commit(store, [event(10)]))
+        joining = asyncio.ensure_future(commit(store, [event(0)], actor="b"))
+        await asyncio.sleep(0.3)
+        assert not waiting.done() and not joining.done()
+        assert ticker.ticks >= 10  # the loop went on meanwhile
+        other.execute("COMMIT")
+        other.close()
+        await asyncio.wait_for(asyncio.gather(waiting, joining), 5)
+        assert (await store.load("todo", "a")).seq == 10  # type: ignore[union-attr]
+        assert (await store.load("todo", "b")).seq == 0  # type: ignore[union-attr]
+        ticker.task.cancel()
+        await store.close()
+
+    run(go())
+
+
+def test_a_commit_that_waits_too_long_for_another_process_is_refused(tmp_path):
+    db = tmp_path / "actors.db"
+
+    async def go() -> None:
+        store = SqliteStore(db, wait=0.3)
+        other = sqlite3.connect(db, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        ticker = Ticker()
+        started = time.monotonic()
+        outcomes = await asyncio.gather(commit(store, [event(0)]),
+                                        commit(store, [event(0)], actor="b"),
+                                        return_exceptions=True)
+        assert 0.3 <= time.monotonic() - started < 3
+        assert ticker.ticks >= 10
+        for outcome in outcomes:
+            assert isinstance(outcome, StoreError)
+            assert "stayed locked by another process for 0.3 s" in str(outcome)
+            assert "was not committed" in str(outcome)
+        other.execute("ROLLBACK")
+        other.close()
+        assert await store.load("todo", "a") is None
+        await commit(store, [event(0)])  # and the next one gets through
+        ticker.task.cancel()
+        await store.close()
+
+    run(go())
+
+
+def test_a_step_already_journaled_is_refused_as_taken(make_store):
+    async def go() -> None:
+        store = make_store()
+        await commit(store, [event(0), event(1)])
+        with pytest.raises(StepTaken, match="already has step 1"):
+            await commit(store, [event(1)])
 
     run(go())

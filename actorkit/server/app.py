@@ -185,7 +185,8 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
         if durability not in ("process", "power"):
             raise ServerConfigError(f"ACTORKIT_DURABILITY is 'process' or 'power', not "
                                     f"{durability!r}")
-        store = SqliteStore(db, durability=durability)  # type: ignore[arg-type]
+        store = SqliteStore(db, durability=durability,  # type: ignore[arg-type]
+                            wait=limits.store_wait)
     if idle_after is None:
         idle_after = _seconds("ACTORKIT_IDLE_AFTER", 300.0)
     options: dict[str, Any] = {"cache_ttl": cache_ttl, "store": store, "limits": limits,

@@ -9,8 +9,8 @@ interface.
 
 from __future__ import annotations
 
-from .base import Entry, Store, Stored, StoreError
+from .base import Entry, StepTaken, Store, Stored, StoreError
 from .memory import MemoryStore
 from .sqlite import SqliteStore
 
-__all__ = ["Entry", "MemoryStore", "SqliteStore", "Store", "StoreError", "Stored"]
+__all__ = ["Entry", "MemoryStore", "SqliteStore", "StepTaken", "Store", "StoreError", "Stored"]

@@ -12,7 +12,7 @@ import orjson
 from ..errors import ActorkitError
 from ..events import Caller
 
-__all__ = ["Entry", "EntryKind", "Store", "StoreError", "Stored"]
+__all__ = ["Entry", "EntryKind", "StepTaken", "Store", "StoreError", "Stored"]
 
 #: spawn: the actor was made (data: its input); event: a client or service event; system: a
 #: lifecycle event (CONNECT, DISCONNECT, RESUME, MIGRATE); timer: a timer or wake-up step;
@@ -26,6 +26,11 @@ T = TypeVar("T")
 
 class StoreError(ActorkitError):
     """The store could not read or write; nothing was committed."""
+
+
+class StepTaken(StoreError):
+    """The store already has a step the commit would add: another writer went ahead of this
+    copy of the actor, which is out of date (reload it from the store)."""
 
 
 async def outcome(write: asyncio.Future[T]) -> T:
@@ -100,7 +105,7 @@ class Store(Protocol):
                      wake: float | None) -> None:
         """In one transaction: append ``entries`` to the journal and make ``snapshot`` (at
         sequence number ``seq``, chart ``version``) the actor's state, due to wake at ``wake``.
-        Refuses (StoreError) entries whose sequence numbers are already journaled."""
+        Refuses (:class:`StepTaken`) entries whose sequence numbers are already journaled."""
         ...
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,

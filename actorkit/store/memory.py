@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .base import Entry, Stored, StoreError
+from .base import Entry, StepTaken, Stored
 
 __all__ = ["MemoryStore"]
 
@@ -32,7 +32,7 @@ class MemoryStore:
         last = journal[-1].seq if journal else -1
         for entry in entries:  # every one, before anything changes
             if entry.seq <= last:
-                raise StoreError(f"journal of {actor_type}/{actor_id} already has step "
+                raise StepTaken(f"journal of {actor_type}/{actor_id} already has step "
                                  f"{entry.seq}")
             last = entry.seq
         if self._keep_journal:

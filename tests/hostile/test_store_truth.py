@@ -9,14 +9,21 @@ watchers counted from CONNECT and DISCONNECT.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import websockets
-from servers import Server, serve, servers
+from servers import SECRET, Server, free_port, serve, servers
 
 PROJECT = Path(__file__).parent / "truth"
 
@@ -108,3 +115,128 @@ def test_a_hook_that_computes_what_json_cannot_carry_fails_its_step():
         assert post(server, "calc-1", {"type": "CALC", "a": 2, "b": 3, "op": "mul"}).status_code \
             == 200
         assert view(server, "calc-1")["public"]["value"] == 6
+
+
+# -- the SQLite file -----------------------------------------------------------------------------
+
+def add(server: Server, actor_id: str, text: str, **kw: Any) -> httpx.Response:
+    return post(server, actor_id, {"type": "ADD", "text": text}, **kw)
+
+
+@pytest.mark.parametrize("how", ["deleted", "replaced", "log-deleted"])
+def test_a_store_file_deleted_or_replaced_while_serving_acknowledges_nothing_more(how,
+                                                                                tmp_path):
+    db = tmp_path / "actors.db"
+    with servers(PROJECT, db=db, cli=[]) as launcher:
+        server = launcher.start()
+        for i in range(3):
+            assert add(server, "doc-1", f"kept {i}").status_code == 200
+        if how == "deleted":
+            for name in ("actors.db", "actors.db-wal", "actors.db-shm"):
+                (tmp_path / name).unlink()
+        elif how == "replaced":
+            (tmp_path / "other.db").write_bytes(db.read_bytes())
+            (tmp_path / "other.db").replace(db)
+        else:
+            (tmp_path / "actors.db-wal").unlink()
+        answers = [add(server, "doc-1", f"lost {i}") for i in range(10)]
+        assert [r.status_code for r in answers] == [503] * 10, answers[0].text
+        assert "deleted or replaced while the server was running" in answers[0].json()["error"]
+        assert "start it again" in answers[0].json()["error"]
+        assert "deleted or replaced while the server was running" in server.read_log()
+        # a new actor is refused too, rather than stored where no restart will find it
+        assert add(server, "doc-2", "lost").status_code == 503
+        if how == "deleted":
+            server.stop()
+            server = launcher.start()  # on a new, empty file: nothing acknowledged is missing
+            assert view(server, "doc-1")["public"]["entries"] == []
+
+
+def serve_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "actorkit", "serve", "--project", str(PROJECT), "--host",
+            "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+
+
+def test_a_second_server_on_one_store_is_refused_and_a_killed_one_leaves_no_lock(tmp_path):
+    db = tmp_path / "actors.db"
+    with servers(PROJECT, db=db, cli=[]) as launcher:
+        first = launcher.start()
+        assert add(first, "doc-1", "one").status_code == 200
+        env = {**os.environ, "ACTOR_KIT_SECRET": SECRET, "ACTORKIT_DB": str(db)}
+        second = subprocess.run(serve_command(free_port()), env=env, capture_output=True,
+                                text=True, timeout=30, check=False)
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert f"the actor store {db} is in use by another actorkit server (process " \
+               f"{first.process.pid})" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert add(first, "doc-1", "two").status_code == 200  # the first one goes on
+        first.kill()
+        again = launcher.start()  # kill -9 left no lock behind
+        assert view(again, "doc-1")["public"]["entries"] == ["one", "two"]
+
+
+class SqliteWriter:
+    """Another process holding the store's write lock (``BEGIN IMMEDIATE``) until told."""
+
+    SCRIPT = ("import sqlite3, sys\n"
+              "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+              "db.execute('BEGIN IMMEDIATE')\n"
+              "print('locked', flush=True)\n"
+              "sys.stdin.readline()\n"
+              "db.execute('COMMIT')\n")
+
+    def __init__(self, db: Path) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", self.SCRIPT, str(db)],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        assert self.process.stdout is not None and self.process.stdin is not None
+        assert self.process.stdout.readline().strip() == "locked"
+
+    def release(self) -> None:
+        self.process.communicate("\n", timeout=10)  # and its pipes closed
+        assert self.process.returncode == 0
+
+
+def answered_while(server: Server, pending: concurrent.futures.Future[httpx.Response],
+                   seconds: float) -> int:
+    """GETs of another actor (in memory) answered while ``pending`` waits, each within 1 s,
+    for about ``seconds``; the number answered."""
+    answered = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not pending.done():
+        started = time.monotonic()
+        assert request(server, "GET", "doc-b", timeout=5).status_code == 200
+        assert time.monotonic() - started < 1.0, "the loop was blocked"
+        answered += 1
+        time.sleep(0.05)
+    return answered
+
+
+def test_another_process_holding_the_write_lock_never_blocks_the_server(tmp_path):
+    db = tmp_path / "actors.db"
+    with servers(PROJECT, db=db, cli=[], extra_env={"ACTORKIT_STORE_WAIT": "2"}) as launcher, \
+            concurrent.futures.ThreadPoolExecutor(2) as pool:
+        server = launcher.start()
+        for actor_id in ("doc-a", "doc-b"):
+            assert add(server, actor_id, "first").status_code == 200
+        # a lock released in time: the write waits for it, and gets through
+        writer = SqliteWriter(db)
+        pending = pool.submit(add, server, "doc-a", "waited")
+        assert answered_while(server, pending, 0.8) >= 3
+        assert not pending.done()
+        writer.release()
+        assert pending.result(timeout=10).status_code == 200, pending.result().text
+        assert view(server, "doc-a")["public"]["entries"] == ["first", "waited"]
+        # a lock held past ACTORKIT_STORE_WAIT: 503, and the others were served meanwhile
+        writer = SqliteWriter(db)
+        started = time.monotonic()
+        pending = pool.submit(add, server, "doc-a", "refused")
+        assert answered_while(server, pending, 6) >= 3
+        r = pending.result(timeout=10)
+        assert r.status_code == 503, r.text
+        assert "stayed locked by another process" in r.json()["error"]
+        assert 1.5 < time.monotonic() - started < 8
+        writer.release()
+        assert view(server, "doc-a")["public"]["entries"] == ["first", "waited"]
+        assert add(server, "doc-a", "after").status_code == 200
+
