@@ -24,13 +24,13 @@ from .actor import Actor, StepResult, quarantined
 from .cell import Cell, Connection
 from .chart import Chart
 from .deadline import Interrupted
-from .errors import ActorkitError, StepError
+from .errors import ActorkitError, SnapshotError, StepError
 from .events import Caller
 from .jobs import Done, Job, Op, bring_back
 from .limits import Limits
 from .quarantine import Quarantines, quarantine_step, release_step
 from .statevalue import StateValue
-from .store.base import Entry, Store, StoreError
+from .store.base import Entry, Store, Stored, StoreError
 from .store.memory import MemoryStore
 from .sync import Frames, View
 from .workers import Workers
@@ -40,6 +40,15 @@ log = logging.getLogger("actorkit")
 __all__ = ["ActorSystem", "Connection", "NotQuarantined", "UnknownActorType", "WaitTimeout"]
 
 Key = tuple[str, str]
+
+
+def _damaged(stored: Stored, e: Exception) -> SnapshotError:
+    """A stored snapshot that is not a snapshot at all (JSON errors are ValueErrors too): the
+    row was damaged."""
+    return SnapshotError(
+        f"the stored snapshot of {stored.actor_type}/{stored.actor_id} is damaged "
+        f"({type(e).__name__}: {str(e)[:200]}): restore the actor store from a backup (the "
+        f"actor's journal, GET .../events, shows its history); other actors are not affected")
 
 
 class UnknownActorType(ActorkitError):
@@ -175,7 +184,7 @@ class ActorSystem:
             cell = Cell(self, actor, store)
             await cell.create()
         else:
-            cell = await self._restore(chart, stored.snapshot, store)
+            cell = await self._restore(chart, stored, store)
         self._cells[cell.key] = cell
         return cell
 
@@ -193,19 +202,27 @@ class ActorSystem:
             raise done.failure
         return Actor.restore(chart, done.snapshot, clock=self.clock)
 
-    async def _restore(self, chart: Chart, snapshot: bytes, store: Store) -> Cell:
+    async def _restore(self, chart: Chart, stored: Stored, store: Store) -> Cell:
         """Bring a stored actor back: migrated if its chart version is older (MIGRATE), its
         overdue timers run, then RESUME, all committed as one transaction. If any of it fails
         nothing is stored and the actor is not activated: the next touch tries again from
         the stored snapshot, which is never lost (until it has failed
-        ``limits.quarantine_after`` times in a row: then the actor is quarantined)."""
-        snap = orjson.loads(snapshot)
-        key = (chart.actor_type, str(snap.get("actor", {}).get("id")))
-        if snap.get("quarantine") is not None:
-            self.quarantines.note(key, snap["quarantine"])
-            raise quarantined(*key, snap["quarantine"])
+        ``limits.quarantine_after`` times in a row: then the actor is quarantined). A
+        snapshot that is not one (a damaged row) is a SnapshotError for this actor alone."""
+        snapshot = stored.snapshot
+        key = (stored.actor_type, stored.actor_id)
+        try:
+            snap = orjson.loads(snapshot)
+            quarantine = snap.get("quarantine")
+        except (ValueError, AttributeError) as e:
+            raise _damaged(stored, e) from e
+        if quarantine is not None:
+            self.quarantines.note(key, quarantine)
+            raise quarantined(*key, quarantine)
         try:
             actor, journal = await self._bring_back(chart, snap, snapshot)
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
+            raise _damaged(stored, e) from e
         except StepError as e:
             reason = self.quarantines.failed(key, e.event_type or "restore", e)
             if reason is not None:

@@ -230,3 +230,32 @@ def test_an_actor_its_store_has_moved_on_from_reloads_instead_of_failing_forever
 
     run(go())
 
+
+@pytest.mark.parametrize(("damaged", "words"), [
+    (b"not json", "the stored snapshot of todo/a is damaged (JSONDecodeError: "),
+    (b"[1, 2]", "the stored snapshot of todo/a is damaged (AttributeError: "),
+    (b'{"actor": null}', "the stored snapshot of todo/a is damaged (AttributeError: "),
+    (b'{"actor": {"version": 1}, "format": 1}', "snapshot is of a None actor"),
+])
+def test_a_damaged_stored_snapshot_is_a_snapshot_error_for_that_actor_only(clock, damaged,
+                                                                            words):
+    from actorkit import SnapshotError
+    from actorkit.store import Entry, MemoryStore
+
+    async def go() -> None:
+        store = MemoryStore()
+        charts = {"todo": load_chart(ROOT / "charts" / "todo.yaml")}
+        for actor_id in ("a", "b"):
+            await ActorSystem(charts, store=store, clock=clock).send(
+                "todo", actor_id, alice, {"type": "ADD_TODO", "text": "x"})
+        await store.commit("todo", "a", [Entry(9, clock.t, "event", alice, "ADD_TODO", {})],
+                           damaged, version=1, seq=9, wake=None)
+        fresh = ActorSystem(charts, store=store, clock=clock)
+        for _ in range(2):  # every touch says so, none brings in half an actor
+            with pytest.raises(SnapshotError) as info:
+                await fresh.snapshot("todo", "a", alice)
+            assert str(info.value).startswith(words)
+        view = await fresh.snapshot("todo", "b", alice)
+        assert [t["text"] for t in view.data["public"]["todos"]] == ["x"]
+
+    run(go())

@@ -240,3 +240,38 @@ def test_another_process_holding_the_write_lock_never_blocks_the_server(tmp_path
         assert view(server, "doc-a")["public"]["entries"] == ["first", "waited"]
         assert add(server, "doc-a", "after").status_code == 200
 
+
+def test_a_damaged_snapshot_row_is_a_json_error_for_that_actor_only(tmp_path):
+    db = tmp_path / "actors.db"
+    with servers(PROJECT, db=db, cli=[]) as launcher:
+        server = launcher.start()
+        for actor_id in ("doc-1", "doc-2"):
+            assert add(server, actor_id, "one").status_code == 200
+        server.stop()
+        with closing(sqlite3.connect(db)) as store:
+            store.execute("UPDATE actors SET snapshot = ? WHERE id = 'doc-1'",
+                          (b'{"format": 1, "actor": {"type": "led',))
+            store.commit()
+        server = launcher.start()
+        for r in (request(server, "GET", "doc-1"), add(server, "doc-1", "two")):
+            assert r.status_code == 500
+            assert r.headers["content-type"] == "application/json"
+            assert r.json()["kind"] == "SnapshotError", r.text
+            assert "the stored snapshot of ledger/doc-1 is damaged" in r.json()["error"]
+            assert "restore the actor store from a backup" in r.json()["error"]
+        assert add(server, "doc-2", "two").status_code == 200  # the others are served
+        assert view(server, "doc-2")["public"]["entries"] == ["one", "two"]
+
+        async def over_websockets() -> None:
+            async with websockets.connect(ws_url(server, "doc-1")) as ws:
+                with pytest.raises(websockets.ConnectionClosedError) as closed:
+                    await asyncio.wait_for(ws.recv(), 5)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1011
+                assert "SnapshotError" in closed.value.rcvd.reason or \
+                    "damaged" in closed.value.rcvd.reason
+            async with websockets.connect(ws_url(server, "doc-2")) as ws:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                assert frame["operations"] and "error" not in frame
+
+        asyncio.run(over_websockets())
+        assert "Exception in ASGI application" not in server.read_log()  # nothing unhandled
