@@ -135,6 +135,8 @@ class Cell:
         #: its last step ran past the inline budget: the next one goes to a worker at once
         self.slow = False
         self._quarantine: str | None = None  # the reason, once its batch is stored
+        # callers whose last connection closed, by id: DISCONNECT is due when the timer fires
+        self.leaving: dict[str, tuple[asyncio.TimerHandle, Caller]] = {}
         self._batch: _Batch | None = None
         self._company = Company()  # whether a batch's leader waits for others to join
         self._published = actor.snapshot_json()
@@ -418,7 +420,7 @@ class Cell:
     def idle(self) -> bool:
         """Whether nothing holds the actor in memory: no connection, waiter or running event."""
         return not self.connections and not self.waiters and not self.users and \
-            self._batch is None
+            self._batch is None and not self.leaving
 
 
 def _event_matches(caller: Caller, wanted: Mapping[str, Any], results: list[StepResult],

@@ -96,6 +96,10 @@ class Limits:
     view_cache: int = _setting(
         1 * MiB, "ACTORKIT_VIEW_CACHE", "bytes of recent views an actor keeps for clients that "
         "reconnect", "bytes")
+    reconnect_grace: float = _setting(
+        1.0, "ACTORKIT_RECONNECT_GRACE", "seconds a caller's last WebSocket may stay closed "
+        "before DISCONNECT is sent; reconnecting sooner sends neither DISCONNECT nor CONNECT",
+        "seconds")
     journal_page: int = _setting(
         1 * MiB, "ACTORKIT_JOURNAL_PAGE", "bytes of one page of `/events` (a page holds at "
         "least one entry)", "bytes")

@@ -118,6 +118,12 @@ class ActorSystem:
             if handle is not None:
                 handle.cancel()
         self._timer = self._sweeper = None
+        leaving = [(cell, *due) for cell in self._cells.values() for due in cell.leaving.values()]
+        for _, handle, _ in leaving:
+            handle.cancel()
+        if leaving:  # callers gone for good: DISCONNECT them now, while workers still run
+            await asyncio.gather(*(self._left(cell, caller) for cell, _, caller in leaving),
+                                 return_exceptions=True)
         await self.workers.close()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -380,6 +386,9 @@ class ActorSystem:
             cell.connections.append(conn)
             cell.callers[caller.id] += 1
             first = cell.callers[caller.id] == 1
+            if first and caller.id in cell.leaving:  # back within the grace: never gone
+                cell.leaving.pop(caller.id)[0].cancel()
+                first = False
             pending = await cell.step(Op("connect", (caller,))) if first else None
         if pending is not None:
             try:
@@ -398,7 +407,10 @@ class ActorSystem:
         return conn
 
     async def disconnect(self, conn: Connection) -> None:
-        """Unsubscribe; the caller's last connection closing sends DISCONNECT."""
+        """Unsubscribe. When the caller's last connection closes, DISCONNECT is sent once
+        ``limits.reconnect_grace`` seconds pass without the caller connecting again: a client
+        that reconnects sooner (a page reload, a network blip) sends neither DISCONNECT nor
+        CONNECT, so reconnecting in a loop does not grow the journal."""
         cell = conn.cell
         async with cell.hold():
             if conn not in cell.connections:
@@ -408,15 +420,25 @@ class ActorSystem:
             if cell.callers[conn.caller.id] > 0:
                 return
             del cell.callers[conn.caller.id]
-            pending = await cell.step(Op("disconnect", (conn.caller,)))
+            caller = conn.caller
+            handle = asyncio.get_running_loop().call_later(
+                self.limits.reconnect_grace, lambda: self.spawn_task(self._left(cell, caller)))
+            cell.leaving[caller.id] = (handle, caller)
+
+    async def _left(self, cell: Cell, caller: Caller) -> None:
+        """DISCONNECT ``caller``, unless it came back meanwhile."""
+        async with cell.hold():
+            if cell.leaving.pop(caller.id, None) is None:
+                return
+            pending = await cell.step(Op("disconnect", (caller,)))
         try:
             await cell.settle(pending)
         except StepError as e:  # a failing hook: the caller is gone all the same
-            log.warning("DISCONNECT of %s:%s from %s/%s failed: %s", conn.caller.type,
-                        conn.caller.id, *cell.key, e)
+            log.warning("DISCONNECT of %s:%s from %s/%s failed: %s", caller.type,
+                        caller.id, *cell.key, e)
         except StoreError as e:  # nobody left to tell; the actor is as stored
             log.warning("DISCONNECT of %s from %s/%s was not stored: %s",
-                        conn.caller.id, *cell.key, e)
+                        caller.id, *cell.key, e)
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
                       limit: int = 100) -> list[Entry]:

@@ -9,7 +9,7 @@ import pytest
 from support import CHARTS, ROOT, FakeClock, alice, bob
 
 from actorkit import Caller, EventRejected, load_chart
-from actorkit.runtime import ActorSystem, UnknownActorType, WaitTimeout
+from actorkit.runtime import ActorSystem, Connection, UnknownActorType, WaitTimeout
 from actorkit.sync import apply_patch, canonical, checksum
 
 
@@ -257,5 +257,37 @@ def test_a_damaged_stored_snapshot_is_a_snapshot_error_for_that_actor_only(clock
             assert str(info.value).startswith(words)
         view = await fresh.snapshot("todo", "b", alice)
         assert [t["text"] for t in view.data["public"]["todos"]] == ["x"]
+
+    run(go())
+
+
+def test_a_caller_back_within_the_grace_sends_neither_disconnect_nor_connect(clock):
+    from actorkit.limits import Limits
+
+    async def go() -> None:
+        s = ActorSystem({"room": load_chart(CHARTS / "lifecycle.yaml")}, clock=clock,
+                        limits=Limits(reconnect_grace=0.2))
+
+        async def connect() -> Connection:
+            return await s.connect("room", "r", alice, lambda frame: None,
+                                   input={"topic": "t"})
+
+        conn = await connect()
+        for _ in range(50):  # churn: each reconnect is back well within the grace
+            await s.disconnect(conn)
+            conn = await connect()
+        kinds = [e.type for e in await s.journal("room", "r")]
+        assert kinds.count("CONNECT") == 1 and "DISCONNECT" not in kinds
+        await s.disconnect(conn)
+        online = (await s.snapshot("room", "r", bob)).data["public"]["online"]
+        assert online == ["alice"]  # still in the grace
+        await asyncio.sleep(0.4)  # gone for longer than the grace: DISCONNECT
+        assert (await s.snapshot("room", "r", bob)).data["public"]["online"] == []
+        conn = await connect()
+        await s.disconnect(conn)
+        await s.close()  # a DISCONNECT still in its grace is sent when the system stops
+        kinds = [e.type for e in await s.journal("room", "r")]
+        assert [k for k in kinds if k in ("CONNECT", "DISCONNECT")] == [
+            "CONNECT", "DISCONNECT", "CONNECT", "DISCONNECT"]
 
     run(go())

@@ -29,11 +29,11 @@ PROJECT = Path(__file__).parent / "truth"
 
 
 def request(server: Server, method: str, actor_id: str, body: Any = None,
-            caller: str = "client:alice", timeout: float = 10.0,
+            caller: str = "client:alice", timeout: float = 10.0, then: str = "",
             **params: str) -> httpx.Response:
     token = server.token("ledger", actor_id, caller)
     content = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-    return httpx.request(method, f"{server.url}/api/ledger/{actor_id}", content=content,
+    return httpx.request(method, f"{server.url}/api/ledger/{actor_id}{then}", content=content,
                          params=params, headers={"Authorization": f"Bearer {token}"},
                          timeout=timeout)
 
@@ -275,3 +275,46 @@ def test_a_damaged_snapshot_row_is_a_json_error_for_that_actor_only(tmp_path):
 
         asyncio.run(over_websockets())
         assert "Exception in ASGI application" not in server.read_log()  # nothing unhandled
+
+
+# -- reconnect churn -----------------------------------------------------------------------------
+
+def journal(server: Server, actor_id: str) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    after = -1
+    for _ in range(100):  # pages
+        r = request(server, "GET", actor_id, then="/events", caller="service:ops",
+                    after=str(after), limit="1000")
+        assert r.status_code == 200, r.text
+        page = r.json()
+        entries += page["events"]
+        if not page["events"]:
+            return entries
+        after = page["next"]
+    raise AssertionError("the journal did not end")
+
+
+def test_reconnect_churn_does_not_grow_the_journal(server):
+    cycles = 300
+
+    async def churn() -> int:
+        done = 0
+        deadline = time.monotonic() + 60
+        url = ws_url(server, "churn-1")
+        while done < cycles and time.monotonic() < deadline:
+            async with websockets.connect(url) as ws:
+                await asyncio.wait_for(ws.recv(), 5)  # the view: the connection is in
+            done += 1
+        return done
+
+    assert asyncio.run(churn()) == cycles
+    kinds = [e["type"] for e in journal(server, "churn-1")]
+    assert kinds.count("CONNECT") == 1, kinds[:10]
+    assert kinds.count("DISCONNECT") <= 1
+    assert len(kinds) <= 3  # the spawn, one CONNECT, perhaps the last DISCONNECT
+    for _ in range(100):  # gone for good: DISCONNECT once the grace (1 s) is over
+        if view(server, "churn-1")["public"]["watchers"] == 0:
+            break
+        time.sleep(0.05)
+    assert view(server, "churn-1")["public"]["watchers"] == 0
+    assert [e["type"] for e in journal(server, "churn-1")].count("DISCONNECT") == 1
