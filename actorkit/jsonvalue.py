@@ -33,8 +33,14 @@ _LONG_DIGITS = re.compile(rb"\d{19}")
 # infinities are those whose 11 exponent bits (the last byte but its sign bit, and the top
 # half of the one before) are all set.
 _NON_FINITE = re.compile(rb"g[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
-#: Whether JSON has a null (a regular expression finds one in half the time ``in`` takes).
-has_null = re.compile(rb"null").search
+_search_null = re.compile(rb"null").search
+
+
+def has_null(data: bytes) -> bool:
+    """Whether JSON ``data`` has a ``null``: ``memchr`` to its first ``n`` (most JSON has
+    none), a regular expression from there (twice as fast as ``in``)."""
+    start = data.find(b"n")
+    return start >= 0 and _search_null(data, start) is not None
 
 
 class InexactNumber(ValueError):
@@ -118,8 +124,8 @@ def copy(value: Any) -> Any:
     except TypeError as e:
         at, bad = non_json(value, "")
         raise NotJSON(f"at {at}: {describe(bad)}" if at else str(e), at) from None
-    if has_null(data) is not None:
-        hidden = not_json(value, data, "")
+    if data.find(b"n") >= 0 and has_null(data):  # on every event: most have no n at all
+        hidden = non_finite(value, "")
         if hidden is not None:
             raise NotJSON(f"at {hidden}: {describe(non_json(value, '')[1])}", hidden)
     return orjson.loads(data)
@@ -128,7 +134,7 @@ def copy(value: Any) -> Any:
 def not_json(value: Any, data: bytes, where: str) -> str | None:
     """The JSON pointer (under ``where``) of a NaN or infinity in ``value``, whose orjson
     JSON is ``data``, or ``None``. Only a ``null`` in ``data`` can hide one."""
-    return non_finite(value, where) if has_null(data) is not None else None
+    return non_finite(value, where) if has_null(data) else None
 
 
 def non_finite(value: Any, where: str) -> str | None:
