@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ __all__ = ["Cell", "Connection", "Pending"]
 log = logging.getLogger("actorkit")
 
 T = TypeVar("T")
+E = TypeVar("E", bound=BaseException)
 
 #: The turns of the loop a batch's leader waits for more company once it has some.
 MAX_TURNS = 4
@@ -66,6 +68,12 @@ class Pending(Generic[T]):
     failure: ActorkitError | None
     batch: _Batch | None = None
     waiter: asyncio.Future[None] | None = None
+
+    def take_failure(self) -> ActorkitError:
+        """The failure (there is one), which this no longer holds."""
+        failure, self.failure = self.failure, None
+        assert failure is not None
+        return failure
 
 
 class _Hold:
@@ -176,7 +184,7 @@ class Cell:
             try:
                 result = op(actor)
             except ActorkitError as e:
-                failure = e
+                failure = _unpinned(e)
             except Interrupted:
                 self.slow = True
             finally:
@@ -253,7 +261,7 @@ class Cell:
         if batch is not None and batch.error is not None:
             raise batch.error
         if pending.failure is not None:
-            raise pending.failure
+            raise pending.take_failure()  # held by no frame it passes: see _unpinned
         return pending.result  # type: ignore[return-value]
 
     async def run(self, op: Op) -> Any:
@@ -421,6 +429,22 @@ class Cell:
         """Whether nothing holds the actor in memory: no connection, waiter or running event."""
         return not self.connections and not self.waiters and not self.users and \
             self._batch is None and not self.leaving
+
+
+def _unpinned(error: E) -> E:
+    """``error``, caught in the frame that made it a value, holding no frame's variables.
+
+    A failed step's traceback runs through the frames of the step, whose variables hold the
+    context as it was before the rollback (a todo list at its cap: a megabyte), and through
+    the frame that caught it, which holds the error: a cycle, which outlives the request
+    until Python's rare full collections. At thousands of refused events that was hundreds
+    of megabytes. The traceback keeps its lines (for the log) but drops the catching frame
+    and every frame's variables."""
+    tb = error.__traceback__
+    if tb is not None:
+        error.__traceback__ = tb.tb_next
+        traceback.clear_frames(tb.tb_next)
+    return error
 
 
 def _event_matches(caller: Caller, wanted: Mapping[str, Any], results: list[StepResult],

@@ -290,4 +290,36 @@ def test_a_caller_back_within_the_grace_sends_neither_disconnect_nor_connect(clo
         assert [k for k in kinds if k in ("CONNECT", "DISCONNECT")] == [
             "CONNECT", "DISCONNECT", "CONNECT", "DISCONNECT"]
 
+
+def test_refused_events_leave_no_garbage_holding_the_context_they_refused(clock):
+    """A failed step's traceback held the context from before the rollback in a cycle that
+    only Python's rare full collections free: thousands of refused events at a full todo list
+    took a server's memory up by hundreds of megabytes."""
+    import gc
+    import tracemalloc
+
+    from actorkit import BoundError
+
+    async def go() -> None:
+        s = system(clock)
+        sync = Caller.service("sync")
+        todos = [{"id": f"t{i}", "text": "x", "completed": False} for i in range(1000)]
+        await s.send("todo", "full", sync, {"type": "SYNC_TODOS", "todos": todos})
+        for _ in range(3):  # warm up
+            with pytest.raises(BoundError):
+                await s.send("todo", "full", alice, {"type": "ADD_TODO", "text": "no room"})
+        gc.collect()
+        gc.disable()  # as if no full collection came: garbage in cycles stays
+        tracemalloc.start()
+        try:
+            before = tracemalloc.get_traced_memory()[0]
+            for _ in range(20):
+                with pytest.raises(BoundError):
+                    await s.send("todo", "full", alice, {"type": "ADD_TODO", "text": "no room"})
+            grown = tracemalloc.get_traced_memory()[0] - before
+        finally:
+            tracemalloc.stop()
+            gc.enable()
+        assert grown < 1_000_000, grown  # each refusal left its list behind: ~10 MB in all
+
     run(go())
