@@ -1,13 +1,16 @@
 """The outbox of one WebSocket: frames in order, written at once when the socket takes them,
-handed to a task of its own when the socket blocks, and a socket too far behind closed; and
-the close reason of an actor that cannot be brought in."""
+handed to a task of its own when the socket blocks, a socket too far behind (in bytes) closed
+and one that takes nothing dropped; and the close reason of an actor that cannot be brought
+in."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 
 from actorkit.server.failures import Failure
-from actorkit.server.socket import MAX_PENDING_FRAMES, Outbox, _reason
+from actorkit.server.socket import Outbox, _reason, abort_of
 
 
 class FakeSocket:
@@ -54,22 +57,131 @@ def test_a_blocked_socket_gets_a_task_and_keeps_the_order():
     asyncio.run(go())
 
 
-def test_a_socket_too_far_behind_is_closed():
+def test_a_socket_too_far_behind_in_bytes_is_closed_and_what_waits_dropped():
     async def go() -> None:
         socket = FakeSocket()
-        box = Outbox(socket.send)
+        box = Outbox(socket.send, limit=1000)
         socket.writable.clear()
-        for i in range(MAX_PENDING_FRAMES + 5):
-            box.push(str(i))
+        box.push("blocked")
+        for i in range(10):  # 10 x 100 characters wait: at the limit, kept
+            box.push(str(i) * 100)
+        assert not box.closed and len(box._pending) == 10
+        box.push("x")  # one more is past it
+        assert len(box._pending) == 0  # dropped at once, not held until the close
         socket.writable.set()
         for _ in range(20):
             await asyncio.sleep(0)
-        assert socket.sent == ["0", 1013]  # the blocked frame, then the close
+        assert socket.sent == ["blocked", 1013]  # the frame being written, then the close
         assert box.closed
         box.push("late")
         assert socket.sent[-1] == 1013
 
     asyncio.run(go())
+
+
+def test_one_big_frame_can_overflow_the_outbox_where_many_small_ones_do_not():
+    async def go() -> None:
+        socket = FakeSocket()
+        box = Outbox(socket.send, limit=1000)
+        socket.writable.clear()
+        box.push("blocked")
+        for _ in range(500):
+            box.push("a")  # 500 frames, 500 bytes: they wait
+        box.push("b" * 501)
+        socket.writable.set()
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert socket.sent == ["blocked", 1013]
+
+    asyncio.run(go())
+
+
+def test_a_socket_that_takes_nothing_for_the_stall_time_is_aborted():
+    async def go() -> None:
+        socket = FakeSocket()
+        aborted = asyncio.Event()
+        box = Outbox(socket.send, stall=0.2, abort=aborted.set)
+        socket.writable.clear()  # the client never reads: the transport never drains
+        box.push("a")
+        box.push("b")
+        await asyncio.wait_for(aborted.wait(), 10)
+        assert box.closed and not box._pending
+        box.push("late")
+        assert not box._pending
+
+    asyncio.run(go())
+
+
+def test_a_slow_socket_that_keeps_taking_frames_is_not_aborted():
+    async def go() -> None:
+        permits: asyncio.Queue[None] = asyncio.Queue()  # one frame out per permit
+        sent: list[str] = []
+
+        async def send(message: dict) -> None:
+            await permits.get()
+            sent.append(message["text"])
+
+        aborted: list[bool] = []
+        box = Outbox(send, stall=1.0, abort=lambda: aborted.append(True))
+        for i in range(8):
+            box.push(str(i))
+        for _ in range(8):  # one frame every 0.3 s: 2.4 s in all, never 1 s without one
+            await asyncio.sleep(0.3)
+            permits.put_nowait(None)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert sent == [str(i) for i in range(8)] and not aborted
+        assert box._timer is None  # caught up: nothing left watching
+
+    asyncio.run(go())
+
+
+def test_without_abort_a_stalled_socket_stops_being_sent_to():
+    async def go() -> None:
+        socket = FakeSocket()
+        box = Outbox(socket.send, stall=0.2)
+        socket.writable.clear()
+        box.push("a")
+        box.push("b")
+        for _ in range(50):
+            await asyncio.sleep(0.05)
+            if box._task is None:
+                break
+        assert box.closed and box._task is None and socket.sent == []
+
+    asyncio.run(go())
+
+
+def test_abort_is_found_on_uvicorns_own_send_and_resets_the_connection():
+    class Transport:
+        def __init__(self) -> None:
+            self.sock = socket.socket()
+            self.aborted = False
+
+        def get_extra_info(self, name: str) -> object:
+            return self.sock if name == "socket" else None
+
+        def abort(self) -> None:
+            self.aborted = True
+
+    class Protocol:
+        def __init__(self) -> None:
+            self.transport = Transport()
+
+        async def send(self, message: dict) -> None: ...
+
+    protocol = Protocol()
+    abort = abort_of(protocol.send)
+    assert abort is not None
+    abort()
+    transport = protocol.transport
+    assert transport.aborted
+    # a zero linger: the close resets the connection instead of offering what is unread
+    linger = transport.sock.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8)
+    assert struct.unpack("ii", linger) == (1, 0)
+    transport.sock.close()
+    assert abort_of(FakeSocket().send) is None  # no transport behind it
+    assert abort_of(lambda message: None) is None  # type: ignore[arg-type, return-value]
 
 
 def test_a_gone_socket_stops_the_outbox():

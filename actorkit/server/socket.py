@@ -5,7 +5,8 @@ Frames to a socket go out in commit order through an :class:`Outbox`: a frame is
 once, in the committing task, when nothing is waiting and the transport takes it without
 blocking, which is nearly always (a broadcast then costs what a plain send loop costs). Only a
 socket that blocks gets a writer task of its own, so a slow client never holds up the others;
-one too far behind is closed and reconnects with its last checksum.
+one too far behind (``socket_buffer`` bytes waiting) is closed and reconnects with its last
+checksum, and one that takes nothing for ``socket_stall`` seconds is dropped.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
+import struct
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -37,10 +40,7 @@ from .failures import Failure, failure
 from .query import Query
 from .wire import Malformed, check_path_id, loads
 
-__all__ = ["EXPIRED", "MAX_PENDING_FRAMES", "Outbox", "SocketEndpoint"]
-
-#: Frames that may wait for a blocked socket before it is closed (it reconnects and resumes).
-MAX_PENDING_FRAMES = 1000
+__all__ = ["EXPIRED", "Outbox", "SocketEndpoint", "abort_of"]
 
 #: The reason of the close (code 1008) that ends a socket when its access token expires.
 EXPIRED = "access token expired: reconnect with a fresh token"
@@ -53,14 +53,32 @@ log = logging.getLogger("actorkit")
 
 
 class Outbox:
-    """The frames still to go to one socket, in order."""
+    """The frames still to go to one socket, in order.
 
-    __slots__ = ("_closing", "_overflow", "_pending", "_send", "_task", "closed")
+    At most ``limit`` bytes of frames (counted as their characters) wait for a socket that
+    blocks: past that the client is too far behind, what waits is dropped and the socket is
+    closed (1013) after the frame being written; it resumes from its last checksum when it
+    reconnects. A socket with frames waiting that takes none of them for ``stall`` seconds is
+    dropped with ``abort``: a client that never reads never takes a close frame either, and
+    the connection would stay, with what the transport holds for it, until it went.
+    Without ``abort`` (a server that does not let the app reach its transport) the outbox
+    stops sending instead, and holds nothing more.
+    """
 
-    def __init__(self, send: Send) -> None:
+    __slots__ = ("_abort", "_closing", "_limit", "_moved", "_overflow", "_pending", "_send",
+                 "_stall", "_task", "_timer", "_waiting", "closed")
+
+    def __init__(self, send: Send, *, limit: int = 1024 * 1024, stall: float = 10.0,
+                 abort: Callable[[], None] | None = None) -> None:
         self._send = send
+        self._limit = limit
+        self._stall = stall
+        self._abort = abort
         self._pending: deque[str] = deque()
+        self._waiting = 0  # characters in _pending
         self._task: asyncio.Task[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._moved = 0.0  # when a frame last went out while the socket blocked
         self._overflow = False
         self._closing: dict[str, Any] | None = None  # a close to send after the frames
         self.closed = False
@@ -70,14 +88,19 @@ class Outbox:
         if self.closed:
             return
         if self._task is not None:
-            if len(self._pending) >= MAX_PENDING_FRAMES:
-                self._overflow = True
+            if self._overflow:
+                return
+            self._waiting += len(frame)
+            if self._waiting > self._limit:
+                self._overflow = True  # too far behind: the close goes next
+                self._pending.clear()
+                self._waiting = 0
             else:
                 self._pending.append(frame)
             return
         send = self._send({"type": "websocket.send", "text": frame})
         if not asyncio.iscoroutine(send):  # not a coroutine: let asyncio run it
-            self._task = asyncio.ensure_future(self._drain(None, send))
+            self._start(self._drain(None, send))
             return
         try:
             waiting = send.send(None)
@@ -87,16 +110,47 @@ class Outbox:
             self.closed = True  # the socket is gone; its receive loop will see it
             return
         # The transport is full: finish this send, and the ones after it, in a task.
-        self._task = asyncio.ensure_future(self._drain(send, waiting))
+        self._start(self._drain(send, waiting))
+
+    def _start(self, drain: Coroutine[Any, Any, None]) -> None:
+        """Run ``drain`` in a task, and watch that the socket keeps taking frames."""
+        self._task = asyncio.ensure_future(drain)
+        loop = asyncio.get_running_loop()
+        self._moved = loop.time()
+        if self._timer is None:
+            self._timer = loop.call_later(self._stall, self._watch)
+
+    def _watch(self) -> None:
+        self._timer = None
+        if self._task is None or self._task.done():
+            return  # caught up
+        loop = asyncio.get_running_loop()
+        idle = loop.time() - self._moved
+        if idle < self._stall:
+            self._timer = loop.call_later(self._stall - idle, self._watch)
+            return
+        # Stalled: nothing went out for `stall` seconds.
+        self.closed = True
+        self._pending.clear()
+        self._waiting = 0
+        if self._abort is not None:
+            self._abort()  # the blocked send fails, and the receive loop sees the end
+        else:
+            self._task.cancel()
 
     async def _drain(self, blocked: Coroutine[Any, Any, None] | None, waiting: Any) -> None:
+        loop = asyncio.get_running_loop()
         try:
             if blocked is None:
                 await waiting
             else:
                 await _finish(blocked, waiting)
+            self._moved = loop.time()
             while self._pending and not self._overflow:
-                await self._send({"type": "websocket.send", "text": self._pending.popleft()})
+                frame = self._pending.popleft()
+                self._waiting -= len(frame)
+                await self._send({"type": "websocket.send", "text": frame})
+                self._moved = loop.time()
             if self._closing is not None and not self._overflow:
                 await self._send(self._closing)
             if self._overflow:
@@ -107,6 +161,9 @@ class Outbox:
             self.closed = True
         finally:
             self._task = None
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
 
     def push_close(self, code: int, reason: str) -> None:
         """Close the socket with ``code`` and ``reason`` once the frames before are sent."""
@@ -114,7 +171,7 @@ class Outbox:
             return
         message = {"type": "websocket.close", "code": code, "reason": reason}
         if self._task is None:
-            self._task = asyncio.ensure_future(self._drain(None, self._send(message)))
+            self._start(self._drain(None, self._send(message)))
         else:
             self._closing = message
         self.closed = True
@@ -124,6 +181,29 @@ class Outbox:
         self.closed = True
         if self._task is not None:
             self._task.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+
+def abort_of(send: Send) -> Callable[[], None] | None:
+    """How to drop a socket's connection at once, if the server lets the app reach it:
+    uvicorn gives the app its protocol's own ``send``, whose object holds the transport.
+    ``None`` under other servers, or when middleware wraps ``send``."""
+    transport: Any = getattr(getattr(send, "__self__", None), "transport", None)
+    if not callable(getattr(transport, "abort", None)):
+        return None
+
+    def abort() -> None:
+        # Aborting closes the socket, but the kernel would go on offering the client what
+        # it never reads (a FIN waits behind it) for minutes: a zero linger resets the
+        # connection and drops its buffers now.
+        sock = transport.get_extra_info("socket")
+        with contextlib.suppress(Exception):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+
+    return abort
 
 
 async def _finish(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
@@ -181,10 +261,12 @@ class SocketEndpoint:
             await _deny(scope, send, 400, str(getattr(e, "message", e)))
             return
         await send({"type": "websocket.accept"})
-        outbox = Outbox(send)
+        limits = self.system.limits
+        outbox = Outbox(send, limit=limits.socket_buffer, stall=limits.socket_stall,
+                        abort=abort_of(send))
         expiry = _Expiry(lifetime, outbox, send)
         conn: Connection | None = None
-        max_body = self.system.limits.max_body
+        max_body = limits.max_body
 
         def end(error: ActorkitError) -> None:  # the actor was quarantined
             if conn is not None:

@@ -7,9 +7,12 @@ Every loop here is bounded in count and in time; the server's memory is read fro
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
 import select
 import socket
+import struct
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -25,9 +28,13 @@ MB = 1024 * 1024
 FULL = [{"id": f"t{i}", "text": "x" * 500, "completed": False} for i in range(1000)]
 
 
+#: Seconds a socket with frames waiting may take none before it is dropped (10 by default).
+STALL = 2.0
+
+
 @pytest.fixture(scope="module")
 def server():
-    with serve(ROOT, cli=[]) as running:
+    with serve(ROOT, cli=[], extra_env={"ACTORKIT_SOCKET_STALL": str(STALL)}) as running:
         yield running
 
 
@@ -192,3 +199,102 @@ def test_actorkit_serve_holds_websocket_messages_to_max_body_too(server):
     code, reason = asyncio.run(run())
     # refused by uvicorn as the message came in (ws_max_size), before the endpoint saw it
     assert code == 1009 and "ACTORKIT_MAX_BODY" not in reason, reason
+
+
+# -- sockets that do not read ----------------------------------------------------------------
+
+def deaf_socket(server: Server, actor: str, caller: str = "client:alice") -> socket.socket:
+    """A WebSocket client on a raw socket that, once the handshake is read, never reads
+    again (with a small receive buffer, so that what the server sends piles up on its side)."""
+    kind, actor_id = actor.split("/")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", server.port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    query = urlencode({"accessToken": server.token(kind, actor_id, caller)})
+    sock.sendall(f"GET /api/{actor}?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                 f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                 f"Sec-WebSocket-Version: 13\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)  # byte by byte: nothing past the handshake is read
+    assert head.startswith(b"HTTP/1.1 101"), head
+    return sock
+
+
+def text_frame(text: str) -> bytes:
+    """A masked WebSocket text frame, as a client sends it."""
+    data = text.encode()
+    mask = os.urandom(4)
+    size = (struct.pack("!B", 0x80 | len(data)) if len(data) < 126
+            else struct.pack("!BH", 0x80 | 126, len(data)))
+    return b"\x81" + size + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(data))
+
+
+def dropped(sock: socket.socket, within: float) -> bool:
+    """Whether the server drops the connection of ``sock`` within ``within`` seconds, seen
+    from the TCP state of the client's side (which needs no read): CLOSE after a reset,
+    CLOSE_WAIT after the server's FIN."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+        if state in (7, 8):  # TCP_CLOSE, TCP_CLOSE_WAIT
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def other_todos(n: int) -> list[dict[str, Any]]:
+    """A full list whose every text differs from the one before: its frame replaces all."""
+    return [{"id": f"t{i}", "text": str(n % 10) * 500, "completed": False} for i in range(1000)]
+
+
+def test_a_socket_that_never_reads_is_dropped_and_holds_no_more_than_its_buffer(server):
+    fill(server, "todo/deaf-1")
+    deaf = deaf_socket(server, "todo/deaf-1")
+    try:
+        before = memory(server)
+        start = time.monotonic()
+        for n in range(16):  # ~580 KB frames, 9 MB in all: far past what the socket may hold
+            r = post(server, "todo/deaf-1", {"type": "SYNC_TODOS", "todos": other_todos(n)},
+                     caller="service:sync")
+            assert r.status_code == 200
+        assert dropped(deaf, within=STALL + 10), "the socket was never dropped"
+        assert time.monotonic() - start < STALL + 15
+        after = memory(server)
+        assert after["VmHWM"] - before["VmHWM"] < 40 * MB, (before, after)
+        # and the server still serves the actor to a client that reads
+        async def fresh() -> int:
+            async with websockets.connect(ws_url(server, "todo/deaf-1", "client:bob"),
+                                          max_size=None) as ws:
+                return len(json.loads(await asyncio.wait_for(ws.recv(), 10))["operations"])
+
+        assert asyncio.run(fresh()) > 0
+    finally:
+        deaf.close()
+
+
+def test_deaf_clients_sending_events_past_the_cap_cannot_grow_the_server():
+    """The issue's worst case: a todo list at its cap, three clients that never read sending
+    36-byte ADD_TODO frames, each refusal an error frame (580 KB each, queued up to 1,000 per
+    socket, before: three sockets took the server from 378 MB to 2.5 GB)."""
+    with serve(ROOT, cli=[], extra_env={"ACTORKIT_SOCKET_STALL": "30"}) as running:
+        fill(running, "todo/worst-1")
+        deaf = [deaf_socket(running, "todo/worst-1", f"client:deaf{i}") for i in range(3)]
+        try:
+            before = memory(running)
+            frame = text_frame(json.dumps({"type": "ADD_TODO", "text": "one too many"}))
+            for _ in range(60):
+                for sock in deaf:
+                    sock.sendall(frame)
+            # every frame was taken and refused: the list is as it was
+            todos = httpx.get(f"{running.url}/api/todo/worst-1", timeout=30,
+                              headers=headers(running, "todo/worst-1")).json()
+            assert len(todos["snapshot"]["public"]["todos"]) == 1000
+            time.sleep(1.0)  # the last refusals queued
+            after = memory(running)
+            assert after["VmHWM"] - before["VmHWM"] < 16 * MB, (before, after)
+        finally:
+            for sock in deaf:
+                sock.close()
