@@ -100,9 +100,9 @@ class Actor:
     __slots__ = (
         "_buckets", "_clock", "_committed", "_evaluator", "_final", "_initial_caller",
         "_input_json", "_interp", "_log", "_now", "_private_json", "_public_json",
-        "_quarantine", "_seq",
+        "_quarantine", "_seq", "_size",
         "_time", "_timers", "_unsaved", "_value", "_value_json", "_wakeup", "chart", "id",
-        "record_steps",
+        "max_state", "record_steps",
     )
 
     def __init__(self, chart: Chart, actor_id: str, *, input: dict[str, Any],
@@ -135,6 +135,10 @@ class Actor:
         self._log: list[StepResult] = []
         #: keep each committed step for :meth:`take_steps` (a journal); off by default
         self.record_steps = False
+        #: bytes the state may take; a step that would grow it past them is refused with a
+        #: :class:`~actorkit.BoundError` (``None``: no limit). The chart's ``max_state:``.
+        self.max_state: int | None = chart.max_state
+        self._size = 0  # bytes of the committed state, as max_state counts them
         self._clock = StepClock(at)
         evaluator = partial(
             HookEvaluator, plans=chart.plans, code_cache=chart.code_cache,
@@ -163,13 +167,15 @@ class Actor:
 
     @classmethod
     def spawn(cls, chart: Chart, actor_id: str, *, caller: Caller, input: Any = None,
-              clock: Callable[[], float] | None = None) -> Actor:
+              clock: Callable[[], float] | None = None,
+              max_state: int | None = None) -> Actor:
         """Create actor ``actor_id`` of ``chart`` for its first ``caller`` with ``input``.
 
         The id must follow :mod:`actorkit.ids` (:class:`~actorkit.ActorIdError`) and the
         input its schema (:class:`~actorkit.EventRejected`). The chart enters its initial
         states and, if the chart handles it, receives the ``INITIALIZE`` system event, all in
-        one transaction: any failure raises and no actor exists.
+        one transaction: any failure raises and no actor exists. ``max_state`` is the
+        :attr:`max_state` of a chart without its own.
         """
         check_actor_id(actor_id)
         checked = chart.schemas.validate_input(input)
@@ -178,18 +184,22 @@ class Actor:
         context["private"] = PrivateBuckets({}, chart.default_private)
         actor = cls(chart, actor_id, input=checked, initial_caller=caller, clock=clock,
                     context=context, run_preamble=True, at=now)
+        if chart.max_state is None:
+            actor.max_state = max_state
         actor._step(caller, now, None, initialize=chart.handles("INITIALIZE"))
         return actor
 
     @classmethod
     def restore(cls, chart: Chart, data: Mapping[str, Any] | str | bytes, *,
-                clock: Callable[[], float] | None = None) -> Actor:
+                clock: Callable[[], float] | None = None,
+                max_state: int | None = None) -> Actor:
         """Rebuild an actor from ``data``, what :meth:`snapshot` returned (a dict or its JSON),
         so that it continues exactly as the original would: configuration, history, context,
         timers, sequence.
 
         The preamble does not run again and no event is sent (see :meth:`resume`). Raises
         :class:`~actorkit.SnapshotError` if the snapshot does not fit ``chart``.
+        ``max_state`` is the :attr:`max_state` of a chart without its own.
         """
         snap = snapshots.parse(data)
         snapshots.check_fits(chart, snap)
@@ -199,6 +209,9 @@ class Actor:
                         context={}, run_preamble=False, at=float(snap["time"]))
             actor._apply(snap)
             actor._committed = snapshots.dump(actor._snapshot_dict())
+            actor._size = len(actor._committed)
+            if chart.max_state is None:
+                actor.max_state = max_state
         except (KeyError, TypeError, ValueError) as e:
             raise SnapshotError(f"snapshot is malformed ({type(e).__name__}: {e}); it must be "
                                 f"what Actor.snapshot() returned") from e
@@ -587,6 +600,9 @@ class Actor:
                    if k not in ("public", "private")}
         seq_was, time_was, wakeup_was = self._seq, self._time, self._wakeup
         self._seq, self._time, self._wakeup = seq, now, wakeup
+        # The state's size, from the parts serialised anyway: all of the snapshot but a few
+        # hundred bytes of its frame (exact when the whole is serialised here).
+        size = len(public_json) + len(private_json) + len(value_json) + len(self._input_json)
         try:
             # Every part the next step could change in place is frozen as JSON now; the
             # whole is serialised when someone asks for it (a batch stores only its last).
@@ -595,17 +611,28 @@ class Actor:
                 if has_null(data) and jsonvalue.non_finite(part, "") is not None:
                     _not_json(part, pointer([key]), "")
                 context[key] = orjson.Fragment(data)
+                size += len(data)
             context["public"] = orjson.Fragment(public_json)
             context["private"] = orjson.Fragment(private_json)
+            timers = snapshots.canonical([t.to_json() for t in self._timers]) \
+                if self._timers else None
             snap = self._snapshot_dict(value=orjson.Fragment(value_json), context=context,
-                                       frozen=True)
+                                       frozen=True, timers=timers)
             if snap.get("old") or snap["queue"]:  # contract memory, queued event data
                 committed, unsaved = snapshots.dump(snap), None
+                size = len(committed)
                 for name in ("queue", "old"):  # sismic's own send() data is not checked
                     if snap.get(name) and jsonvalue.not_json(snap[name], committed, ""):
                         _not_json(snap[name], f"/{name}", "")
             else:
                 committed, unsaved = b"", snap
+                size += len(timers or b"")
+            limit = self.max_state
+            if limit is not None and size > limit and size > self._size:
+                raise BoundError(f"the actor's state would be {size:,} bytes, past its limit "
+                                 f"of {limit:,} (the chart's `max_state:`, else the server's "
+                                 f"ACTORKIT_MAX_STATE): the event cannot apply to the actor "
+                                 f"as it is, and changed nothing")
         except ContextError:
             self._seq, self._time, self._wakeup = seq_was, time_was, wakeup_was
             raise
@@ -616,6 +643,7 @@ class Actor:
             self._canonical(internal, "")  # says where the context stopped being JSON
             raise
         self._committed, self._unsaved = committed, unsaved
+        self._size = size
         self._value, self._value_json = value, value_json
         self._public_json, self._private_json = public_json, private_json
         if buckets is not None:
@@ -637,10 +665,17 @@ class Actor:
     # -- snapshots ---------------------------------------------------------------------------
 
     def _snapshot_dict(self, *, value: Any = None, context: Any = None,
-                       frozen: bool = False) -> dict[str, Any]:
+                       frozen: bool = False, timers: bytes | None = None) -> dict[str, Any]:
         """The snapshot as a dict; ``frozen``: sharing nothing a later step changes in place
-        (timers as JSON, the interpreter's times copied)."""
-        timers = [t.to_json() for t in self._timers]
+        (timers as JSON, ``timers`` if they are serialised already; the interpreter's times
+        copied)."""
+        shown: Any
+        if timers is not None:
+            shown = orjson.Fragment(timers)
+        else:
+            listed = [t.to_json() for t in self._timers]
+            shown = orjson.Fragment(snapshots.canonical(listed)) if frozen and listed \
+                else listed
         return {
             "format": snapshots.FORMAT,
             "actor": {"type": self.chart.actor_type, "id": self.id,
@@ -653,8 +688,7 @@ class Actor:
             "final": self._final,
             **snapshots.capture(self.chart, self._interp, copy=frozen),
             "context": self._evaluator._context if context is None else context,
-            "timers": orjson.Fragment(snapshots.canonical(timers)) if frozen and timers
-            else timers,
+            "timers": shown,
             "wakeup": self._wakeup,
             **({} if self._quarantine is None else {"quarantine": self._quarantine}),
         }

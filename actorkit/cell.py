@@ -142,6 +142,10 @@ class Cell:
         self.users = 0  # operations holding or waiting for the lock
         #: its last step ran past the inline budget: the next one goes to a worker at once
         self.slow = False
+        chart = actor.chart
+        # the chart's own, else the server's: given to whichever actor the cell holds now
+        self._max_state = chart.max_state if chart.max_state is not None else \
+            system.limits.max_state
         self._quarantine: str | None = None  # the reason, once its batch is stored
         # callers whose last connection closed, by id: DISCONNECT is due when the timer fires
         self.leaving: dict[str, tuple[asyncio.TimerHandle, Caller]] = {}
@@ -177,6 +181,7 @@ class Cell:
         deadline, while every other actor goes on. Its actor's next step goes there at once,
         until one runs short again."""
         actor = self.actor
+        actor.max_state = self._max_state
         failure: ActorkitError | None = None
         result: Any = None
         if not self.slow:

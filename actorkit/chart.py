@@ -28,6 +28,7 @@ from .diagnostics import Diagnostic, Severity
 from .document import chart_schema, document_diagnostics
 from .engine import FrozenStatechart, freeze
 from .errors import ChartError
+from .limits import parse_bytes
 from .project import (
     display,
     find_upward,
@@ -74,6 +75,8 @@ class Chart:
     source: Source | None = field(default=None, repr=False)
     #: seconds one step's code may run (``None``: the server's default)
     deadline: float | None = None
+    #: bytes an actor's state may take (``None``: the server's default)
+    max_state: int | None = None
     #: the chart file, absolute, and a digest of what was loaded (chart, schemas, hooks):
     #: a worker process loads the chart again and checks it is the same one
     file: str = ""
@@ -243,6 +246,7 @@ class _Builder:
                 handled_events=frozenset(t.event for t in model.transitions() if t.event),
                 source=self.src,
                 deadline=data.get("deadline"),
+                max_state=_size(data.get("max_state")),
                 file=str(self.file.resolve()),
                 fingerprint=_fingerprint(data, self.schemas_src, hooks_source),
             )
@@ -427,6 +431,11 @@ class _Builder:
                 self.at(("context", part, *_unpointer(ptr)), "AK107",
                         f"{what} violates the `{part}` schema{at}: {message}; fix the value "
                         f"in the chart or the `{part}:` schema in {schemas.path}")
+
+
+def _size(value: int | str | None) -> int | None:
+    """A size as the chart writes it (``4194304`` or ``4MiB``), in bytes."""
+    return parse_bytes(value) if isinstance(value, str) else value
 
 
 def _has_contracts(model: ChartModel) -> bool:

@@ -142,6 +142,9 @@ def _explain(err: jsonschema.ValidationError, data: Any) -> str:
     if err.validator == "oneOf" and key in ("action", "on entry", "on exit"):
         return (f"{_what(data, tuple(node))} must be inline Python (a string) or a list of "
                 f"hook names (identifiers)")
+    if key == "max_state" and len(node) == 1:
+        return (f"max_state is {err.instance!r}: use a number of bytes of at least 1 or a size "
+                f"like 512KiB or 4MiB")
     if err.validator == "pattern" and key == "actor":
         return (f"actor type {err.instance!r} must be lower-case kebab-case (it is the URL "
                 f"segment in /api/{{actor_type}}/...), e.g. 'todo' or 'game-round'")

@@ -90,8 +90,9 @@ def bring_back(chart: Chart, snap: dict[str, Any],
 class Job:
     """A job for a worker process: which chart (its file and fingerprint, so the worker
     loads the very chart the server runs), the time the job runs at, the deadline of each
-    of its steps, and what to do: ``spawn`` (``actor_id``, ``caller``, ``input``),
-    ``restore`` (the stored ``snapshot``) or ``op`` (the actor's ``snapshot`` and ``op``)."""
+    of its steps, the server's limit on an actor's state (``max_state``), and what to do:
+    ``spawn`` (``actor_id``, ``caller``, ``input``), ``restore`` (the stored ``snapshot``)
+    or ``op`` (the actor's ``snapshot`` and ``op``)."""
 
     kind: Literal["spawn", "restore", "op"]
     chart: str
@@ -103,6 +104,7 @@ class Job:
     actor_id: str = ""
     caller: Caller | None = None
     input: Any = None
+    max_state: int | None = None
 
 
 @dataclass(slots=True)
@@ -128,13 +130,13 @@ def run(chart: Chart, job: Job) -> Done:
         if job.kind == "spawn":
             assert job.caller is not None
             actor = Actor.spawn(chart, job.actor_id, caller=job.caller, input=job.input,
-                                clock=clock)
+                                clock=clock, max_state=job.max_state)
             return Done(actor.snapshot_json())
         if job.kind == "restore":
             actor, journal = bring_back(chart, orjson.loads(job.snapshot), clock)
             return Done(actor.snapshot_json(), journal=journal)
         assert job.op is not None
-        actor = Actor.restore(chart, job.snapshot, clock=clock)
+        actor = Actor.restore(chart, job.snapshot, clock=clock, max_state=job.max_state)
         actor.record_steps = True
         try:
             result, failure = job.op(actor), None

@@ -197,7 +197,8 @@ class ActorSystem:
     async def _spawn(self, chart: Chart, actor_id: str, caller: Caller, input: Any) -> Actor:
         deadline.arm(self.limits.step_inline)
         try:
-            return Actor.spawn(chart, actor_id, caller=caller, input=input, clock=self.clock)
+            return Actor.spawn(chart, actor_id, caller=caller, input=input, clock=self.clock,
+                               max_state=self.limits.max_state)
         except Interrupted:
             pass  # ran long: again, in a worker
         finally:
@@ -262,7 +263,7 @@ class ActorSystem:
         try:
             return await self.workers.run(Job(
                 kind, chart.file, chart.fingerprint, self.clock(), self.deadline_of(chart),
-                **job))
+                max_state=self.limits.max_state, **job))
         except StepError as e:  # stuck and stopped, or the worker is gone
             return Done(failure=e)
 

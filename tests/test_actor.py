@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from support import FakeClock, alice, bob, chart, live_state, ops
 
@@ -432,3 +434,44 @@ def test_events_json_cannot_carry_exactly_are_rejected(numbers, clock):
         assert info.value.pointer == "/what"
     assert actor.seq == 0
 
+
+
+# -- the size of the state -----------------------------------------------------------------
+
+def note(text: str) -> dict:
+    return {"type": "NOTE", "text": text}
+
+
+def test_a_step_that_would_grow_the_state_past_max_state_is_a_bound_error():
+    memo = chart("memo")  # max_state: 2KiB
+    assert memo.max_state == 2048
+    actor = Actor.spawn(memo, "m-1", caller=alice, max_state=10**9)  # the chart's own wins
+    for _ in range(3):
+        actor.send(note("n" * 500), alice)
+    before = live_state(actor)
+    with pytest.raises(BoundError) as info:
+        actor.send(note("n" * 500), alice)
+    assert re.fullmatch(
+        r"the actor's state would be 2,\d{3} bytes, past its limit of 2,048 \(the chart's "
+        r"`max_state:`, else the server's ACTORKIT_MAX_STATE\): the event cannot apply to "
+        r"the actor as it is, and changed nothing", str(info.value)), str(info.value)
+    assert live_state(actor) == before
+    actor.send({"type": "FORGET"}, alice)  # room again
+    actor.send(note("n" * 500), alice)
+
+
+def test_without_its_own_a_chart_takes_the_limit_given_and_a_state_past_it_may_shrink():
+    notes = chart("notes")
+    actor = Actor.spawn(notes, "n-1", caller=alice, max_state=1500)
+    actor.send(note("n" * 500), alice)
+    actor.send(note("n" * 500), alice)
+    with pytest.raises(BoundError):
+        actor.send(note("n" * 500), alice)
+    # a lower limit than the state already takes (the server's setting changed)
+    lower = Actor.restore(notes, actor.snapshot_json(), max_state=500)
+    lower.send({"type": "SHOUT", "text": "x"}, bob)  # no bigger than before
+    with pytest.raises(BoundError):
+        lower.send(note("n"), alice)
+    lower.send({"type": "FORGET"}, alice)  # smaller: always taken
+    lower.send(note("n"), alice)  # and now under the limit
+    assert Actor.spawn(notes, "n-2", caller=alice).max_state is None  # no limit by default

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from support import FakeClock, alice, process_alive
 
-from actorkit import Actor, DeadlineError, HookError, load_chart
+from actorkit import Actor, BoundError, DeadlineError, HookError, load_chart
 from actorkit.jobs import Job, Op, run
 from actorkit.workers import GRACE, WorkerError, Workers
 
@@ -64,6 +64,17 @@ def test_a_job_gives_in_a_worker_what_it_gives_here(slow):
     again = run(slow, job(slow, "op", now=clock.t, snapshot=before,
                           op=Op("send", (event, alice))))
     assert again.snapshot == sent.snapshot
+
+
+def test_a_job_holds_the_state_to_the_servers_max_state(slow):
+    before = Actor.spawn(slow, "a", caller=alice).snapshot_json()
+    grow = Op("send", ({"type": "ADD", "text": "x" * 1000}, alice))
+    done = run(slow, job(slow, "op", snapshot=before, op=grow, max_state=len(before) + 500))
+    assert isinstance(done.failure, BoundError) and "past its limit of" in str(done.failure)
+    assert not done.steps
+    assert run(slow, job(slow, "op", snapshot=before, op=grow)).failure is None  # no limit
+    spawned = run(slow, job(slow, "spawn", actor_id="b", caller=alice, max_state=10))
+    assert isinstance(spawned.failure, BoundError)  # even its first state
 
 
 def test_a_step_past_its_deadline_fails_in_the_worker_which_carries_on(slow):

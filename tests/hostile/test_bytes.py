@@ -83,28 +83,46 @@ async def error_frame(ws: Any, timeout: float = 10.0) -> dict[str, Any]:
 
 # -- error messages quote at most an excerpt -----------------------------------------------
 
-def test_a_huge_invalid_value_is_not_sent_back_nor_logged():
-    with serve(ROOT, cli=[], extra_env={"ACTORKIT_MAX_BODY": "32MiB"}) as roomy:
-        text = "x" * (10 * MB)
-        r = post(roomy, "todo/huge-1", {"type": "ADD_TODO", "text": text})
-        assert r.status_code == 400 and len(r.content) < 1000
-        assert "is too long" in r.json()["error"]
-        r = post(roomy, "todo/huge-1", {"type": "ADD_TODO", "text": "x", text: 1})  # a key
-        assert r.status_code == 400 and len(r.content) < 1000
-        r = post(roomy, "todo/huge-1", {"type": text})
-        assert r.status_code == 400 and len(r.content) < 1000
+@pytest.fixture(scope="module")
+def roomy():
+    """A server that takes bodies of 32 MiB, and holds each actor to 256 KiB of state."""
+    env = {"ACTORKIT_MAX_BODY": "32MiB", "ACTORKIT_MAX_STATE": "256KiB"}
+    with serve(ROOT, cli=[], extra_env=env) as running:
+        yield running
 
-        async def frame() -> dict[str, Any]:
-            async with websockets.connect(ws_url(roomy, "todo/huge-1"), max_size=None) as ws:
-                await ws.send(json.dumps({"type": "ADD_TODO", "text": text}))
-                return await error_frame(ws)
 
-        found = asyncio.run(frame())
-        assert len(json.dumps(found)) < 1000 and "is too long" in found["error"]["message"]
-        assert len(roomy.read_log()) < 10_000
+def test_a_huge_invalid_value_is_not_sent_back_nor_logged(roomy):
+    text = "x" * (10 * MB)
+    r = post(roomy, "todo/huge-1", {"type": "ADD_TODO", "text": text})
+    assert r.status_code == 400 and len(r.content) < 1000
+    assert "is too long" in r.json()["error"]
+    r = post(roomy, "todo/huge-1", {"type": "ADD_TODO", "text": "x", text: 1})  # a key
+    assert r.status_code == 400 and len(r.content) < 1000
+    r = post(roomy, "todo/huge-1", {"type": text})
+    assert r.status_code == 400 and len(r.content) < 1000
+
+    async def frame() -> dict[str, Any]:
+        async with websockets.connect(ws_url(roomy, "todo/huge-1"), max_size=None) as ws:
+            await ws.send(json.dumps({"type": "ADD_TODO", "text": text}))
+            return await error_frame(ws)
+
+    found = asyncio.run(frame())
+    assert len(json.dumps(found)) < 1000 and "is too long" in found["error"]["message"]
+    assert len(roomy.read_log()) < 10_000
 
 
 # -- an event the state cannot take is the sender's error ----------------------------------
+
+def test_an_actors_state_is_held_to_max_state(roomy):
+    r = post(roomy, "todo/big-1", {"type": "SYNC_TODOS", "todos": FULL[:300]},
+             caller="service:sync")
+    assert r.status_code == 200  # ~170 KB
+    r = post(roomy, "todo/big-1", {"type": "SYNC_TODOS", "todos": FULL}, caller="service:sync")
+    assert r.status_code == 409 and r.json()["kind"] == "BoundError"
+    assert "past its limit of 262,144" in r.json()["error"] and len(r.content) < 1000
+    state = httpx.get(f"{roomy.url}/api/todo/big-1", headers=headers(roomy, "todo/big-1"))
+    assert len(state.json()["snapshot"]["public"]["todos"]) == 300  # as it was
+
 
 def test_an_event_past_the_schemas_cap_is_a_short_409_and_not_logged(server):
     fill(server, "todo/cap-1")

@@ -40,6 +40,9 @@ CASES = [
     # `transition:` instead of `transitions:`: lint points at the misspelt key.
     Case("ak101_chart_schema.yaml", "AK101", 9, 9,
          ("unknown key 'transition'", "state 'idle'", "did you mean 'transitions'?")),
+    # A state size that is not one: lint says what a size looks like.
+    Case("ak101_max_state.yaml", "AK101", 2, 12,
+         ("max_state is '4 megs'", "a size like 512KiB or 4MiB")),
     Case("ak102_missing_module.yaml", "AK102", 2, 8,
          ("'hooks.ak102_does_not_exist' not found", "create hooks/ak102_does_not_exist.py")),
     Case("ak102_import_error.yaml", "AK102", 2, 8,
