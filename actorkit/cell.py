@@ -136,7 +136,7 @@ class Cell:
         self.lock = asyncio.Lock()
         self.connections: list[Connection] = []
         self.callers: Counter[str] = Counter()
-        self.cache = ViewCache(size=system.cache_size, ttl=system.cache_ttl)
+        self.cache = ViewCache(limit=system.limits.view_cache, ttl=system.cache_ttl)
         self.waiters: list[_Waiter] = []
         self.used = system.clock()
         self.users = 0  # operations holding or waiting for the lock
@@ -366,13 +366,23 @@ class Cell:
         self.cache.put(view, self.system.clock())
         return view
 
+    def known(self, caller: Caller, checksum: str | None) -> View | None:
+        """The view with ``checksum`` if it is known: ``caller``'s current one (even when it
+        is too large for the cache), or one the cache still has."""
+        if not checksum:
+            return None
+        current = self.views().of(caller.id)
+        if current.checksum == checksum:
+            return current
+        return self.cache.get(checksum, self.system.clock())
+
     def published(self, results: list[StepResult]) -> None:
         """After committed steps: bring every connection up to date and wake the waiters
         whose condition now holds."""
         if self.actor.snapshot_json() is self._published:
             return
         self._published = self.actor.snapshot_json()
-        self._views = self._make_views()
+        previous, self._views = self._views, self._make_views()
         shown, self._shown = self._shown, self.actor.view_parts()
         self._value = self.actor.value
         frames = Frames()
@@ -381,6 +391,7 @@ class Cell:
         now = self.system.clock()
         for view in {id(c.view): c.view for c in self.connections if c.view is not None}.values():
             self.cache.put(view, now)
+        previous.release()  # diffed from for the last time: what is kept of it is JSON
         if self.waiters:
             self._wake(results, shown)
 

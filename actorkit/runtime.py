@@ -69,7 +69,8 @@ class ActorSystem:
     Actors of ``persisted`` charts live in ``store`` (default: in memory); the others in a
     store in this process's memory. ``clock`` is every actor's time source (epoch seconds).
     Views sent to connections and returned by :meth:`snapshot` are kept ``cache_ttl`` seconds
-    (at most ``cache_size`` per actor) so reconnecting clients get a diff. An actor with no
+    (at most ``limits.view_cache`` bytes of them per actor) so reconnecting clients get a
+    diff. An actor with no
     connection that nothing has touched for ``idle_after`` seconds leaves memory (``None``:
     never); it comes back from its store, with ``RESUME``, when next needed. ``limits``
     bounds what the system holds and how long its steps run (default: :class:`Limits`'s
@@ -77,8 +78,8 @@ class ActorSystem:
     """
 
     def __init__(self, charts: Mapping[str, Chart], *, store: Store | None = None,
-                 clock: Callable[[], float] = time.time, cache_size: int = 256,
-                 cache_ttl: float = 300.0, idle_after: float | None = None,
+                 clock: Callable[[], float] = time.time, cache_ttl: float = 300.0,
+                 idle_after: float | None = None,
                  limits: Limits | None = None) -> None:
         self.charts = dict(charts)
         self.limits = limits if limits is not None else Limits()
@@ -88,7 +89,6 @@ class ActorSystem:
         self.store: Store = store if store is not None else MemoryStore()
         self.memory: Store = MemoryStore(journal=False)
         self.clock = clock
-        self.cache_size = cache_size
         self.cache_ttl = cache_ttl
         self.idle_after = idle_after
         self._cells: OrderedDict[Key, Cell] = OrderedDict()  # least recently used first
@@ -383,7 +383,7 @@ class ActorSystem:
         cell = await self._cell(actor_type, actor_id, caller, input)
         async with cell.hold():
             conn = Connection(cell, caller, deliver, end)
-            conn.view = cell.cache.get(checksum, self.clock())
+            conn.view = cell.known(caller, checksum)
             cell.connections.append(conn)
             cell.callers[caller.id] += 1
             first = cell.callers[caller.id] == 1

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 __all__ = ["Frames", "PatchError", "View", "ViewCache", "Views", "apply_patch", "canonical",
-           "checksum", "diff", "view_bytes"]
+           "checksum", "diff", "view_bytes", "view_checksum"]
 
 Op = dict[str, Any]
 
@@ -39,6 +39,19 @@ def view_bytes(public: bytes, private: bytes, value: bytes) -> bytes:
 def checksum(canonical_json: bytes) -> str:
     """SHA-256 hex of canonical JSON: the checksum frames and snapshots carry."""
     return hashlib.sha256(canonical_json).hexdigest()
+
+
+def view_checksum(public: bytes, private: bytes, value: bytes) -> str:
+    """:func:`checksum` of :func:`view_bytes`, without making them: a view of a large state
+    is not copied whole once more for each caller."""
+    h = hashlib.sha256(b'{"private":')
+    h.update(private)
+    h.update(b',"public":')
+    h.update(public)
+    h.update(b',"value":')
+    h.update(value)
+    h.update(b"}")
+    return h.hexdigest()
 
 
 def _escape(key: str) -> str:
@@ -245,22 +258,33 @@ class _Parts:
             self._value = orjson.loads(self.value_json)
         return self._value
 
+    def release(self) -> None:
+        """Drop the parsed parts (they are parsed again if asked for)."""
+        self._public = self._value = None
+
 
 class View:
-    """One caller's view of one committed state: its canonical JSON and checksum, and its parts
-    as JSON (parsed only when a diff or a GET needs them).
+    """One caller's view of one committed state: its checksum, and its parts as canonical
+    JSON (parsed only when a diff or a GET needs them).
 
-    The parts are kept apart so that frames diff the public part once for every caller.
+    The parts are kept apart so that frames diff the public part once for every caller, and
+    so that the views of one state share their public part: only ``private_json`` is each
+    view's own. ``size`` is the bytes of the whole view's JSON.
     """
 
-    __slots__ = ("_parts", "_private", "checksum", "json", "private_json")
+    __slots__ = ("_parts", "_private", "checksum", "private_json", "size")
 
     def __init__(self, parts: _Parts, private_json: bytes) -> None:
         self._parts = parts  # not the Views: no reference cycle, freed as soon as unused
         self.private_json = private_json
-        self.json = view_bytes(parts.public_json, private_json, parts.value_json)
-        self.checksum = checksum(self.json)
+        self.checksum = view_checksum(parts.public_json, private_json, parts.value_json)
+        self.size = len(parts.public_json) + len(private_json) + len(parts.value_json) + 31
         self._private: Any = None
+
+    @property
+    def json(self) -> bytes:
+        """The view's canonical JSON (made when asked for: nothing keeps it)."""
+        return view_bytes(self._parts.public_json, self.private_json, self._parts.value_json)
 
     @property
     def public_json(self) -> bytes:
@@ -316,20 +340,39 @@ class Views:
             view = self._by_private[private_json] = View(self._parts, private_json)
         return view
 
+    def release(self) -> None:
+        """Drop what was parsed of these views: they are no longer the current ones, and
+        what of them is kept (for reconnects) is kept as JSON."""
+        self._parts.release()
+        for view in self._by_private.values():
+            view._private = None
+
 
 class ViewCache:
     """Views by checksum, so a client reconnecting with the last checksum it saw gets a diff
-    instead of the whole view. Bounded in size and age (seconds)."""
+    instead of the whole view. Bounded in bytes (``limit``: the JSON of the views it holds,
+    the oldest put out first; a view larger than the limit is not kept) and in age
+    (``ttl`` seconds)."""
 
-    def __init__(self, *, size: int = 256, ttl: float = 300.0) -> None:
-        self.size, self.ttl = size, ttl
+    def __init__(self, *, limit: int = 1024 * 1024, ttl: float = 300.0) -> None:
+        self.limit, self.ttl = limit, ttl
+        self.bytes = 0
         self._views: dict[str, tuple[View, float]] = {}
 
     def put(self, view: View, now: float) -> None:
-        self._views.pop(view.checksum, None)
-        self._views[view.checksum] = (view, now)
-        while len(self._views) > self.size:
-            del self._views[next(iter(self._views))]
+        views = self._views
+        old = views.pop(view.checksum, None)
+        if old is not None:
+            self.bytes -= old[0].size
+        if view.size > self.limit:
+            return
+        views[view.checksum] = (view, now)
+        self.bytes += view.size
+        while self.bytes > self.limit:
+            self.bytes -= views.pop(next(iter(views)))[0].size
+
+    def __len__(self) -> int:
+        return len(self._views)
 
     def get(self, key: str | None, now: float) -> View | None:
         found = self._views.get(key) if key else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 from support import CHARTS, ROOT, FakeClock, alice, bob
@@ -321,5 +322,59 @@ def test_refused_events_leave_no_garbage_holding_the_context_they_refused(clock)
             tracemalloc.stop()
             gc.enable()
         assert grown < 1_000_000, grown  # each refusal left its list behind: ~10 MB in all
+
+    run(go())
+
+
+def test_a_todo_actor_filled_step_by_step_holds_its_state_not_every_view_it_had(clock):
+    """The view cache held 256 views of any size: a todo list filled to its cap one ADD_TODO
+    at a time kept ~280 MB; it is bounded in bytes (ACTORKIT_VIEW_CACHE) now."""
+    import gc
+    import tracemalloc
+
+    from actorkit.limits import Limits
+
+    async def go() -> tuple[int, int, Any]:
+        s = ActorSystem({"todo": load_chart(ROOT / "charts" / "todo.yaml")}, clock=clock,
+                        limits=Limits(view_cache=256 * 1024))
+        frames: list[str] = []
+        conn = await s.connect("todo", "full", alice, frames.append)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            for i in range(400):
+                await s.send("todo", "full", alice,
+                             {"type": "ADD_TODO", "text": f"{i:04d}" + "x" * 496})
+            frames.clear()
+            gc.collect()
+            held = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        cell = await s.cell("todo", "full", None)
+        await s.disconnect(conn)
+        return held, len(s.get("todo", "full").snapshot_json()), cell  # type: ignore[union-attr]
+
+    held, stored, cell = run(go())
+    # the state as Python objects and JSON, the views last sent, and the cache: a few times
+    # the stored state (230 KB), not the 400 states it went through (~90 MB)
+    assert held < 8 * stored + 256 * 1024, (held, stored)
+    assert cell.cache.bytes <= 256 * 1024
+
+
+def test_a_client_with_the_current_checksum_gets_nothing_even_past_the_cache(clock):
+    from actorkit.limits import Limits
+
+    async def go() -> None:
+        s = ActorSystem({"todo": load_chart(ROOT / "charts" / "todo.yaml")}, clock=clock,
+                        limits=Limits(view_cache=1000))
+        todos = [{"id": str(i), "text": "x" * 100, "completed": False} for i in range(50)]
+        await s.send("todo", "big", Caller.service("sync"), {"type": "SYNC_TODOS",
+                                                              "todos": todos})
+        view = await s.snapshot("todo", "big", alice)
+        assert len(view.json) > 1000  # too big for the cache
+        frames: list[str] = []
+        conn = await s.connect("todo", "big", alice, frames.append, checksum=view.checksum)
+        assert frames == []  # current: nothing to send
+        await s.disconnect(conn)
 
     run(go())

@@ -7,7 +7,18 @@ import orjson
 import pytest
 from hypothesis import given, settings
 
-from actorkit.sync import PatchError, apply_patch, canonical, checksum, diff, view_bytes
+from actorkit.sync import (
+    PatchError,
+    View,
+    ViewCache,
+    Views,
+    apply_patch,
+    canonical,
+    checksum,
+    diff,
+    view_bytes,
+    view_checksum,
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10, 10) | st.floats(allow_nan=False,
@@ -72,3 +83,50 @@ def test_patches_that_do_not_apply_say_so():
                                     {"op": "move", "from": "/b", "path": "/c"},
                                     {"op": "test", "path": "/c", "value": [1, 2]}]) == {
         "a": [1, 2], "c": [1, 2]}
+
+
+# -- views and the cache of them -------------------------------------------------------------
+
+def views(public: object, **buckets: object) -> Views:
+    return Views(canonical(public), {k: canonical(v) for k, v in buckets.items()},
+                 b'"ready"', b"{}")
+
+
+def test_a_views_checksum_and_size_are_those_of_its_json_made_only_when_asked():
+    view = views({"todos": ["milk"]}, alice={"filter": "all"}).of("alice")
+    made = view_bytes(canonical({"todos": ["milk"]}), canonical({"filter": "all"}), b'"ready"')
+    assert view.json == made and view.checksum == checksum(made) and view.size == len(made)
+    assert view.checksum == view_checksum(view.public_json, view.private_json, view.value_json)
+    assert "json" not in View.__slots__  # not kept: the parts are, shared by every view
+
+
+def test_the_view_cache_is_bounded_in_bytes_and_puts_out_the_oldest_first():
+    cache = ViewCache(limit=1000)
+    made = [views({"n": i, "pad": "x" * 150}).of("a") for i in range(10)]
+    for i, view in enumerate(made):
+        cache.put(view, now=float(i))
+        assert cache.bytes <= 1000
+    assert cache.bytes == sum(v.size for v in made[-len(cache):])
+    kept = [v for v in made if cache.get(v.checksum, now=10.0) is v]
+    assert kept == made[-len(cache):] and 4 <= len(kept) < 10
+    cache.put(made[-len(cache)], now=11.0)  # put again: the newest now
+    cache.put(views({"n": 99, "pad": "x" * 150}).of("a"), now=12.0)
+    assert cache.get(made[-len(cache)].checksum, now=12.0) is not None
+
+
+def test_a_view_larger_than_the_cache_is_not_kept_and_old_ones_expire():
+    cache = ViewCache(limit=1000, ttl=60.0)
+    small = views({"n": 1}).of("a")
+    cache.put(small, now=0.0)
+    cache.put(views({"pad": "x" * 2000}).of("a"), now=0.0)
+    assert len(cache) == 1 and cache.get(small.checksum, now=60.0) is small
+    assert cache.get(small.checksum, now=61.0) is None
+
+
+def test_released_views_are_parsed_again_when_needed():
+    made = views({"todos": ["milk"]}, alice={"filter": "all"})
+    view = made.of("alice")
+    first = view.data
+    made.release()
+    again = view.data
+    assert again == first and again["public"] is not first["public"]

@@ -316,3 +316,19 @@ def test_deaf_clients_sending_events_past_the_cap_cannot_grow_the_server():
         finally:
             for sock in deaf:
                 sock.close()
+
+
+# -- what an actor keeps ---------------------------------------------------------------------
+
+def test_a_todo_list_filled_to_its_cap_one_event_at_a_time_costs_megabytes_not_hundreds(server):
+    """The view cache kept 256 views of any size: such a list took ~300 MB of the server."""
+    post(server, "todo/fill-0", {"type": "ADD_TODO", "text": "warm"})
+    before = memory(server)
+    with httpx.Client(timeout=30) as client:
+        auth = headers(server, "todo/fill-1")
+        for i in range(1000):
+            body = json.dumps({"type": "ADD_TODO", "text": f"{i:04d}" + "x" * 496}).encode()
+            r = client.post(f"{server.url}/api/todo/fill-1", content=body, headers=auth)
+            assert r.status_code == 200, r.text
+    after = memory(server)
+    assert after["VmHWM"] - before["VmHWM"] < 40 * MB, (before, after)
