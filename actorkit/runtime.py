@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import inspect
 import logging
 import time
 from collections import OrderedDict
@@ -30,7 +31,7 @@ from .jobs import Done, Job, Op, bring_back
 from .limits import Limits
 from .quarantine import Quarantines, quarantine_step, release_step
 from .statevalue import StateValue
-from .store.base import Entry, Store, Stored, StoreError
+from .store.base import Entry, Store, Stored, StoreError, page
 from .store.memory import MemoryStore
 from .sync import Frames, View
 from .workers import Workers
@@ -443,11 +444,17 @@ class ActorSystem:
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
                       limit: int = 100) -> list[Entry]:
-        """The actor's journal entries after step ``after`` (charts with ``persisted: false``
-        keep none)."""
-        chart = self.chart(actor_type)
-        return await self.store_for(chart).journal(actor_type, actor_id, after=after,
-                                                   limit=limit)
+        """The actor's journal entries after step ``after``: at most ``limit``, and at most
+        ``limits.journal_page`` bytes of them, but at least one (charts with
+        ``persisted: false`` keep none)."""
+        store = self.store_for(self.chart(actor_type))
+        page_bytes = self.limits.journal_page
+        if "max_bytes" in inspect.signature(store.journal).parameters:
+            return await store.journal(actor_type, actor_id, after=after, limit=limit,
+                                       max_bytes=page_bytes)
+        # A store of the user's own, written before pages had a size: the page is cut here.
+        found = await store.journal(actor_type, actor_id, after=after, limit=limit)
+        return page(found, Entry.page_bytes, page_bytes)
 
     async def tick(self, actor_type: str, actor_id: str) -> list[StepResult]:
         """Run the actor's timer steps that are due now (restoring it if it is stored)."""

@@ -378,3 +378,35 @@ def test_a_client_with_the_current_checksum_gets_nothing_even_past_the_cache(clo
         await s.disconnect(conn)
 
     run(go())
+
+
+def test_journal_pages_are_bounded_in_bytes_even_from_a_store_of_ones_own(clock):
+    from actorkit.limits import Limits
+    from actorkit.store import MemoryStore
+
+    class OldStore(MemoryStore):
+        """A store written before journal pages had a size (no ``max_bytes``)."""
+
+        async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
+                          limit: int = 100) -> list:  # type: ignore[override]
+            return await super().journal(actor_type, actor_id, after=after, limit=limit)
+
+    async def go() -> None:
+        charts = {"todo": load_chart(ROOT / "charts" / "todo.yaml")}
+        for store in (MemoryStore(), OldStore()):
+            s = ActorSystem(charts, store=store, clock=clock,
+                            limits=Limits(journal_page=2000))
+            for _ in range(6):
+                await s.send("todo", "j", alice, {"type": "ADD_TODO", "text": "x" * 500})
+            seen, after = [], -1
+            for _ in range(10):
+                found = await s.journal("todo", "j", after=after, limit=100)
+                if not found:
+                    break
+                assert sum(e.page_bytes() for e in found) <= 2000
+                seen.append([e.seq for e in found])
+                after = found[-1].seq
+            assert [seq for page in seen for seq in page] == list(range(7))
+            assert len(seen) > 2, seen  # ~700 bytes an entry: two or three a page
+
+    run(go())

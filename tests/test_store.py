@@ -15,6 +15,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 import pytest
 from support import alice, ops
 
@@ -119,6 +120,32 @@ def test_journal_entries_come_back_as_committed_and_page_by_seq(make_store):
             "type": None, "data": None, "error": "HookError: it broke"}
 
     run(go())
+
+
+def test_journal_pages_are_bounded_in_bytes_and_hold_at_least_one_entry(make_store):
+    async def go() -> None:
+        store = make_store()
+        sizes = [100, 3000, 100, 100, 9000, 100]  # bytes of text in each entry
+        await commit(store, [event(i, "x" * n) for i, n in enumerate(sizes)])
+        pages, after = [], -1
+        for _ in range(10):  # walk them as a client does, each page's last seq the next after
+            found = await store.journal("todo", "a", after=after, max_bytes=4000)
+            if not found:
+                break
+            pages.append([e.seq for e in found])
+            assert sum(e.page_bytes() for e in found) <= 4000 or len(found) == 1
+            after = found[-1].seq
+        assert pages == [[0, 1, 2], [3], [4], [5]]  # entry 4 is past the page on its own
+        assert [e.seq for e in await store.journal("todo", "a", max_bytes=1)] == [0]
+        assert len(await store.journal("todo", "a", limit=3, max_bytes=10**9)) == 3
+
+    run(go())
+
+
+def test_an_entrys_page_bytes_are_at_least_its_json():
+    for entry in (event(123456789, "x" * 100), Entry(7, 1e9 + 0.123456, "timer", SYSTEM, None,
+                                                      None, "HookError: " + "é" * 50)):
+        assert entry.page_bytes() >= len(orjson.dumps(entry.to_json())) + 20  # and a comma
 
 
 def test_a_commit_of_a_step_already_journaled_is_refused_and_changes_nothing(make_store):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -73,6 +73,35 @@ class Entry:
     def data_json(self) -> bytes:
         return orjson.dumps(self.data)
 
+    def page_bytes(self) -> int:
+        """The bytes it takes in a journal page, at most (:func:`entry_bytes`)."""
+        return entry_bytes(self.data_json(), self.error, self.type, self.caller.id)
+
+
+#: What an entry takes in a journal page besides its data, error, type and caller id: its
+#: keys, numbers and punctuation, and its share of the page's (at most; about 130 bytes).
+ENTRY_FRAME = 160
+
+
+def entry_bytes(data: bytes | None, *names: str | None) -> int:
+    """The bytes one entry takes in a journal page, at most: ``data`` is its data's JSON,
+    ``names`` its error, event type and caller id."""
+    return ENTRY_FRAME + len(data or b"") + sum(len(n.encode()) for n in names if n)
+
+
+def page(rows: Iterable[T], size: Callable[[T], int], max_bytes: int | None) -> list[T]:
+    """The first of ``rows`` that fit in ``max_bytes`` as ``size`` counts them, and at least
+    one; the rows after are not read."""
+    taken: list[T] = []
+    total = 0
+    for row in rows:
+        if max_bytes is not None:
+            total += size(row)
+            if taken and total > max_bytes:
+                break
+        taken.append(row)
+    return taken
+
 
 @dataclass(frozen=True)
 class Stored:
@@ -109,8 +138,10 @@ class Store(Protocol):
         ...
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
-                      limit: int = 100) -> list[Entry]:
-        """Journal entries with ``seq > after``, oldest first, at most ``limit``."""
+                      limit: int = 100, max_bytes: int | None = None) -> list[Entry]:
+        """Journal entries with ``seq > after``, oldest first, at most ``limit`` and, with
+        ``max_bytes``, no more of them than :func:`entry_bytes` counts within it, but always
+        at least one (:func:`page`). A page never holds more than that in memory."""
         ...
 
     async def wakes(self) -> list[tuple[float, str, str]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .base import Entry, StepTaken, Stored
+from .base import Entry, StepTaken, Stored, page
 
 __all__ = ["MemoryStore"]
 
@@ -44,9 +44,10 @@ class MemoryStore:
             self._wakes[key] = wake
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
-                      limit: int = 100) -> list[Entry]:
+                      limit: int = 100, max_bytes: int | None = None) -> list[Entry]:
         entries = self._journal.get((actor_type, actor_id), [])
-        return [e for e in entries if e.seq > after][:limit]
+        found = [e for e in entries if e.seq > after][:limit]
+        return page(found, Entry.page_bytes, max_bytes)
 
     async def wakes(self) -> list[tuple[float, str, str]]:
         return sorted((due, t, i) for (t, i), due in self._wakes.items())

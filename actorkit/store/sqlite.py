@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,7 +37,7 @@ import orjson
 
 from ..company import Company
 from ..events import Caller
-from .base import Entry, StepTaken, Stored, StoreError, outcome
+from .base import Entry, StepTaken, Stored, StoreError, entry_bytes, outcome, page
 
 log = logging.getLogger("actorkit")
 
@@ -157,15 +157,18 @@ class SqliteStore:
             os.close(self._owner)  # and the lock with it
             self._owner = None
 
-    async def _read(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        """The rows of a query, waiting (off the loop) while another process locks the file."""
+    async def _read(self, sql: str, params: tuple[Any, ...],
+                    take: Callable[[Iterator[Any]], list[Any]] | None = None) -> list[Any]:
+        """The rows of a query (those ``take`` takes from them, with it), waiting (off the
+        loop) while another process locks the file."""
         if self._broken is not None:
             raise StoreError(self._broken)
         started, attempt = time.monotonic(), 0
         while True:
             try:
                 with self._lock:
-                    return self._db.execute(sql, params).fetchall()
+                    cursor = self._db.execute(sql, params)
+                    return cursor.fetchall() if take is None else take(cursor)
             except sqlite3.Error as e:
                 if not _busy(e) or time.monotonic() - started > self.wait:
                     raise StoreError(f"cannot read the actor store {self.path}: {e}") from e
@@ -329,11 +332,12 @@ class SqliteStore:
             db.execute("RELEASE actor")
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
-                      limit: int = 100) -> list[Entry]:
+                      limit: int = 100, max_bytes: int | None = None) -> list[Entry]:
         rows = await self._read(
             "SELECT seq, time, kind, caller_type, caller_id, event, data, error "
             "FROM journal WHERE type = ? AND id = ? AND seq > ? ORDER BY seq LIMIT ?",
-            (actor_type, actor_id, after, limit))
+            (actor_type, actor_id, after, limit),
+            lambda cursor: page(cursor, _row_bytes, max_bytes))
         return [Entry(int(r[0]), float(r[1]), r[2], Caller(r[3], r[4]), r[5],
                       orjson.loads(r[6]) if r[6] is not None else None, r[7]) for r in rows]
 
@@ -417,3 +421,9 @@ class _Files:
         for fd in self.fds.values():
             os.close(fd)
         self.fds.clear()
+
+
+def _row_bytes(row: Any) -> int:
+    """:func:`entry_bytes` of a journal row (seq, time, kind, caller type and id, event,
+    data, error)."""
+    return entry_bytes(row[6], row[7], row[5], row[4])

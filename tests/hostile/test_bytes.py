@@ -332,3 +332,25 @@ def test_a_todo_list_filled_to_its_cap_one_event_at_a_time_costs_megabytes_not_h
             assert r.status_code == 200, r.text
     after = memory(server)
     assert after["VmHWM"] - before["VmHWM"] < 40 * MB, (before, after)
+
+
+def test_journal_pages_are_bounded_in_bytes_and_next_walks_them_all(server):
+    for n in range(4):  # four entries of ~580 KB: a page of 1 MiB holds one of them at a time
+        r = post(server, "todo/journal-1", {"type": "SYNC_TODOS", "todos": other_todos(n)},
+                 caller="service:sync")
+        assert r.status_code == 200
+    seqs: list[int] = []
+    after = -1
+    for _ in range(20):
+        r = httpx.get(f"{server.url}/api/todo/journal-1/events", timeout=30,
+                      params={"after": after, "limit": 1000},
+                      headers=headers(server, "todo/journal-1", "service:audit"))
+        assert r.status_code == 200
+        body = r.json()
+        if not body["events"]:
+            assert body["next"] is None
+            break
+        assert len(r.content) <= MB or len(body["events"]) == 1
+        seqs += [e["seq"] for e in body["events"]]
+        after = body["next"]
+    assert seqs == list(range(5))  # the spawn, then the four, each once, in order
