@@ -10,7 +10,7 @@ import socket
 import struct
 
 from actorkit.server.failures import Failure
-from actorkit.server.socket import Outbox, _reason, abort_of
+from actorkit.server.socket import Outbox, _reason, transport_of
 
 
 class FakeSocket:
@@ -96,23 +96,52 @@ def test_one_big_frame_can_overflow_the_outbox_where_many_small_ones_do_not():
     asyncio.run(go())
 
 
-def test_a_socket_that_takes_nothing_for_the_stall_time_is_aborted():
+class FakeTransport:
+    """What the outbox asks of uvicorn's transport: the bytes it holds, and an abort."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.held = 100_000
+        self.aborted = asyncio.Event()
+
+    def get_write_buffer_size(self) -> int:
+        return self.held
+
+    def get_extra_info(self, name: str) -> object:
+        return self.sock if name == "socket" else None
+
+    def abort(self) -> None:
+        self.aborted.set()
+
+
+async def until(condition, seconds: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await asyncio.sleep(0.02)
+
+
+def test_a_socket_that_takes_nothing_for_the_stall_time_has_its_connection_reset():
     async def go() -> None:
-        socket = FakeSocket()
-        aborted = asyncio.Event()
-        box = Outbox(socket.send, stall=0.2, abort=aborted.set)
-        socket.writable.clear()  # the client never reads: the transport never drains
+        socket_ = FakeSocket()
+        transport = FakeTransport()
+        box = Outbox(socket_.send, stall=0.2, transport=transport)
+        socket_.writable.clear()  # the client never reads: the transport never drains
         box.push("a")
         box.push("b")
-        await asyncio.wait_for(aborted.wait(), 10)
+        await asyncio.wait_for(transport.aborted.wait(), 10)
         assert box.closed and not box._pending
+        # a zero linger: the close resets the connection instead of offering what is unread
+        linger = transport.sock.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8)
+        assert struct.unpack("ii", linger) == (1, 0)
+        transport.sock.close()
         box.push("late")
         assert not box._pending
 
     asyncio.run(go())
 
 
-def test_a_slow_socket_that_keeps_taking_frames_is_not_aborted():
+def test_a_slow_socket_that_keeps_taking_frames_is_not_reset():
     async def go() -> None:
         permits: asyncio.Queue[None] = asyncio.Queue()  # one frame out per permit
         sent: list[str] = []
@@ -121,67 +150,64 @@ def test_a_slow_socket_that_keeps_taking_frames_is_not_aborted():
             await permits.get()
             sent.append(message["text"])
 
-        aborted: list[bool] = []
-        box = Outbox(send, stall=1.0, abort=lambda: aborted.append(True))
+        transport = FakeTransport()
+        box = Outbox(send, stall=0.5, transport=transport)
         for i in range(8):
             box.push(str(i))
-        for _ in range(8):  # one frame every 0.3 s: 2.4 s in all, never 1 s without one
-            await asyncio.sleep(0.3)
+        for _ in range(8):  # one frame every 0.15 s: 1.2 s in all, never 0.5 s without one
+            await asyncio.sleep(0.15)
             permits.put_nowait(None)
-        for _ in range(20):
-            await asyncio.sleep(0)
-        assert sent == [str(i) for i in range(8)] and not aborted
+        await until(lambda: box._task is None)
+        assert sent == [str(i) for i in range(8)] and not transport.aborted.is_set()
         assert box._timer is None  # caught up: nothing left watching
+        transport.sock.close()
 
     asyncio.run(go())
 
 
-def test_without_abort_a_stalled_socket_stops_being_sent_to():
+def test_a_client_taking_one_large_frame_slowly_is_not_reset_until_it_stops():
     async def go() -> None:
-        socket = FakeSocket()
-        box = Outbox(socket.send, stall=0.2)
-        socket.writable.clear()
+        socket_ = FakeSocket()
+        transport = FakeTransport()
+        box = Outbox(socket_.send, stall=0.5, transport=transport)
+        socket_.writable.clear()  # no frame goes out: the transport holds a large one
         box.push("a")
         box.push("b")
-        for _ in range(50):
-            await asyncio.sleep(0.05)
-            if box._task is None:
-                break
-        assert box.closed and box._task is None and socket.sent == []
+        for _ in range(8):  # ...which the client reads bit by bit for 1.2 s
+            await asyncio.sleep(0.15)
+            transport.held -= 1000
+        assert not transport.aborted.is_set()
+        await asyncio.wait_for(transport.aborted.wait(), 10)  # then stops: reset
+        transport.sock.close()
 
     asyncio.run(go())
 
 
-def test_abort_is_found_on_uvicorns_own_send_and_resets_the_connection():
-    class Transport:
-        def __init__(self) -> None:
-            self.sock = socket.socket()
-            self.aborted = False
+def test_without_its_transport_a_stalled_socket_stops_being_sent_to():
+    async def go() -> None:
+        socket_ = FakeSocket()
+        box = Outbox(socket_.send, stall=0.2)
+        socket_.writable.clear()
+        box.push("a")
+        box.push("b")
+        await until(lambda: box._task is None)
+        assert box.closed and socket_.sent == []
 
-        def get_extra_info(self, name: str) -> object:
-            return self.sock if name == "socket" else None
+    asyncio.run(go())
 
-        def abort(self) -> None:
-            self.aborted = True
 
+def test_the_transport_is_found_under_uvicorns_own_send_only():
     class Protocol:
         def __init__(self) -> None:
-            self.transport = Transport()
+            self.transport = FakeTransport()
 
         async def send(self, message: dict) -> None: ...
 
     protocol = Protocol()
-    abort = abort_of(protocol.send)
-    assert abort is not None
-    abort()
-    transport = protocol.transport
-    assert transport.aborted
-    # a zero linger: the close resets the connection instead of offering what is unread
-    linger = transport.sock.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8)
-    assert struct.unpack("ii", linger) == (1, 0)
-    transport.sock.close()
-    assert abort_of(FakeSocket().send) is None  # no transport behind it
-    assert abort_of(lambda message: None) is None  # type: ignore[arg-type, return-value]
+    assert transport_of(protocol.send) is protocol.transport
+    protocol.transport.sock.close()
+    assert transport_of(FakeSocket().send) is None  # no transport behind it
+    assert transport_of(lambda message: None) is None  # type: ignore[arg-type, return-value]
 
 
 def test_a_gone_socket_stops_the_outbox():

@@ -40,7 +40,7 @@ from .failures import Failure, failure
 from .query import Query
 from .wire import Malformed, check_path_id, loads
 
-__all__ = ["EXPIRED", "Outbox", "SocketEndpoint", "abort_of"]
+__all__ = ["EXPIRED", "Outbox", "SocketEndpoint", "transport_of"]
 
 #: The reason of the close (code 1008) that ends a socket when its access token expires.
 EXPIRED = "access token expired: reconnect with a fresh token"
@@ -58,22 +58,24 @@ class Outbox:
     At most ``limit`` bytes of frames (counted as their characters) wait for a socket that
     blocks: past that the client is too far behind, what waits is dropped and the socket is
     closed (1013) after the frame being written; it resumes from its last checksum when it
-    reconnects. A socket with frames waiting that takes none of them for ``stall`` seconds is
-    dropped with ``abort``: a client that never reads never takes a close frame either, and
-    the connection would stay, with what the transport holds for it, until it went.
-    Without ``abort`` (a server that does not let the app reach its transport) the outbox
-    stops sending instead, and holds nothing more.
+    reconnects. A socket with frames waiting that takes nothing for ``stall`` seconds (no
+    frame goes out, and the ``transport`` holds no fewer bytes for it) is dropped: its
+    connection is reset, since a client that never reads never takes a close frame either,
+    and the connection would stay, with what the transport holds for it, until it went.
+    Without the ``transport`` (a server that does not let the app reach it) the outbox stops
+    sending instead, and holds nothing more.
     """
 
-    __slots__ = ("_abort", "_closing", "_limit", "_moved", "_overflow", "_pending", "_send",
-                 "_stall", "_task", "_timer", "_waiting", "closed")
+    __slots__ = ("_buffered", "_closing", "_limit", "_moved", "_overflow", "_pending",
+                 "_send", "_stall", "_task", "_timer", "_transport", "_waiting", "closed")
 
     def __init__(self, send: Send, *, limit: int = 1024 * 1024, stall: float = 10.0,
-                 abort: Callable[[], None] | None = None) -> None:
+                 transport: Any = None) -> None:
         self._send = send
         self._limit = limit
         self._stall = stall
-        self._abort = abort
+        self._transport = transport
+        self._buffered = 0  # what the transport held for the socket when last looked at
         self._pending: deque[str] = deque()
         self._waiting = 0  # characters in _pending
         self._task: asyncio.Task[None] | None = None
@@ -117,14 +119,24 @@ class Outbox:
         self._task = asyncio.ensure_future(drain)
         loop = asyncio.get_running_loop()
         self._moved = loop.time()
+        self._buffered = self._held()
         if self._timer is None:
             self._timer = loop.call_later(self._stall, self._watch)
+
+    def _held(self) -> int:
+        """Bytes the transport holds for the socket (0 without one)."""
+        transport = self._transport
+        return int(transport.get_write_buffer_size()) if transport is not None else 0
 
     def _watch(self) -> None:
         self._timer = None
         if self._task is None or self._task.done():
             return  # caught up
         loop = asyncio.get_running_loop()
+        held = self._held()
+        if held < self._buffered:  # a slow client, taking a large frame bit by bit
+            self._moved = loop.time()
+        self._buffered = held
         idle = loop.time() - self._moved
         if idle < self._stall:
             self._timer = loop.call_later(self._stall - idle, self._watch)
@@ -133,8 +145,8 @@ class Outbox:
         self.closed = True
         self._pending.clear()
         self._waiting = 0
-        if self._abort is not None:
-            self._abort()  # the blocked send fails, and the receive loop sees the end
+        if self._transport is not None:
+            _reset(self._transport)  # the blocked send fails, the receive loop sees the end
         else:
             self._task.cancel()
 
@@ -186,24 +198,23 @@ class Outbox:
             self._timer = None
 
 
-def abort_of(send: Send) -> Callable[[], None] | None:
-    """How to drop a socket's connection at once, if the server lets the app reach it:
-    uvicorn gives the app its protocol's own ``send``, whose object holds the transport.
-    ``None`` under other servers, or when middleware wraps ``send``."""
-    transport: Any = getattr(getattr(send, "__self__", None), "transport", None)
-    if not callable(getattr(transport, "abort", None)):
-        return None
+def transport_of(send: Send) -> Any:
+    """The transport under a socket's ``send``, if the server lets the app reach it: uvicorn
+    gives the app its protocol's own ``send`` method, whose object holds it. ``None`` under
+    other servers, or when middleware wraps ``send``."""
+    transport = getattr(getattr(send, "__self__", None), "transport", None)
+    needs = ("abort", "get_write_buffer_size", "get_extra_info")
+    return transport if all(callable(getattr(transport, n, None)) for n in needs) else None
 
-    def abort() -> None:
-        # Aborting closes the socket, but the kernel would go on offering the client what
-        # it never reads (a FIN waits behind it) for minutes: a zero linger resets the
-        # connection and drops its buffers now.
-        sock = transport.get_extra_info("socket")
-        with contextlib.suppress(Exception):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        transport.abort()
 
-    return abort
+def _reset(transport: Any) -> None:
+    """Drop a connection at once. Aborting closes the socket, but the kernel would go on
+    offering the client what it never reads (a FIN waits behind it) for minutes: a zero
+    linger resets the connection and drops its buffers now."""
+    sock = transport.get_extra_info("socket")
+    with contextlib.suppress(Exception):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    transport.abort()
 
 
 async def _finish(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
@@ -263,7 +274,7 @@ class SocketEndpoint:
         await send({"type": "websocket.accept"})
         limits = self.system.limits
         outbox = Outbox(send, limit=limits.socket_buffer, stall=limits.socket_stall,
-                        abort=abort_of(send))
+                        transport=transport_of(send))
         expiry = _Expiry(lifetime, outbox, send)
         conn: Connection | None = None
         max_body = limits.max_body
