@@ -267,7 +267,7 @@ def test_a_socket_is_closed_when_its_token_expires_and_nothing_follows_the_close
             await socket.send(message)
 
         box = Outbox(send)
-        expiry = _Expiry(0.05, box, send)
+        expiry = _Expiry(0.05, box)
         box.push("a")
         assert not expiry.expired
         await asyncio.sleep(0.2)
@@ -277,8 +277,27 @@ def test_a_socket_is_closed_when_its_token_expires_and_nothing_follows_the_close
         assert socket.sent == ["a", 1008]
 
         kept = Outbox(send)
-        _Expiry(0.05, kept, send).cancel()  # the socket went away first
+        _Expiry(0.05, kept).cancel()  # the socket went away first
         await asyncio.sleep(0.2)
         assert not kept.closed and len(closes) == 1
+
+    asyncio.run(go())
+
+
+def test_an_expired_token_on_a_socket_that_never_reads_drops_its_frames_and_resets_it():
+    from actorkit.server.socket import _Expiry
+
+    async def go() -> None:
+        socket_ = FakeSocket()
+        transport = FakeTransport()
+        box = Outbox(socket_.send, stall=0.3, transport=transport)
+        socket_.writable.clear()  # never reads
+        box.push("a")
+        box.push("b")
+        _Expiry(0.05, box)
+        await asyncio.sleep(0.1)
+        assert box.closed and not box._pending  # "b" will never follow the close
+        await asyncio.wait_for(transport.aborted.wait(), 10)
+        transport.sock.close()
 
     asyncio.run(go())

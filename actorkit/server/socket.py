@@ -177,10 +177,15 @@ class Outbox:
                 self._timer.cancel()
                 self._timer = None
 
-    def push_close(self, code: int, reason: str) -> None:
-        """Close the socket with ``code`` and ``reason`` once the frames before are sent."""
+    def push_close(self, code: int, reason: str, *, drop: bool = False) -> None:
+        """Close the socket with ``code`` and ``reason`` once the frames before are sent (with
+        ``drop``, once the one being written is: those waiting are dropped). A socket that
+        takes nothing meanwhile is reset after ``stall`` seconds, as any other."""
         if self.closed:
             return
+        if drop:
+            self._pending.clear()
+            self._waiting = 0
         message = {"type": "websocket.close", "code": code, "reason": reason}
         if self._task is None:
             self._start(self._drain(None, self._send(message)))
@@ -275,7 +280,7 @@ class SocketEndpoint:
         limits = self.system.limits
         outbox = Outbox(send, limit=limits.socket_buffer, stall=limits.socket_stall,
                         transport=transport_of(send))
-        expiry = _Expiry(lifetime, outbox, send)
+        expiry = _Expiry(lifetime, outbox)
         conn: Connection | None = None
         max_body = limits.max_body
 
@@ -365,23 +370,17 @@ class _Expiry:
     """Closes a socket when its access token expires (1008, "reconnect with a fresh
     token"): a socket lives as long as the token it was opened with, like a request."""
 
-    __slots__ = ("_closing", "_outbox", "_send", "_timer", "expired")
+    __slots__ = ("_outbox", "_timer", "expired")
 
-    def __init__(self, lifetime: float, outbox: Outbox, send: Send) -> None:
+    def __init__(self, lifetime: float, outbox: Outbox) -> None:
         self.expired = False
         self._outbox = outbox
-        self._send = send
-        self._closing: asyncio.Task[None] | None = None
         self._timer = asyncio.get_running_loop().call_later(max(lifetime, 0.0), self._expire)
 
     def _expire(self) -> None:
         self.expired = True
-        self._outbox.close()  # no frame may follow the close
-        self._closing = asyncio.ensure_future(self._close())
-
-    async def _close(self) -> None:
-        with contextlib.suppress(Exception):  # the socket may be gone already
-            await self._send({"type": "websocket.close", "code": 1008, "reason": EXPIRED})
+        # No frame may follow the close; one that takes nothing is reset like any other.
+        self._outbox.push_close(1008, EXPIRED, drop=True)
 
     def cancel(self) -> None:
         """The socket is going away: no need to close it."""
