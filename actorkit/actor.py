@@ -209,7 +209,7 @@ class Actor:
                         context={}, run_preamble=False, at=float(snap["time"]))
             actor._apply(snap)
             actor._committed = snapshots.dump(actor._snapshot_dict())
-            actor._size = len(actor._committed)
+            actor._size = actor._measure()
             if chart.max_state is None:
                 actor.max_state = max_state
         except (KeyError, TypeError, ValueError) as e:
@@ -600,8 +600,7 @@ class Actor:
                    if k not in ("public", "private")}
         seq_was, time_was, wakeup_was = self._seq, self._time, self._wakeup
         self._seq, self._time, self._wakeup = seq, now, wakeup
-        # The state's size, from the parts serialised anyway: all of the snapshot but a few
-        # hundred bytes of its frame (exact when the whole is serialised here).
+        # The state's size, from the parts serialised anyway (see _measure).
         size = len(public_json) + len(private_json) + len(value_json) + len(self._input_json)
         try:
             # Every part the next step could change in place is frozen as JSON now; the
@@ -620,7 +619,6 @@ class Actor:
                                        frozen=True, timers=timers)
             if snap.get("old") or snap["queue"]:  # contract memory, queued event data
                 committed, unsaved = snapshots.dump(snap), None
-                size = len(committed)
                 for name in ("queue", "old"):  # sismic's own send() data is not checked
                     if snap.get(name) and jsonvalue.not_json(snap[name], committed, ""):
                         _not_json(snap[name], f"/{name}", "")
@@ -648,6 +646,17 @@ class Actor:
         self._public_json, self._private_json = public_json, private_json
         if buckets is not None:
             self._buckets = buckets
+
+    def _measure(self) -> int:
+        """The state's size as :attr:`max_state` counts it: its context, state value, timers
+        and input as JSON, all of the snapshot but a few hundred bytes of its frame (and
+        sismic's queued events). :meth:`_commit` counts the same from what it serialises."""
+        internal = [snapshots.canonical(v) for k, v in self._evaluator._context.items()
+                    if k not in ("public", "private")]
+        timers = snapshots.canonical([t.to_json() for t in self._timers]) if self._timers \
+            else b""
+        return len(self._public_json) + len(self._private_json) + len(self._value_json) + \
+            len(self._input_json) + sum(map(len, internal)) + len(timers)
 
     def _rollback(self) -> None:
         if self._committed or self._unsaved is not None:

@@ -18,7 +18,7 @@ import orjson
 
 from .actor import Actor, StepResult
 from .chart import Chart
-from .errors import ActorkitError, StepError
+from .errors import ActorkitError, BoundError, ContextError, StepError
 from .events import Caller
 from .journal import entries
 from .migrate import migrate_snapshot
@@ -55,18 +55,19 @@ class Op:
         return self.name in ("connect", "disconnect", "resume")
 
 
-def bring_back(chart: Chart, snap: dict[str, Any],
-               clock: Callable[[], float]) -> tuple[Actor, list[Entry]]:
+def bring_back(chart: Chart, snap: dict[str, Any], clock: Callable[[], float],
+               max_state: int | None = None) -> tuple[Actor, list[Entry]]:
     """A stored actor (its snapshot, parsed) as it comes back: migrated if its chart version
     is older (with MIGRATE), its overdue timers run, then RESUME. Returns the actor and the
-    journal entries to commit; raises if any of it fails (nothing is to be stored then)."""
+    journal entries to commit; raises if any of it fails (nothing is to be stored then).
+    ``max_state`` as for :meth:`Actor.restore`."""
     old = snap.get("actor", {}).get("version")
     journal: list[Entry] = []
     if old == chart.version:
-        actor = Actor.restore(chart, snap, clock=clock)
+        actor = Actor.restore(chart, snap, clock=clock, max_state=max_state)
     else:
         migrated = migrate_snapshot(chart, snap)  # SnapshotError: the stored one stays
-        actor = Actor.restore(chart, migrated, clock=clock)
+        actor = Actor.restore(chart, migrated, clock=clock, max_state=max_state)
         journal.append(Entry(actor.seq, actor.time, "migrate", Caller.system(actor.id),
                              None, {"fromVersion": old, "toVersion": chart.version,
                                     "snapshot": migrated}))
@@ -77,11 +78,17 @@ def bring_back(chart: Chart, snap: dict[str, Any],
         actor.advance(clock())  # so a read right after a restart sees them
         actor.resume()
     except StepError as e:
-        e.step_message = str(e)  # what the step said, for a quarantine's reason
-        e.args = (f"{chart.actor_type}/{actor.id} could not be brought back: its "
-                  f"{e.event_type} step failed: {e}; the stored actor is unchanged and "
-                  f"is brought back again on its next touch",)
-        raise
+        failed = e
+        if isinstance(e, BoundError):  # the actor's own step: not the fault of who touched it
+            failed = ContextError(str(e), pointer=e.pointer)
+            failed.event_type = e.event_type
+        failed.step_message = str(e)  # what the step said, for a quarantine's reason
+        failed.args = (f"{chart.actor_type}/{actor.id} could not be brought back: its "
+                       f"{e.event_type} step failed: {e}; the stored actor is unchanged and "
+                       f"is brought back again on its next touch",)
+        if failed is e:
+            raise
+        raise failed from e
     journal += entries(actor.take_steps())
     return actor, journal
 
@@ -133,7 +140,8 @@ def run(chart: Chart, job: Job) -> Done:
                                 clock=clock, max_state=job.max_state)
             return Done(actor.snapshot_json())
         if job.kind == "restore":
-            actor, journal = bring_back(chart, orjson.loads(job.snapshot), clock)
+            actor, journal = bring_back(chart, orjson.loads(job.snapshot), clock,
+                                        job.max_state)
             return Done(actor.snapshot_json(), journal=journal)
         assert job.op is not None
         actor = Actor.restore(chart, job.snapshot, clock=clock, max_state=job.max_state)

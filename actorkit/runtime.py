@@ -248,7 +248,7 @@ class ActorSystem:
                           snapshot: bytes) -> tuple[Actor, list[Entry]]:
         deadline.arm(self.limits.step_inline)
         try:
-            return bring_back(chart, snap, self.clock)
+            return bring_back(chart, snap, self.clock, self.limits.max_state)
         except Interrupted:
             pass  # ran long: again, in a worker
         finally:

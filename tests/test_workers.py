@@ -77,6 +77,24 @@ def test_a_job_holds_the_state_to_the_servers_max_state(slow):
     assert isinstance(spawned.failure, BoundError)  # even its first state
 
 
+def test_a_stored_actor_whose_own_step_passes_max_state_is_not_the_touchers_bound_error():
+    from support import chart
+
+    from actorkit import ContextError
+    from actorkit.jobs import bring_back
+
+    room = chart("lifecycle")
+    snap = Actor.spawn(room, "r", caller=alice, input={"topic": "t"}).snapshot()
+    snap["context"]["public"]["resumed"] = 9  # RESUME makes it 10: one byte more
+    size = Actor.restore(room, snap)._measure()
+    with pytest.raises(ContextError) as info:  # a 500, not the 409 of a sender's event
+        bring_back(room, snap, FakeClock(), max_state=size)
+    assert not isinstance(info.value, BoundError)
+    assert "could not be brought back: its RESUME step failed" in str(info.value)
+    assert isinstance(info.value.__cause__, BoundError)
+    bring_back(room, snap, FakeClock(), max_state=size + 1)  # fits: it comes back
+
+
 def test_a_step_past_its_deadline_fails_in_the_worker_which_carries_on(slow):
     before = Actor.spawn(slow, "a", caller=alice).snapshot_json()
 
