@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -265,106 +265,106 @@ async def _open_project(command: str, args: argparse.Namespace, *, lock: bool = 
         return None
 
 
-def _replay(args: argparse.Namespace) -> int:
+def _on_store(command: str, args: argparse.Namespace,
+              body: Callable[[dict[str, Chart], SqliteStore], Awaitable[int]], *,
+              lock: bool = True) -> int:
+    """Run ``body`` on the project's charts and actor store, then close the store; exit code
+    2 when the store cannot be opened or read."""
     import asyncio
 
-    from .journal import ReplayError, verify
-    from .store import StoreError
-
-    db = _store_path(args)
-
-    async def run() -> int:
-        opened = await _open_project("replay", args, lock=False)  # a server may hold it
-        if opened is None:
-            return 2
-        charts, store = opened
-        try:
-            chart = charts.get(args.type)
-            if chart is None:
-                print(f"actorkit replay: no chart serves actor type {args.type!r}",
-                      file=sys.stderr)
-                return 2
-            ids = [args.id] if args.id else await _all_ids(store, args.type)
-            if not ids:
-                print(f"actorkit replay: no {args.type} actors in {db}", file=sys.stderr)
-                return 2
-            code = 0
-            for actor_id in ids:
-                stored = await store.load(args.type, actor_id)
-                if stored is None:
-                    print(f"actorkit replay: {args.type}/{actor_id} is not in {db}",
-                          file=sys.stderr)
-                    return 2
-                try:
-                    verdict = await verify(store, chart, stored)
-                except ReplayError as e:
-                    print(f"actorkit replay: {e}", file=sys.stderr)
-                    code = 1 if stored.version == chart.version else max(code, 2)
-                    continue
-                since = (f" (from its migration at step {verdict.since})"
-                         if verdict.since is not None else "")
-                print(f"{args.type}/{actor_id}: {verdict.entries} journal entries{since} "
-                      f"replayed to step {verdict.seq}; stored state {verdict.stored[:16]}, "
-                      f"replayed {verdict.rebuilt[:16]}: "
-                      f"{'the same' if verdict.same else 'DIFFERENT'}")
-                if not verdict.same:
-                    code = 1
-            return code
-        except StoreError as e:
-            print(f"actorkit replay: {e}", file=sys.stderr)
-            return 2
-        finally:
-            await store.close()
-
-    return asyncio.run(run())
-
-
-def _quarantine(args: argparse.Namespace) -> int:
-    import asyncio
-    import time
-
-    from .runtime import ActorSystem, NotQuarantined
     from .store import StoreError
 
     async def run() -> int:
-        opened = await _open_project("quarantine", args)
+        opened = await _open_project(command, args, lock=lock)
         if opened is None:
             return 2
         charts, store = opened
         try:
             if args.type not in charts:
-                print(f"actorkit quarantine: no chart serves actor type {args.type!r}",
+                print(f"actorkit {command}: no chart serves actor type {args.type!r}",
                       file=sys.stderr)
                 return 2
-            system = ActorSystem(charts, store=store)
-            if args.action == "lift":
-                try:
-                    seq = await system.release(args.type, args.id)
-                except NotQuarantined as e:
-                    print(f"actorkit quarantine: {e}", file=sys.stderr)
-                    return 1
-                print(f"{args.type}/{args.id}: quarantine lifted (journal step {seq}); it is "
-                      f"brought back when the server next starts")
-                return 0
-            found = 0
-            for actor_id in [args.id] if args.id else await _all_ids(store, args.type):
-                info = await system.quarantine_of(args.type, actor_id)
-                if info is not None:
-                    found += 1
-                    since = time.strftime("%Y-%m-%d %H:%M:%S UTC",
-                                          time.gmtime(float(info["since"])))
-                    print(f"{args.type}/{actor_id}: quarantined since {since}: "
-                          f"{info['reason']}")
-            if not found:
-                print(f"no {args.type} actor is quarantined")
-            return 0
+            return await body(charts, store)
         except StoreError as e:
-            print(f"actorkit quarantine: {e}", file=sys.stderr)
+            print(f"actorkit {command}: {e}", file=sys.stderr)
             return 2
         finally:
             await store.close()
 
     return asyncio.run(run())
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .journal import ReplayError, verify
+
+    db = _store_path(args)
+
+    async def replay(charts: dict[str, Chart], store: SqliteStore) -> int:
+        chart = charts[args.type]
+        ids = [args.id] if args.id else await _all_ids(store, args.type)
+        if not ids:
+            print(f"actorkit replay: no {args.type} actors in {db}", file=sys.stderr)
+            return 2
+        code = 0
+        for actor_id in ids:
+            stored = await store.load(args.type, actor_id)
+            if stored is None:
+                print(f"actorkit replay: {args.type}/{actor_id} is not in {db}",
+                      file=sys.stderr)
+                return 2
+            try:
+                verdict = await verify(store, chart, stored)
+            except ReplayError as e:
+                print(f"actorkit replay: {e}", file=sys.stderr)
+                code = 1 if stored.version == chart.version else max(code, 2)
+                continue
+            since = (f" (from its migration at step {verdict.since})"
+                     if verdict.since is not None else "")
+            print(f"{args.type}/{actor_id}: {verdict.entries} journal entries{since} "
+                  f"replayed to step {verdict.seq}; stored state {verdict.stored[:16]}, "
+                  f"replayed {verdict.rebuilt[:16]}: "
+                  f"{'the same' if verdict.same else 'DIFFERENT'}")
+            if not verdict.same:
+                code = 1
+        return code
+
+    # Read beside a running server: replay writes nothing.
+    return _on_store("replay", args, replay, lock=False)
+
+
+def _quarantine(args: argparse.Namespace) -> int:
+    import time
+
+    from .runtime import ActorSystem, NotQuarantined
+
+    if args.action == "lift" and not args.id:
+        print("actorkit quarantine: lift which actor? actorkit quarantine lift TYPE ID",
+              file=sys.stderr)
+        return 2
+
+    async def quarantine(charts: dict[str, Chart], store: SqliteStore) -> int:
+        system = ActorSystem(charts, store=store)
+        if args.action == "lift":
+            try:
+                seq = await system.release(args.type, args.id)
+            except NotQuarantined as e:
+                print(f"actorkit quarantine: {e}", file=sys.stderr)
+                return 1
+            print(f"{args.type}/{args.id}: quarantine lifted (journal step {seq}); it is "
+                  f"brought back when the server next starts")
+            return 0
+        found = 0
+        for actor_id in [args.id] if args.id else await _all_ids(store, args.type):
+            info = await system.quarantine_of(args.type, actor_id)
+            if info is not None:
+                found += 1
+                since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(float(info["since"])))
+                print(f"{args.type}/{actor_id}: quarantined since {since}: {info['reason']}")
+        if not found:
+            print(f"no {args.type} actor is quarantined")
+        return 0
+
+    return _on_store("quarantine", args, quarantine)
 
 
 async def _all_ids(store: Store, actor_type: str) -> list[str]:

@@ -159,3 +159,15 @@ def test_lint_inside_the_charts_folder_finds_hooks_and_schemas_above_it() -> Non
 
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout == "All clean: 1 chart checked.\n"
+
+
+def test_quarantine_says_what_it_needs(tmp_path: Path) -> None:
+    lift = run_actorkit("quarantine", "lift", "todo", "--db", tmp_path / "none.db")
+    assert lift.returncode == 2
+    assert "lift which actor? actorkit quarantine lift TYPE ID" in lift.stderr
+    show = run_actorkit("quarantine", "show", "todo", "--db", tmp_path / "none.db")
+    assert show.returncode == 2 and "no actor store at" in show.stderr
+    store = tmp_path / "actors.db"
+    store.write_bytes(b"")
+    other = run_actorkit("quarantine", "show", "nothing", "--db", store)
+    assert other.returncode == 2 and "no chart serves actor type 'nothing'" in other.stderr
