@@ -170,44 +170,57 @@ class Cell:
         released is not idle)."""
         return _Hold(self)
 
-    async def step(self, op: Op) -> Pending[Any]:
+    def step(self, op: Op) -> Pending[Any] | None:
         """Run ``op`` on the actor now; the steps it took join the open batch (the first to
         join leads it). The caller must :meth:`hold` the actor, and then :meth:`settle` what
         this returns without holding it, so that the events behind it can join the batch.
         (Letting go of the actor marks it used: no touch here.)
 
         The step runs here, in the event loop, for at most ``limits.step_inline`` seconds;
-        past that it is rolled back and run again in a worker process, under the step
-        deadline, while every other actor goes on. Its actor's next step goes there at once,
-        until one runs short again."""
+        past that it is rolled back and ``None`` returned: run it with :meth:`step_long`
+        (still holding the actor), in a worker process. So does every step of an actor whose
+        last one ran long, until one runs short again."""
+        if self.slow:
+            return None
         actor = self.actor
         actor.max_state = self._max_state
         failure: ActorkitError | None = None
         result: Any = None
-        if not self.slow:
-            deadline.arm(self.system.limits.step_inline)
-            try:
-                result = op(actor)
-            except ActorkitError as e:
-                failure = _unpinned(e)
-            except Interrupted:
-                self.slow = True
-            finally:
-                deadline.disarm()
-        steps = actor.take_steps()  # with a slow step: those committed before it
-        if self.slow:
-            done = await self.system.in_worker(actor.chart, "op", snapshot=actor.snapshot_json(),
-                                               op=op)
-            if done.snapshot:
-                self.actor = Actor.restore(actor.chart, done.snapshot, clock=self.system.clock)
-                self.actor.record_steps = True
-            steps += done.steps
-            result, failure = done.result, done.failure
-            if isinstance(failure, StepError) and failure.event_type is None:
-                failure.event_type = op.event_type  # the worker could not say: it was stopped
-            self.slow = done.failure is not None or done.seconds >= \
-                self.system.limits.step_inline
-        self._count_failures(op, steps, failure)
+        deadline.arm(self.system.limits.step_inline)
+        try:
+            result = op(actor)
+        except ActorkitError as e:
+            failure = _unpinned(e)
+        except Interrupted:
+            self.slow = True
+            return None
+        finally:
+            deadline.disarm()
+        return self._joined(op, actor.take_steps(), result, failure)
+
+    async def step_long(self, op: Op) -> Pending[Any]:
+        """:meth:`step`, for a step that runs long: run again from the start in a worker
+        process, under the step deadline, while every other actor goes on. The steps
+        committed before it here (due timers) stay."""
+        actor = self.actor
+        steps = actor.take_steps()
+        done = await self.system.in_worker(actor.chart, "op", snapshot=actor.snapshot_json(),
+                                           op=op)
+        if done.snapshot:
+            self.actor = Actor.restore(actor.chart, done.snapshot, clock=self.system.clock)
+            self.actor.record_steps = True
+        failure = done.failure
+        if isinstance(failure, StepError) and failure.event_type is None:
+            failure.event_type = op.event_type  # the worker could not say: it was stopped
+        self.slow = failure is not None or done.seconds >= self.system.limits.step_inline
+        return self._joined(op, steps + done.steps, done.result, failure)
+
+    def _joined(self, op: Op, steps: list[StepResult], result: Any,
+                failure: ActorkitError | None) -> Pending[Any]:
+        """What :meth:`step` returns: ``steps`` joined to the open batch."""
+        if op.name != "send" or len(steps) > 1 or failure is not None or \
+                self.system.quarantines.counting:  # else: one client step, nothing to count
+            self._count_failures(op, steps, failure)
         if not steps:
             return Pending(result, failure)
         batch, waiter = self._batch, None
@@ -272,7 +285,7 @@ class Cell:
     async def run(self, op: Op) -> Any:
         """:meth:`step` under the actor's lock, then :meth:`settle`."""
         async with self.hold():
-            pending = await self.step(op)
+            pending = self.step(op) or await self.step_long(op)
         return await self.settle(pending)
 
     async def _flush(self, batch: _Batch) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -30,9 +30,10 @@ __all__ = ["Done", "Job", "Op", "bring_back", "run"]
 OpName = Literal["send", "advance", "connect", "disconnect", "resume"]
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
-    """One operation on an actor: the :class:`~actorkit.Actor` method and its arguments."""
+class Op(NamedTuple):
+    """One operation on an actor: the :class:`~actorkit.Actor` method and its arguments. (A
+    named tuple: one is made for every event, and a frozen dataclass costs ten times as
+    much to make.)"""
 
     name: OpName
     args: tuple[Any, ...] = ()

@@ -59,6 +59,11 @@ class Quarantines:
         if self._failures:
             self._failures.pop(key, None)
 
+    @property
+    def counting(self) -> bool:
+        """Whether some actor has failures counted (a success must then be noted)."""
+        return bool(self._failures)
+
     def known(self, key: Key) -> dict[str, Any] | None:
         """The quarantine of ``key`` if it is known to be quarantined."""
         return self._known.get(key) if self._known else None

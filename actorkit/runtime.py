@@ -391,7 +391,8 @@ class ActorSystem:
             if first and caller.id in cell.leaving:  # back within the grace: never gone
                 cell.leaving.pop(caller.id)[0].cancel()
                 first = False
-            pending = await cell.step(Op("connect", (caller,))) if first else None
+            connect = Op("connect", (caller,))
+            pending = (cell.step(connect) or await cell.step_long(connect)) if first else None
         if pending is not None:
             try:
                 await cell.settle(pending)
@@ -432,7 +433,8 @@ class ActorSystem:
         async with cell.hold():
             if cell.leaving.pop(caller.id, None) is None:
                 return
-            pending = await cell.step(Op("disconnect", (caller,)))
+            disconnect = Op("disconnect", (caller,))
+            pending = cell.step(disconnect) or await cell.step_long(disconnect)
         try:
             await cell.settle(pending)
         except StepError as e:  # a failing hook: the caller is gone all the same
