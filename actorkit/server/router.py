@@ -31,6 +31,7 @@ from ..runtime import ActorSystem, NotQuarantined, UnknownActorType, WaitTimeout
 from ..store.base import StoreError
 from .failures import failure
 from .query import BadRequest, Query
+from .respond import respond
 from .socket import SocketEndpoint
 from .wire import Malformed, check_path_id, loads
 
@@ -167,13 +168,8 @@ class _HTTP:
                                           "read the actor (or its journal) to see whether "
                                           "the event was stored before sending it again",
                                  "kind": "ServerStopping"}
-        data = orjson.dumps(body)
-        headers = [(b"content-type", b"application/json"),
-                   (b"content-length", str(len(data)).encode())]
-        if status == 413:  # the rest of the body is not read: close rather than skip it all
-            headers.append((b"connection", b"close"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": data})
+        # After a 413 the rest of the body is not read: close rather than skip it all.
+        await respond(send, scope, status, orjson.dumps(body), close=status == 413)
 
     async def handle(self, scope: Any, receive: Any, actor_type: str,
                      actor_id: str) -> tuple[int, Any]:
