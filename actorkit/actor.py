@@ -144,23 +144,14 @@ class Actor:
             HookEvaluator, plans=chart.plans, code_cache=chart.code_cache,
             hooks_file=chart.hooks_file, run_preamble=run_preamble)
         try:
-            deadline.enter()  # the preamble is the chart's code
-            try:
-                self._interp = ActorInterpreter(
+            self._interp = deadline.chart_code(  # the preamble runs here
+                lambda: ActorInterpreter(
                     chart.statechart, evaluator_klass=evaluator, initial_context=context,
-                    clock=self._clock, ignore_contract=not chart.contracts)
-            finally:
-                _guard.user = False
-                if _guard.async_sent:
-                    deadline.take_back()
+                    clock=self._clock, ignore_contract=not chart.contracts),
+                "preamble", "preamble", "the statechart preamble")
         except CodeEvaluationError as e:
             raise HookError(f"the statechart preamble raised {e.__cause__!r}", hook="preamble",
                             where="preamble") from e
-        except Interrupted as e:
-            if not _guard.per_step:
-                raise
-            e.ran("preamble", "preamble", "the statechart preamble")
-            raise deadline.failure(e) from None
         self._evaluator: HookEvaluator = self._interp._evaluator
 
     # -- making actors ---------------------------------------------------------------------

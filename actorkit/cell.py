@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from . import deadline
 from .actor import Actor, StepResult, ViewParts
 from .company import Company
-from .deadline import Interrupted
 from .errors import ActorkitError, StepError
 from .events import Caller
 from .jobs import Op
@@ -186,16 +185,14 @@ class Cell:
         actor.max_state = self._max_state
         failure: ActorkitError | None = None
         result: Any = None
-        deadline.arm(self.system.limits.step_inline)
         try:
-            result = op(actor)
+            ran, result = deadline.attempt(self.system.limits.step_inline,
+                                           getattr(actor, op.name), *op.args)
         except ActorkitError as e:
-            failure = _unpinned(e)
-        except Interrupted:
+            ran, failure = True, _unpinned(e)
+        if not ran:
             self.slow = True
             return None
-        finally:
-            deadline.disarm()
         return self._joined(op, actor.take_steps(), result, failure)
 
     async def step_long(self, op: Op) -> Pending[Any]:

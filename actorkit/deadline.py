@@ -25,11 +25,15 @@ import signal
 import struct
 import threading
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .errors import DeadlineError
 
-__all__ = ["TICK", "Interrupted", "Status", "arm", "disarm", "enter", "expired", "failure",
-           "guard", "take_back"]
+T = TypeVar("T")
+
+__all__ = ["TICK", "Interrupted", "Status", "arm", "attempt", "chart_code", "disarm", "enter",
+           "expired", "failure", "guard", "take_back"]
 
 #: How often a running budget is checked, in seconds.
 TICK = 0.01
@@ -170,6 +174,39 @@ def take_back() -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(threading.get_ident()), None)
 
 
+def attempt(seconds: float, run: Callable[..., T], *args: Any) -> tuple[bool, T | None]:
+    """``run(*args)`` with ``seconds`` of budget for all its steps: ``(True, its result)``, or
+    ``(False, None)`` when it ran past them (its step rolled back; what comes next is the
+    caller's to decide). Its other exceptions pass through."""
+    arm(seconds)
+    try:
+        return True, run(*args)
+    except Interrupted:
+        return False, None
+    finally:
+        disarm()
+
+
+def chart_code(run: Callable[[], T], hook: str, where: str, what: str) -> T:
+    """``run()``, the chart's code outside a step (the preamble, the migrate hook), as a
+    region :func:`enter` opens. Interrupted by a ``per_step`` budget, it fails with
+    :class:`~actorkit.DeadlineError` naming ``what`` ran; by another budget, the
+    :class:`Interrupted` passes on."""
+    try:
+        enter()
+        try:
+            return run()
+        finally:
+            guard.user = False  # first, before any call: see enter()
+            if guard.async_sent:
+                take_back()
+    except Interrupted as e:
+        if not guard.per_step:
+            raise
+        e.ran(hook, where, what)
+        raise failure(e) from None
+
+
 def failure(e: Interrupted) -> DeadlineError:
     """The failure of a step whose code a ``per_step`` budget interrupted."""
     seconds = guard.budget
@@ -182,8 +219,6 @@ def failure(e: Interrupted) -> DeadlineError:
 
 def _signals_free() -> bool:
     """Whether SIGALRM is free for the ticks (not used by the application itself)."""
-    if guard.ticking:
-        return True
     handler = signal.getsignal(signal.SIGALRM)
     return handler in (signal.SIG_DFL, None, _on_tick)
 

@@ -19,8 +19,7 @@ from sismic.model import CompoundState, OrthogonalState
 
 from . import deadline
 from .chart import Chart
-from .deadline import Interrupted, guard
-from .errors import SnapshotError
+from .errors import DeadlineError, SnapshotError
 from .hooks import _hook_location
 
 __all__ = ["migrate_snapshot"]
@@ -45,18 +44,10 @@ def migrate_snapshot(chart: Chart, snapshot: Mapping[str, Any]) -> dict[str, Any
     hook = getattr(chart.hooks_module, "migrate", None)
     if hook is not None:
         try:
-            deadline.enter()  # the migrate hook is the chart's code
-            try:
-                result = hook(snap, old, new)
-            finally:
-                guard.user = False  # first, before any call: see deadline.enter()
-                if guard.async_sent:
-                    deadline.take_back()
-        except Interrupted as e:
-            if not guard.per_step:
-                raise
-            e.ran("migrate", "migrate hook", "the migrate hook")
-            raise deadline.failure(e) from None
+            result = deadline.chart_code(lambda: hook(snap, old, new), "migrate",
+                                         "migrate hook", "the migrate hook")
+        except DeadlineError:
+            raise
         except Exception as e:
             raise SnapshotError(
                 f"the migrate hook failed on {name} (version {old} to {new}): "

@@ -16,6 +16,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import orjson
@@ -24,7 +25,6 @@ from . import deadline
 from .actor import Actor, StepResult, quarantined
 from .cell import Cell, Connection
 from .chart import Chart
-from .deadline import Interrupted
 from .errors import ActorkitError, SnapshotError, StepError
 from .events import Caller
 from .jobs import Done, Job, Op, bring_back
@@ -196,14 +196,13 @@ class ActorSystem:
         return cell
 
     async def _spawn(self, chart: Chart, actor_id: str, caller: Caller, input: Any) -> Actor:
-        deadline.arm(self.limits.step_inline)
-        try:
-            return Actor.spawn(chart, actor_id, caller=caller, input=input, clock=self.clock,
-                               max_state=self.limits.max_state)
-        except Interrupted:
-            pass  # ran long: again, in a worker
-        finally:
-            deadline.disarm()
+        ran, actor = deadline.attempt(
+            self.limits.step_inline, partial(Actor.spawn, chart, actor_id, caller=caller,
+                                             input=input, clock=self.clock,
+                                             max_state=self.limits.max_state))
+        if ran:
+            assert actor is not None
+            return actor
         done = await self.in_worker(chart, "spawn", actor_id=actor_id, caller=caller,
                                     input=input)
         if done.failure is not None:
@@ -246,13 +245,11 @@ class ActorSystem:
 
     async def _bring_back(self, chart: Chart, snap: dict[str, Any],
                           snapshot: bytes) -> tuple[Actor, list[Entry]]:
-        deadline.arm(self.limits.step_inline)
-        try:
-            return bring_back(chart, snap, self.clock, self.limits.max_state)
-        except Interrupted:
-            pass  # ran long: again, in a worker
-        finally:
-            deadline.disarm()
+        ran, back = deadline.attempt(self.limits.step_inline, bring_back, chart, snap,
+                                     self.clock, self.limits.max_state)
+        if ran:
+            assert back is not None
+            return back
         done = await self.in_worker(chart, "restore", snapshot=snapshot)
         if done.failure is not None:
             raise done.failure
