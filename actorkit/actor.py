@@ -45,8 +45,7 @@ from .jsonvalue import has_null
 from .schemas import Problem, pointer
 from .statevalue import StateValue
 
-__all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult", "ViewParts",
-           "quarantined"]
+__all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult", "ViewParts"]
 
 #: Macro steps one event may cause (internal events, eventless transitions) before it is
 #: declared a loop and rolled back.
@@ -332,7 +331,7 @@ class Actor:
                                 "client or service caller")
         etype, payload = self.chart.schemas.validate_event(caller.type, event)
         if self._quarantine is not None:
-            raise quarantined(self.type, self.id, self._quarantine)
+            raise Quarantined.of(self.type, self.id, self._quarantine)
         if self._final is not None:
             raise EventRejected(f"the actor reached its final state {self._final!r} and takes "
                                 f"no more events", event_type=etype)
@@ -377,7 +376,7 @@ class Actor:
 
     def _system(self, etype: str, data: dict[str, Any]) -> StepResult | None:
         if self._quarantine is not None:
-            raise quarantined(self.type, self.id, self._quarantine)
+            raise Quarantined.of(self.type, self.id, self._quarantine)
         if not self.chart.handles(etype) or self._final is not None:
             return None
         now = self._now()
@@ -736,22 +735,6 @@ def _context_error(problem: Problem, what: str, schema: str, where: str) -> Cont
                           pointer=where + problem.pointer)
     return ContextError(f"{what} breaks the `{schema}` schema at {at}: {problem.message}",
                         pointer=where + problem.pointer)
-
-
-def quarantined(actor_type: str, actor_id: str, info: Mapping[str, Any]) -> Quarantined:
-    """The error for an operation on a quarantined actor: since when, how to lift the
-    quarantine, and why it was put there."""
-    since = _time.strftime("%Y-%m-%d %H:%M:%S UTC", _time.gmtime(float(info["since"])))
-    name = f"{actor_type}/{actor_id}"
-    return Quarantined(
-        f"{name} is quarantined since {since} and runs nothing until the quarantine is "
-        f"lifted: fix the chart, then lift it with `actorkit quarantine lift {actor_type} "
-        f"{actor_id}` (server stopped) or `DELETE /api/{actor_type}/{actor_id}/quarantine` "
-        f"with a service token. Why: {info['reason']}",
-        since=float(info["since"]), reason=str(info["reason"]),
-        brief=f"{name} is quarantined since {since}: its timer or lifecycle steps kept "
-              f"failing, so it runs nothing until the server's operator lifts the "
-              f"quarantine (the server's log says why)")
 
 
 def _copy(value: Any) -> Any:

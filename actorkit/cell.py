@@ -204,8 +204,7 @@ class Cell:
         done = await self.system.in_worker(actor.chart, "op", snapshot=actor.snapshot_json(),
                                            op=op)
         if done.snapshot:
-            self.actor = Actor.restore(actor.chart, done.snapshot, clock=self.system.clock)
-            self.actor.record_steps = True
+            self.reset(done.snapshot)
         failure = done.failure
         if isinstance(failure, StepError) and failure.event_type is None:
             failure.event_type = op.event_type  # the worker could not say: it was stopped
@@ -335,11 +334,12 @@ class Cell:
             raise
         except StoreError:
             if before:
-                self._reset(before)
+                self.reset(before)
             raise
         self.system.wake_at(self.key, actor.next_deadline)
 
-    def _reset(self, snapshot: bytes) -> None:
+    def reset(self, snapshot: bytes) -> None:
+        """Make the actor the one in ``snapshot``."""
         self.actor = Actor.restore(self.actor.chart, snapshot, clock=self.system.clock)
         self.actor.record_steps = True
 
@@ -348,10 +348,10 @@ class Cell:
         every connection and waiter up to it."""
         try:
             stored = await self.store.load(*self.key)
-            self._reset(stored.snapshot if stored is not None else before)
+            self.reset(stored.snapshot if stored is not None else before)
         except ActorkitError as e:  # unreadable, or of another chart version: keep ours
             log.warning("%s/%s could not be reloaded from its store: %s", *self.key, e)
-            self._reset(before)
+            self.reset(before)
             return
         self.published([])
         self.system.wake_at(self.key, self.actor.next_deadline)

@@ -333,8 +333,7 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _quarantine(args: argparse.Namespace) -> int:
-    import time
-
+    from .errors import utc_time
     from .runtime import ActorSystem, NotQuarantined
 
     if args.action == "lift" and not args.id:
@@ -358,8 +357,8 @@ def _quarantine(args: argparse.Namespace) -> int:
             info = await system.quarantine_of(args.type, actor_id)
             if info is not None:
                 found += 1
-                since = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(float(info["since"])))
-                print(f"{args.type}/{actor_id}: quarantined since {since}: {info['reason']}")
+                print(f"{args.type}/{actor_id}: quarantined since "
+                      f"{utc_time(float(info['since']))}: {info['reason']}")
         if not found:
             print(f"no {args.type} actor is quarantined")
         return 0

@@ -26,7 +26,8 @@ answer, an error frame or a log line.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ __all__ = [
     "StepError",
     "StepLimitError",
     "excerpt",
+    "utc_time",
 ]
 
 #: Characters an error message keeps at most (about: with a note of what was left out).
@@ -188,6 +190,27 @@ class Quarantined(ActorkitError):
         self.reason = reason
         self.brief = brief or message
         super().__init__(message)
+
+    @classmethod
+    def of(cls, actor_type: str, actor_id: str, info: Mapping[str, Any]) -> Quarantined:
+        """The error for an operation on the actor quarantined as ``info`` (``{"since",
+        "reason"}``) says: since when, how to lift the quarantine, and why."""
+        since = utc_time(float(info["since"]))
+        name = f"{actor_type}/{actor_id}"
+        return cls(
+            f"{name} is quarantined since {since} and runs nothing until the quarantine is "
+            f"lifted: fix the chart, then lift it with `actorkit quarantine lift {actor_type} "
+            f"{actor_id}` (server stopped) or `DELETE /api/{actor_type}/{actor_id}/quarantine` "
+            f"with a service token. Why: {info['reason']}",
+            since=float(info["since"]), reason=str(info["reason"]),
+            brief=f"{name} is quarantined since {since}: its timer or lifecycle steps kept "
+                  f"failing, so it runs nothing until the server's operator lifts the "
+                  f"quarantine (the server's log says why)")
+
+
+def utc_time(seconds: float) -> str:
+    """Epoch ``seconds`` as messages show them: ``2026-12-07 22:48:09 UTC``."""
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
 
 
 class SnapshotError(ActorkitError):

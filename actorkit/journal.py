@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import orjson
+
 from .actor import Actor, StepResult
 from .chart import Chart
 from .errors import ActorkitError
 from .events import Caller
 from .schemas import SYSTEM_EVENTS
-from .snapshot import quarantined, released
+from .snapshot import mark_quarantine
 from .store.base import Entry, Store, Stored
 from .sync import checksum
 
@@ -89,9 +91,9 @@ def replay(chart: Chart, actor_id: str, journal: Iterable[Entry]) -> Actor:
                 actor = Actor.restore(chart, entry.data["snapshot"], clock=clock)
             elif entry.kind in ("quarantine", "release"):  # steps of no code of the chart's
                 assert actor is not None
-                snap = actor.snapshot_json()
-                snap = quarantined(snap, (entry.data or {}).get("reason", ""), entry.time) \
-                    if entry.kind == "quarantine" else released(snap, entry.time)
+                snap = orjson.loads(actor.snapshot_json())
+                mark_quarantine(snap, (entry.data or {}).get("reason", "")
+                                if entry.kind == "quarantine" else None, entry.time)
                 actor = Actor.restore(chart, snap, clock=clock)
             else:
                 assert actor is not None

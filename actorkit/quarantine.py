@@ -11,17 +11,20 @@ operator lifts the quarantine (journal kind ``release``) once the chart is fixed
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from typing import Any
 
 import orjson
 
-from .errors import StepError
+from .errors import ActorkitError, StepError
 from .events import Caller
-from .snapshot import quarantined, released
-from .store.base import Entry
+from .snapshot import dump, mark_quarantine
+from .store.base import Entry, Store
 
-__all__ = ["Quarantines", "quarantine_step", "release_step"]
+__all__ = ["NotQuarantined", "Quarantines"]
+
+log = logging.getLogger("actorkit")
 
 Key = tuple[str, str]
 
@@ -29,6 +32,10 @@ Key = tuple[str, str]
 _KNOWN = 10_000
 #: Characters of the last failure kept in the reason.
 _REASON = 600
+
+
+class NotQuarantined(ActorkitError):
+    """A quarantine to lift where there is none."""
 
 
 class Quarantines:
@@ -78,23 +85,51 @@ class Quarantines:
         while len(self._known) > _KNOWN:
             self._known.popitem(last=False)
 
+    async def put(self, store: Store, key: Key, snapshot: bytes, reason: str,
+                  now: float) -> bytes:
+        """Store the actor ``key``, as ``snapshot``, in quarantine for ``reason``; return
+        the snapshot stored."""
+        snap = orjson.loads(snapshot)
+        mark_quarantine(snap, reason, now)
+        marked = await _commit(store, key, snap, "quarantine", {"reason": reason}, wake=None)
+        self.note(key, snap["quarantine"])
+        log.error("%s/%s is quarantined: %s; lift it once the chart is fixed (actorkit "
+                  "quarantine lift %s %s, or DELETE /api/%s/%s/quarantine)", *key, reason,
+                  *key, *key)
+        return marked
 
-def quarantine_step(snapshot: bytes, actor_id: str, reason: str,
-                    now: float) -> tuple[bytes, Entry, int]:
-    """The stored ``snapshot`` put in quarantine: the new snapshot, its journal entry and its
-    sequence number."""
-    marked = quarantined(snapshot, reason, now)
-    return marked, *_entry(marked, actor_id, "quarantine", {"reason": reason})
+    async def lift(self, store: Store, key: Key, now: float) -> int:
+        """Lift the stored quarantine of ``key`` (:class:`NotQuarantined` if it has none),
+        to be woken at ``now``; return the step of the release."""
+        stored = await store.load(*key)
+        snap = orjson.loads(stored.snapshot) if stored is not None else {}
+        if snap.get("quarantine") is None:
+            raise NotQuarantined(f"{key[0]}/{key[1]} is not quarantined: nothing to lift")
+        mark_quarantine(snap, None, now)
+        await _commit(store, key, snap, "release", None, wake=now)
+        self.note(key, None)
+        self.succeeded(key)
+        log.warning("%s/%s: quarantine lifted", *key)
+        return int(snap["seq"])
+
+    @staticmethod
+    async def of(store: Store, key: Key) -> dict[str, Any] | None:
+        """Why the stored actor ``key`` is quarantined (``{"since", "reason"}``), or
+        ``None``."""
+        stored = await store.load(*key)
+        if stored is None:
+            return None
+        info: dict[str, Any] | None = orjson.loads(stored.snapshot).get("quarantine")
+        return info
 
 
-def release_step(snapshot: bytes, actor_id: str, now: float) -> tuple[bytes, Entry, int]:
-    """The stored ``snapshot`` with its quarantine lifted: the new snapshot, its journal
-    entry and its sequence number."""
-    freed = released(snapshot, now)
-    return freed, *_entry(freed, actor_id, "release", None)
-
-
-def _entry(snapshot: bytes, actor_id: str, kind: Any, data: Any) -> tuple[Entry, int]:
-    snap = orjson.loads(snapshot)
+async def _commit(store: Store, key: Key, snap: dict[str, Any], kind: Any, data: Any, *,
+                  wake: float | None) -> bytes:
+    """Store ``snap``, just marked, with its journal entry (a step of no code of the
+    chart's)."""
+    snapshot = dump(snap)
     seq = int(snap["seq"])
-    return Entry(seq, float(snap["time"]), kind, Caller.system(actor_id), None, data), seq
+    entry = Entry(seq, float(snap["time"]), kind, Caller.system(key[1]), None, data)
+    await store.commit(key[0], key[1], [entry], snapshot, version=snap["actor"]["version"],
+                       seq=seq, wake=wake)
+    return snapshot

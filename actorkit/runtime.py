@@ -22,14 +22,14 @@ from typing import Any
 import orjson
 
 from . import deadline
-from .actor import Actor, StepResult, quarantined
+from .actor import Actor, StepResult
 from .cell import Cell, Connection
 from .chart import Chart
-from .errors import ActorkitError, SnapshotError, StepError
+from .errors import ActorkitError, Quarantined, SnapshotError, StepError
 from .events import Caller
 from .jobs import Done, Job, Op, bring_back
 from .limits import Limits
-from .quarantine import Quarantines, quarantine_step, release_step
+from .quarantine import NotQuarantined, Quarantines
 from .statevalue import StateValue
 from .store.base import Entry, Store, Stored, StoreError, page
 from .store.memory import MemoryStore
@@ -58,10 +58,6 @@ class UnknownActorType(ActorkitError):
 
 class WaitTimeout(ActorkitError):
     """A wait for a state or an event ran out of time."""
-
-
-class NotQuarantined(ActorkitError):
-    """A quarantine to lift where there is none."""
 
 
 class ActorSystem:
@@ -159,7 +155,7 @@ class ActorSystem:
             return cell
         known = self.quarantines.known(key)
         if known is not None:
-            raise quarantined(actor_type, actor_id, known)
+            raise Quarantined.of(actor_type, actor_id, known)
         chart = self.chart(actor_type)
         pending = self._loading.get(key)
         if pending is not None:
@@ -225,7 +221,7 @@ class ActorSystem:
             raise _damaged(stored, e) from e
         if quarantine is not None:
             self.quarantines.note(key, quarantine)
-            raise quarantined(*key, quarantine)
+            raise Quarantined.of(*key, quarantine)
         try:
             actor, journal = await self._bring_back(chart, snap, snapshot)
         except (ValueError, TypeError, KeyError, AttributeError, IndexError) as e:
@@ -233,7 +229,7 @@ class ActorSystem:
         except StepError as e:
             reason = self.quarantines.failed(key, e.event_type or "restore", e)
             if reason is not None:
-                await self._quarantine_stored(store, key, snapshot, reason)
+                await self.quarantines.put(store, key, snapshot, reason, self.clock())
             raise
         self.quarantines.succeeded(key)
         cell = Cell(self, actor, store)
@@ -275,67 +271,37 @@ class ActorSystem:
     async def quarantine(self, cell: Cell, reason: str) -> None:
         """Put the actor of ``cell`` (whose lock the caller holds, with nothing unstored) in
         quarantine: stored, then out of memory, its connections told and closed."""
-        actor = cell.actor
         try:
-            marked = await self._quarantine_stored(cell.store, cell.key, actor.snapshot_json(),
-                                                   reason)
+            marked = await self.quarantines.put(cell.store, cell.key,
+                                                cell.actor.snapshot_json(), reason, self.clock())
         except StoreError as e:
             log.warning("%s/%s could not be put in quarantine: %s", *cell.key, e)
             return
-        # Operations already waiting for the cell find the quarantined actor.
-        cell.actor = Actor.restore(actor.chart, marked, clock=self.clock)
+        cell.reset(marked)  # operations already waiting for the cell find it quarantined
         if self._cells.get(cell.key) is cell:
             del self._cells[cell.key]
         self._wakes.pop(cell.key, None)
-        error = quarantined(*cell.key, cell.actor.quarantine or {})
+        error = Quarantined.of(*cell.key, cell.actor.quarantine or {})
         connections, cell.connections = cell.connections, []
         cell.callers.clear()
         for conn in connections:
             conn.end(error)
 
-    async def _quarantine_stored(self, store: Store, key: Key, snapshot: bytes,
-                                 reason: str) -> bytes:
-        marked, entry, seq = quarantine_step(snapshot, key[1], reason, self.clock())
-        snap = orjson.loads(marked)
-        await store.commit(key[0], key[1], [entry], marked, version=snap["actor"]["version"],
-                           seq=seq, wake=None)
-        self.quarantines.note(key, snap["quarantine"])
-        log.error("%s/%s is quarantined: %s; lift it once the chart is fixed (actorkit "
-                  "quarantine lift %s %s, or DELETE /api/%s/%s/quarantine)", *key, reason,
-                  *key, *key)
-        return marked
-
     async def quarantine_of(self, actor_type: str, actor_id: str) -> dict[str, Any] | None:
         """Why the actor is quarantined (``{"since", "reason"}``), or ``None``."""
-        store = self.store_for(self.chart(actor_type))
-        stored = await store.load(actor_type, actor_id)
-        if stored is None:
-            return None
-        info: dict[str, Any] | None = orjson.loads(stored.snapshot).get("quarantine")
-        return info
+        return await self.quarantines.of(self.store_for(self.chart(actor_type)),
+                                         (actor_type, actor_id))
 
     async def release(self, actor_type: str, actor_id: str) -> int:
         """Lift the quarantine of an actor: it is brought back (its overdue timers run, then
         RESUME) on its next touch, or at once if a timer is due. Returns the step of the
-        release; raises :class:`ActorkitError` if the actor is not quarantined."""
-        chart = self.chart(actor_type)
-        store = self.store_for(chart)
-        stored = await store.load(actor_type, actor_id)
-        snap = orjson.loads(stored.snapshot) if stored is not None else {}
-        if snap.get("quarantine") is None:
-            raise NotQuarantined(f"{actor_type}/{actor_id} is not quarantined: nothing to "
-                                 f"lift")
-        now = self.clock()
-        freed, entry, seq = release_step(stored.snapshot, actor_id, now)  # type: ignore[union-attr]
+        release; raises :class:`NotQuarantined` if the actor is not quarantined."""
+        key, now = (actor_type, actor_id), self.clock()
         # Woken at once: what fell due while it was quarantined runs, and whether the fixed
         # chart brings it back shows now rather than on some later request.
-        await store.commit(actor_type, actor_id, [entry], freed,
-                           version=snap["actor"]["version"], seq=seq, wake=now)
-        self.quarantines.note((actor_type, actor_id), None)
-        self.quarantines.succeeded((actor_type, actor_id))
+        seq = await self.quarantines.lift(self.store_for(self.chart(actor_type)), key, now)
         if self._timer is not None or self._sweeper is not None:  # started: serving
-            self.wake_at((actor_type, actor_id), now)
-        log.warning("%s/%s: quarantine lifted", actor_type, actor_id)
+            self.wake_at(key, now)
         return seq
 
     # -- what callers do -----------------------------------------------------------------------

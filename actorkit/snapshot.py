@@ -17,8 +17,8 @@ from .engine import ActorInterpreter
 from .errors import SnapshotError
 from .events import ActorEvent, ActorInternalEvent, Caller
 
-__all__ = ["FORMAT", "apply", "canonical", "capture", "check_fits", "dump", "join", "parse",
-           "quarantined", "released"]
+__all__ = ["FORMAT", "apply", "canonical", "capture", "check_fits", "dump", "join",
+           "mark_quarantine", "parse"]
 
 #: The snapshot format this actorkit writes and reads.
 FORMAT = 1
@@ -31,25 +31,16 @@ def dump(snap: dict[str, Any]) -> bytes:
     return bytes(memoryview(orjson.dumps(snap, option=orjson.OPT_SORT_KEYS)))
 
 
-def quarantined(snapshot: bytes, reason: str, now: float) -> bytes:
-    """``snapshot`` (of any chart version) put in quarantine at ``now`` for ``reason``: a step
-    of its own, so its sequence number is one more."""
-    snap = orjson.loads(snapshot)
-    snap["quarantine"] = {"since": max(float(snap["time"]), now), "reason": reason}
-    return _stepped(snap, now)
-
-
-def released(snapshot: bytes, now: float) -> bytes:
-    """``snapshot`` with its quarantine lifted at ``now``: a step of its own."""
-    snap = orjson.loads(snapshot)
-    snap.pop("quarantine", None)
-    return _stepped(snap, now)
-
-
-def _stepped(snap: dict[str, Any], now: float) -> bytes:
+def mark_quarantine(snap: dict[str, Any], reason: str | None, now: float) -> None:
+    """Put the snapshot ``snap`` (of any chart version) in quarantine at ``now`` for
+    ``reason``, or (``None``) lift its quarantine: a step of its own, so its sequence number
+    is one more."""
     snap["seq"] = int(snap["seq"]) + 1
     snap["time"] = max(float(snap["time"]), now)
-    return dump(snap)
+    if reason is None:
+        snap.pop("quarantine", None)
+    else:
+        snap["quarantine"] = {"since": snap["time"], "reason": reason}
 
 
 def canonical(value: Any) -> bytes:
