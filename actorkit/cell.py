@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from . import deadline
 from .actor import Actor, StepResult, ViewParts
 from .company import Company
-from .errors import ActorkitError, StepError
+from .errors import ActorkitError, Quarantined, StepError
 from .events import Caller
 from .jobs import Op
 from .journal import entries, spawn_entry
@@ -108,11 +108,11 @@ class Connection:
     __slots__ = ("caller", "cell", "deliver", "end", "view")
 
     def __init__(self, cell: Cell, caller: Caller, deliver: Callable[[str], None],
-                 end: Callable[[ActorkitError], None] | None = None) -> None:
+                 end: Callable[[Quarantined], None] | None = None) -> None:
         self.cell = cell
         self.caller = caller
         self.deliver = deliver
-        self.end: Callable[[ActorkitError], None] = end or _ignore
+        self.end: Callable[[Quarantined], None] = end or _ignore
         self.view: View | None = None
 
 
@@ -514,7 +514,7 @@ def _view_changed(before: ViewParts, after: ViewParts, caller_id: str, default: 
         before[1].get(caller_id, default) != after[1].get(caller_id, default)
 
 
-def _ignore(error: ActorkitError) -> None:
+def _ignore(error: Quarantined) -> None:
     return None
 
 

@@ -338,7 +338,7 @@ class ActorSystem:
     async def connect(self, actor_type: str, actor_id: str, caller: Caller,
                       deliver: Callable[[str], None], *, checksum: str | None = None,
                       input: Any = None,
-                      end: Callable[[ActorkitError], None] | None = None) -> Connection:
+                      end: Callable[[Quarantined], None] | None = None) -> Connection:
         """Subscribe ``deliver`` to the actor's frames for ``caller``. The first frame brings
         the client from the view with ``checksum`` (if still known; else from nothing) to the
         current one; nothing is sent if ``checksum`` is current. The caller's first connection

@@ -24,6 +24,7 @@ from ..errors import (
     HookError,
     NondeterminismError,
     OutputError,
+    Quarantined,
     SnapshotError,
     StepError,
     StepLimitError,
@@ -56,12 +57,17 @@ class Failure:
     body: dict[str, Any]
 
 
-def failure(error: StepError | SnapshotError, *, dev: bool, doing: str) -> Failure:
+def failure(error: StepError | SnapshotError | Quarantined, *, dev: bool,
+            doing: str) -> Failure:
     """Log ``error`` with its details under a new reference, and return what the client that
     met it is told: the whole message in development (``dev``), else only its kind, hook,
-    event type and the reference. A :class:`BoundError` is a 409, told whole and not logged.
+    event type and the reference. A :class:`BoundError` is a 409, told whole and not logged;
+    :class:`Quarantined` a 503, not logged (that was done once, when it was quarantined),
+    told without the last failure outside development.
     ``doing`` names the request in the log (``"POST todo/list-1"``)."""
     kind = type(error).__name__
+    if isinstance(error, Quarantined):
+        return Failure(503, {"error": str(error) if dev else error.brief, "kind": kind})
     event_type = getattr(error, "event_type", None)
     if isinstance(error, BoundError):
         # The sender's, not the operator's (the event cannot apply to the actor as it is): not

@@ -156,11 +156,9 @@ class _HTTP:
         except StoreError as e:  # the operator's to fix (the disk): say why
             status, body = 503, {"error": f"{e}; nothing was committed: try again"}
             log.warning("%s %s/%s: %s", scope["method"], actor_type, actor_id, body["error"])
-        except (SnapshotError, StepError) as e:  # the event failed, or bringing the actor in
+        except (SnapshotError, StepError, Quarantined) as e:  # the event or the actor failed
             told = failure(e, dev=self.dev, doing=f"{scope['method']} {actor_type}/{actor_id}")
             status, body = told.status, told.body
-        except Quarantined as e:  # logged once, when it was quarantined
-            status, body = 503, {"error": str(e) if self.dev else e.brief, "kind": "Quarantined"}
         except asyncio.CancelledError:
             # The server is stopping and this request outlived its grace period (uvicorn's
             # timeout_graceful_shutdown): say so, rather than a bare 500, and let it end.

@@ -26,7 +26,6 @@ from .. import jsonvalue
 from ..auth import TokenVerifier
 from ..errors import (
     ActorIdError,
-    ActorkitError,
     AuthError,
     EventRejected,
     Quarantined,
@@ -284,10 +283,9 @@ class SocketEndpoint:
         conn: Connection | None = None
         max_body = limits.max_body
 
-        def end(error: ActorkitError) -> None:  # the actor was quarantined
+        def end(error: Quarantined) -> None:  # the actor was quarantined
             if conn is not None:
-                told = str(error) if self.dev else getattr(error, "brief", str(error))
-                outbox.push(_error_frame(conn, type(error).__name__, told, ""))
+                outbox.push(_failure_frame(conn, failure(error, dev=self.dev, doing="")))
             outbox.push_close(1011, "the actor was quarantined")
 
         try:
@@ -318,16 +316,12 @@ class SocketEndpoint:
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1008,
                             "reason": str(e)[:120]})
-        except (SnapshotError, StepError) as e:  # the actor cannot be brought in
+        except (SnapshotError, StepError, Quarantined) as e:  # the actor cannot be brought in
             told = failure(e, dev=self.dev, doing=f"WebSocket {actor_type}/{actor_id} "
                                                   f"({caller.type}:{caller.id})")
             with contextlib.suppress(Exception):
                 await send({"type": "websocket.close", "code": 1011,
                             "reason": _reason(told)})
-        except Quarantined as e:
-            with contextlib.suppress(Exception):
-                await send({"type": "websocket.close", "code": 1011,
-                            "reason": e.brief[:120] if not self.dev else str(e)[:120]})
         except StoreError as e:
             log.warning("WebSocket %s/%s closed: %s", actor_type, actor_id, e)
             with contextlib.suppress(Exception):
@@ -355,15 +349,13 @@ class SocketEndpoint:
             deliver(_error_frame(conn, "EventRejected", e.message, e.pointer))
         except EventRejected as e:
             deliver(_error_frame(conn, "EventRejected", str(e), e.pointer, e.event_type))
-        except StepError as e:
+        except (StepError, Quarantined) as e:
             told = failure(e, dev=self.dev, doing=f"WebSocket {actor_type}/{actor_id} "
                                                   f"({conn.caller.type}:{conn.caller.id})")
             deliver(_failure_frame(conn, told))
         except StoreError as e:
             deliver(_error_frame(conn, "StoreError", f"{e}; nothing was committed: send it "
                                                      f"again", ""))
-        except Quarantined as e:
-            deliver(_error_frame(conn, "Quarantined", str(e) if self.dev else e.brief, ""))
 
 
 class _Expiry:
@@ -409,7 +401,7 @@ def _failure_frame(conn: Connection, told: Failure) -> str:
     """The error frame of a failed step: what :func:`failure` tells its client."""
     body = told.body
     more = {k: v for k, v in body.items() if k not in ("error", "kind", "type")}
-    return _error_frame(conn, body["kind"], body["error"], "", body["type"], **more)
+    return _error_frame(conn, body["kind"], body["error"], "", body.get("type"), **more)
 
 
 def _reason(told: Failure) -> str:
