@@ -41,7 +41,6 @@ from .errors import (
 from .events import ActorEvent, Caller
 from .hooks import Ctx, HookEvaluator, PrivateBuckets, Timer
 from .ids import check_actor_id
-from .jsonvalue import has_null
 from .schemas import Problem, pointer
 from .statevalue import StateValue
 
@@ -577,7 +576,7 @@ class Actor:
             data = snapshots.canonical(value)
         except TypeError as e:
             _not_json(value, where, str(e))
-        if has_null(data) and jsonvalue.non_finite(value, where) is not None:
+        if jsonvalue.not_json(value, data, where) is not None:
             _not_json(value, where, "")
         return data
 
@@ -597,7 +596,7 @@ class Actor:
             # whole is serialised when someone asks for it (a batch stores only its last).
             for key, part in context.items():
                 data = snapshots.canonical(part)
-                if has_null(data) and jsonvalue.non_finite(part, "") is not None:
+                if jsonvalue.not_json(part, data, "") is not None:
                     _not_json(part, pointer([key]), "")
                 context[key] = orjson.Fragment(data)
                 size += len(data)
@@ -621,14 +620,12 @@ class Actor:
                                  f"of {limit:,} (the chart's `max_state:`, else the server's "
                                  f"ACTORKIT_MAX_STATE): the event cannot apply to the actor "
                                  f"as it is, and changed nothing")
-        except ContextError:
+        except (ContextError, TypeError) as e:
             self._seq, self._time, self._wakeup = seq_was, time_was, wakeup_was
-            raise
-        except TypeError:
-            self._seq, self._time, self._wakeup = seq_was, time_was, wakeup_was
-            internal = {k: v for k, v in self._evaluator._context.items()
-                        if k not in ("public", "private")}
-            self._canonical(internal, "")  # says where the context stopped being JSON
+            if isinstance(e, TypeError):
+                internal = {k: v for k, v in self._evaluator._context.items()
+                            if k not in ("public", "private")}
+                self._canonical(internal, "")  # says where the context stopped being JSON
             raise
         self._committed, self._unsaved = committed, unsaved
         self._size = size

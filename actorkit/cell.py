@@ -242,7 +242,7 @@ class Cell:
                                                           r.error) or self._quarantine
         if op.lifecycle:
             if isinstance(failure, StepError):
-                what = (failure.event_type or op.name.upper())
+                what = failure.event_type or op.event_type or op.name
                 self._quarantine = quarantines.failed(key, what, failure) or self._quarantine
             elif _lifecycle_ran(steps):
                 quarantines.succeeded(key)

@@ -46,14 +46,17 @@ class Op(NamedTuple):
         """The type of the event it sends (``None`` for timers), for its errors."""
         if self.name == "send":
             return str(self.args[0].get("type"))
-        return {"connect": "CONNECT", "disconnect": "DISCONNECT", "resume": "RESUME"}.get(
-            self.name)
+        return _LIFECYCLE.get(self.name)
 
     @property
     def lifecycle(self) -> bool:
         """Whether it is a lifecycle event (CONNECT, DISCONNECT, RESUME): one the runtime
         sends, not a caller."""
-        return self.name in ("connect", "disconnect", "resume")
+        return self.name in _LIFECYCLE
+
+
+#: The lifecycle operations and the system event each sends.
+_LIFECYCLE = {"connect": "CONNECT", "disconnect": "DISCONNECT", "resume": "RESUME"}
 
 
 def bring_back(chart: Chart, snap: dict[str, Any], clock: Callable[[], float],
