@@ -487,9 +487,7 @@ def _parser() -> argparse.ArgumentParser:
                     "(or the actor waits for its migration).")
     replay.add_argument("type", help="the actor type")
     replay.add_argument("id", nargs="?", help="the actor id (default: every actor of the type)")
-    replay.add_argument("--project", default=".", help="the project folder (default: here)")
-    replay.add_argument("--db", help="the actor store (default: ACTORKIT_DB or "
-                                     ".actorkit/actors.db)")
+    _store_options(replay)
     replay.set_defaults(run=_replay)
 
     quarantine = sub.add_parser(
@@ -502,9 +500,7 @@ def _parser() -> argparse.ArgumentParser:
     quarantine.add_argument("action", choices=("show", "lift"))
     quarantine.add_argument("type", help="the actor type")
     quarantine.add_argument("id", nargs="?", help="the actor id (lift: required)")
-    quarantine.add_argument("--project", default=".", help="the project folder (default: here)")
-    quarantine.add_argument("--db", help="the actor store (default: ACTORKIT_DB or "
-                                         ".actorkit/actors.db)")
+    _store_options(quarantine)
     quarantine.set_defaults(run=_quarantine)
 
     rules = sub.add_parser("rules", help="list the lint rules")
@@ -517,6 +513,13 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("--path", action="store_true", help="print the file's path instead")
     schema.set_defaults(run=_schema)
     return parser
+
+
+def _store_options(command: argparse.ArgumentParser) -> None:
+    """The options of a command that opens a project's actor store (see _store_path)."""
+    command.add_argument("--project", default=".", help="the project folder (default: here)")
+    command.add_argument("--db", help="the actor store (default: ACTORKIT_DB or "
+                                      ".actorkit/actors.db)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
