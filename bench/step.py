@@ -63,11 +63,7 @@ def actor_round(actor: Actor, caller: Caller, n: int, budget: float | None = Non
 
 def _under_deadline(actor: Actor, budget: float) -> Any:
     def send(event: dict[str, Any], caller: Caller) -> None:
-        deadline.arm(budget)
-        try:
-            actor.send(event, caller)
-        finally:
-            deadline.disarm()
+        deadline.attempt(budget, actor.send, event, caller)  # as a cell runs a step
     return send
 
 
