@@ -8,15 +8,17 @@ inline Python with sismic's own semantics (``after()``, ``idle()``, ``active()``
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import traceback
 import uuid
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import orjson
 from sismic.code import PythonEvaluator
+from sismic.code.python import FrozenContext
 from sismic.exceptions import CodeEvaluationError
 from sismic.model import Event, StateMixin, Transition
 
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from .engine import ActorInterpreter
     from .schemas import Validator
 
-__all__ = ["Ctx", "HookEvaluator", "PrivateBuckets", "Timer"]
+__all__ = ["Ctx", "HookEvaluator", "PrivateBuckets", "Timer", "frozen_context"]
 
 HookFn = Callable[..., Any]
 
@@ -487,11 +489,48 @@ class HookEvaluator(PythonEvaluator):  # type: ignore[misc]
             code, additional_context={"event": event, "ctx": ctx}), code, where)
         return self._take_sent(sent)
 
+    def evaluate_preconditions(self, obj: Any, event: Event | None = None) -> Iterator[str]:
+        # sismic's own, but __old__ (what invariants and postconditions compare with) is a
+        # deep copy of the context. sismic copies each variable shallowly, and an actor's
+        # context is two variables holding everything: __old__.public shared every list and
+        # dict a hook changes in place, so it changed with the step (a postcondition compared
+        # the new context with itself) and differed from the one a restored actor read from
+        # its snapshot. Only charts with contracts call this.
+        if getattr(obj, "invariants", None) or getattr(obj, "postconditions", None):
+            self._memory[id(obj)] = frozen_context(_deep_copy(self._context))
+        interp = self._interpreter
+        extra = {
+            "received": lambda name: name == getattr(event, "name", None),
+            "sent": lambda name: name in [e.name for e in interp._sent_events],
+            "event": event,
+        }
+        return filter(lambda c: not self._evaluate_code(c, additional_context=extra),
+                      getattr(obj, "preconditions", []))
+
     def execute_on_entry(self, state: StateMixin) -> list[Event]:
         return self._state_code(state, getattr(state, "on_entry", None), "on entry")
 
     def execute_on_exit(self, state: StateMixin) -> list[Event]:
         return self._state_code(state, getattr(state, "on_exit", None), "on exit")
+
+
+def frozen_context(variables: dict[str, Any]) -> FrozenContext:
+    """sismic's ``__old__`` holding ``variables`` as they are (not copied again)."""
+    frozen = FrozenContext.__new__(FrozenContext)
+    frozen.__setstate__(variables)
+    return frozen
+
+
+def _deep_copy(context: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``context`` sharing nothing with it: through JSON, as a snapshot would
+    carry it (the private buckets a plain dict, as a restored actor has them), or, mid-step,
+    of whatever it holds that JSON cannot carry exactly (the commit refuses that later, with
+    the pointer to it)."""
+    try:
+        return jsonvalue.copy(context)  # type: ignore[no-any-return]
+    except jsonvalue.NotJSON:
+        return copy.deepcopy({k: dict(v) if isinstance(v, PrivateBuckets) else v
+                              for k, v in context.items()})
 
 
 def _describe_error(e: BaseException) -> str:

@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from sismic.code.python import FrozenContext
 from sismic.model import Event, InternalEvent
 
 from .chart import Chart
 from .engine import ActorInterpreter
 from .errors import SnapshotError
 from .events import ActorEvent, ActorInternalEvent, Caller
+from .hooks import frozen_context
 
 __all__ = ["FORMAT", "apply", "canonical", "capture", "check_fits", "dump", "join",
            "mark_quarantine", "parse"]
@@ -89,7 +89,8 @@ def apply(chart: Chart, interp: ActorInterpreter, snap: Mapping[str, Any]) -> No
     interp._internal_queue, interp._external_queue = internal, external
     old = snap.get("old") or {}
     by_key = {v: k for k, v in _contract_keys(chart).items()} if old else {}
-    interp._evaluator._memory = {by_key[k]: _frozen(v) for k, v in old.items() if k in by_key}
+    interp._evaluator._memory = {by_key[k]: frozen_context(v) for k, v in old.items()
+                                  if k in by_key}
 
 
 def parse(snapshot: Mapping[str, Any] | str | bytes) -> dict[str, Any]:
@@ -143,12 +144,6 @@ def _unqueued(item: dict[str, Any]) -> Event:
         InternalEvent if item["internal"] else Event)
     event.name, event.data = item["type"], data
     return event
-
-
-def _frozen(data: dict[str, Any]) -> FrozenContext:
-    frozen = FrozenContext.__new__(FrozenContext)
-    frozen.__setstate__(data)
-    return frozen
 
 
 def _contract_keys(chart: Chart) -> dict[int, str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 import unittest
@@ -74,6 +75,19 @@ def test_a_hook_that_breaks_the_context_in_a_timer_is_found_and_shrunk():
     ]
     assert "the timer step RING at +60 s failed: ContextError" in str(alarm.failure)
     assert "'1 rings' is not of type 'integer'" in str(alarm.failure)
+
+
+def test_a_bug_only_a_postcondition_on_old_values_sees_is_found_and_shrunk():
+    # The guard swaps row and column, so a second PLAY off the diagonal overwrites a mark: the
+    # postcondition comparing the board with __old__ catches it, and only there. With
+    # __old__ sharing the board's rows, it broke on the very first PLAY instead.
+    overwrite = found("overwrite")
+    assert overwrite.check == "step-failed"
+    assert "ContractError: postcondition `sum(row.count(None)" in str(overwrite.failure)
+    steps = ops(overwrite)
+    assert len(steps) == 3 and steps[0] == ("spawn", "client:alice", None)
+    first, second = steps[1][2], steps[2][2]
+    assert first == second and first["type"] == "PLAY" and first["row"] != first["col"]
 
 
 # -- the report --------------------------------------------------------------------------------
@@ -209,6 +223,32 @@ def test_cli_passes_the_project_charts():
     lines = run.stdout.splitlines()
     assert [line.split(":")[0] for line in lines] == ["charts/auction.yaml", "charts/todo.yaml"]
     assert all(re.search(r"every property held in 1\d\d runs", line) for line in lines), lines
+
+
+def test_cli_passes_a_chart_whose_hooks_change_nested_context_under_contracts():
+    # Marks go into rows of the board and moves onto a list, in place; the contracts compare
+    # them with __old__. It failed on its first PLAY: __old__ shared the lists, so a
+    # postcondition compared the new context with itself.
+    run = run_actorkit("test", "tests/proptest/charts/board.yaml", "--seed", "1", timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"board.yaml: every property held in 1\d\d runs", run.stdout), run.stdout
+
+
+def test_cli_passes_the_todo_chart_with_a_contract_that_always_holds(tmp_path):
+    # The user's report: `always: 'True'` on a chart whose hooks append to a list, and
+    # every run came back restore-differs (the never-restored actor's __old__ grew with the
+    # list; the restored one's, read from its snapshot, did not).
+    for folder in ("charts", "hooks", "schemas"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    todo = tmp_path / "charts" / "todo.yaml"
+    text = todo.read_text()
+    assert text.count("    name: root\n") == 1
+    todo.write_text(text.replace("    name: root\n",
+                                 "    name: root\n    contract:\n      - always: 'True'\n"))
+    run = run_actorkit("test", "charts/todo.yaml", "--seed", "1", "--max-examples", "30",
+                       cwd=tmp_path, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "todo.yaml: every property held in " in run.stdout
 
 
 def test_cli_reports_a_planted_bug_with_exit_1():
