@@ -324,6 +324,9 @@ def _replay(args: argparse.Namespace) -> int:
                   f"replayed to step {verdict.seq}; stored state {verdict.stored[:16]}, "
                   f"replayed {verdict.rebuilt[:16]}: "
                   f"{'the same' if verdict.same else 'DIFFERENT'}")
+            if verdict.difference is not None:
+                print(f"  first difference at "
+                      f"{verdict.difference.describe('replayed', 'stored')}")
             if not verdict.same:
                 code = 1
         return code

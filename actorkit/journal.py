@@ -9,12 +9,13 @@ same chart rebuilds exactly the state the store holds.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import orjson
 
 from .actor import Actor, StepResult
 from .chart import Chart
+from .difference import Difference, first_difference
 from .errors import ActorkitError
 from .events import Caller
 from .schemas import SYSTEM_EVENTS
@@ -136,14 +137,15 @@ def _apply(actor: Actor, entry: Entry, failed: dict[int, str]) -> None:
 @dataclass(frozen=True)
 class Verdict:
     """What replaying a stored actor's journal found: how many entries ran (from the last
-    migration, ``since``, if there was one), to which step, and the checksums of the stored
-    snapshot and of the rebuilt one."""
+    migration, ``since``, if there was one), to which step, the checksums of the stored
+    snapshot and of the rebuilt one, and where they first differ (``None`` if they do not)."""
 
     entries: int
     since: int | None
     seq: int
     stored: str
     rebuilt: str
+    difference: Difference | None = None
 
     @property
     def same(self) -> bool:
@@ -168,5 +170,13 @@ async def verify(store: Store, chart: Chart, stored: Stored, *, page: int = 1000
             break
     rebuilt = replay(chart, stored.actor_id, journal)
     ran = replayable(journal)
-    return Verdict(len(ran), ran[0].seq if ran[0].kind == "migrate" else None, rebuilt.seq,
-                   checksum(stored.snapshot), checksum(rebuilt.snapshot_json()))
+    verdict = Verdict(len(ran), ran[0].seq if ran[0].kind == "migrate" else None, rebuilt.seq,
+                      checksum(stored.snapshot), checksum(rebuilt.snapshot_json()))
+    if verdict.same:
+        return verdict
+    try:
+        kept = orjson.loads(stored.snapshot)
+    except orjson.JSONDecodeError:  # not JSON at all: it differs as a whole
+        kept = stored.snapshot.decode(errors="replace")
+    return replace(verdict, difference=first_difference(orjson.loads(rebuilt.snapshot_json()),
+                                                        kept))

@@ -254,7 +254,10 @@ def test_cli_replay_finds_a_tampered_snapshot(db, tmp_path):
                          orjson.dumps(snap, option=orjson.OPT_SORT_KEYS))
     run = run_actorkit("replay", "desk", "d", "--project", PROJECT, "--db", copy)
     assert run.returncode == 1, run.stdout + run.stderr
-    assert run.stdout.rstrip().endswith(": DIFFERENT")
+    verdict, where = run.stdout.splitlines()
+    assert verdict.endswith(": DIFFERENT")
+    # where, and what each has there (both checksums' first characters said nothing)
+    assert where == '  first difference at /context/public/log/0/1: replayed "hi", stored "bye"'
     # the original is untouched and still the same
     assert run_actorkit("replay", "desk", "d", "--project", PROJECT, "--db", db).returncode == 0
 

@@ -19,6 +19,7 @@ import orjson
 
 from ..actor import Actor, StepResult
 from ..chart import Chart, load_chart
+from ..difference import first_difference
 from ..errors import EventRejected, StepError
 from ..events import Caller
 from ..sync import Frames, PatchError, View, Views, apply_patch, canonical, checksum
@@ -211,10 +212,11 @@ class Harness:
 
     def _check(self) -> None:
         actor, twin = self._actors()
-        if twin.snapshot_json() != actor.snapshot_json():
-            raise self._fail("restore-differs", "the actor restored from a snapshot "
-                                                     "differs from the one never restored: "
-                                                     + _first_difference(actor, twin))
+        restored, original = twin.snapshot_json(), actor.snapshot_json()
+        if restored != original:
+            raise self._fail("restore-differs", f"the actor restored from a snapshot differs "
+                                                     f"from the one never restored at "
+                                                     f"{_differs(restored, original)}")
         public, buckets, value = actor.view_parts()
         views = Views(public, buckets, value, self.chart.default_private)
         context = actor.context
@@ -236,9 +238,10 @@ class Harness:
             self._default_private
         want = {"public": context["public"], "private": mine, "value": actor.value}
         if data != want or view.data != want:
+            shown = data if data != want else view.data
             raise self._fail("view", f"{caller}'s view is not the public context, its own "
-                                          f"private bucket and the state value: "
-                                          f"{_short(data)}")
+                                          f"private bucket and the state value, at "
+                                          f"{_differs(shown, want, 'view', 'context')}")
         if checksum(canonical(data)) != view.checksum:
             raise self._fail("checksum", f"{caller}'s checksum is not the SHA-256 of its "
                                               f"view's canonical JSON")
@@ -252,9 +255,13 @@ class Harness:
             except PatchError as e:
                 raise self._fail("patch", f"the patch sent to {caller} does not apply to "
                                                f"its previous view: {e}") from e
-            if patched != data or sent["checksum"] != view.checksum:
+            if patched != data:
                 raise self._fail("patch", f"the patch sent to {caller} does not turn its "
-                                               f"previous view into the new one")
+                                               f"previous view into the new one, at "
+                                               f"{_differs(patched, data, 'patched', 'new')}")
+            if sent["checksum"] != view.checksum:
+                raise self._fail("patch", f"the frame sent to {caller} does not carry its "
+                                               f"new view's checksum")
         self._views[caller.id] = view
         if self.leaks:
             self._check_leaks(caller, data, secrets)
@@ -314,14 +321,17 @@ class Harness:
         self._said.setdefault("" if everyone else caller.id, set()).update(_strings(value))
 
     def _same(self, a: Any, b: Any, what: str) -> None:
-        if _comparable(a) != _comparable(b):
-            raise self._fail("restore-differs", f"{what}: the restored actor gave "
-                                                     f"{_comparable(b)!r}, the one never "
-                                                     f"restored {_comparable(a)!r}")
+        restored, original = _comparable(b), _comparable(a)
+        if restored != original:
+            raise self._fail("restore-differs", f"{what}: the restored actor's result "
+                                                     f"differs from the never restored one's "
+                                                     f"at {_differs(restored, original)}")
 
     def _unchanged(self, actor: Actor, before: bytes, what: str) -> None:
-        if actor.snapshot_json() != before:
-            raise self._fail("rejected-changed", f"{what} changed the actor")
+        after = actor.snapshot_json()
+        if after != before:
+            changed = _differs(after, before, "after", "before")
+            raise self._fail("rejected-changed", f"{what} changed the actor, at {changed}")
 
 
 def _outcome(method: Callable[..., Any], *args: Any) -> Any:
@@ -332,12 +342,16 @@ def _outcome(method: Callable[..., Any], *args: Any) -> Any:
 
 
 def _comparable(outcome: Any) -> Any:
+    """What an operation gave, as JSON with named fields (so a difference has a pointer a
+    person can read: ``/0/outputs/1/amount``)."""
     if isinstance(outcome, BaseException):
-        return (type(outcome).__name__, str(outcome))
+        return {"raised": type(outcome).__name__, "message": str(outcome)}
     results = outcome if isinstance(outcome, list) else [outcome]
     return [None if r is None else
-            (r.seq, r.type, r.time, r.outputs, [(t.seq, t.type, repr(t.error)) for t in r.timers],
-             repr(r.error)) for r in results]
+            {"seq": r.seq, "type": r.type, "time": r.time, "outputs": list(r.outputs),
+             "timers": [{"seq": t.seq, "type": t.type, "error": repr(t.error)}
+                        for t in r.timers],
+             "error": repr(r.error)} for r in results]
 
 
 def _strings(value: Any) -> Iterable[str]:
@@ -356,12 +370,15 @@ def _short(value: Any, limit: int = 160) -> str:
     return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
-def _first_difference(a: Actor, b: Actor) -> str:
-    left, right = orjson.loads(a.snapshot_json()), orjson.loads(b.snapshot_json())
-    for key in sorted(set(left) | set(right)):
-        if left.get(key) != right.get(key):
-            return f"`{key}` is {_short(right.get(key))} instead of {_short(left.get(key))}"
-    return "(their snapshots differ)"
+def _differs(left: Any, right: Any, left_name: str = "restored",
+             right_name: str = "never restored") -> str:
+    """Where two documents (or their JSON) first differ and what each holds there:
+    ``/context/public/todos/0: restored nothing, never restored {...}``."""
+    if isinstance(left, bytes):
+        left, right = orjson.loads(left), orjson.loads(right)
+    found = first_difference(left, right)
+    return found.describe(left_name, right_name) if found is not None else \
+        "(equal as JSON, unequal as Python values)"
 
 
 def _schema_strings(chart: Chart) -> frozenset[str]:
