@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import marshal
 import traceback
 import uuid
 import weakref
@@ -522,15 +523,14 @@ def frozen_context(variables: dict[str, Any]) -> FrozenContext:
 
 
 def _deep_copy(context: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``context`` sharing nothing with it: through JSON, as a snapshot would
-    carry it (the private buckets a plain dict, as a restored actor has them), or, mid-step,
-    of whatever it holds that JSON cannot carry exactly (the commit refuses that later, with
-    the pointer to it)."""
+    """A copy of ``context`` sharing nothing with it, each value of the type it has (a tuple
+    stays a tuple, as in sismic's copy), the private buckets a plain dict (as a restored
+    actor has them)."""
+    plain = {k: dict(v) if isinstance(v, PrivateBuckets) else v for k, v in context.items()}
     try:
-        return jsonvalue.copy(context)  # type: ignore[no-any-return]
-    except jsonvalue.NotJSON:
-        return copy.deepcopy({k: dict(v) if isinstance(v, PrivateBuckets) else v
-                              for k, v in context.items()})
+        return marshal.loads(marshal.dumps(plain))  # type: ignore[no-any-return]
+    except ValueError:  # something marshal cannot write (an object of the chart's own class)
+        return copy.deepcopy(plain)
 
 
 def _describe_error(e: BaseException) -> str:

@@ -160,6 +160,39 @@ def test_contract_old_values_survive_a_restore(clock):
     assert restored.snapshot_json() == actor.snapshot_json()
 
 
+GRID = """\
+actor: grid
+schemas: schemas/grid.yaml
+statechart:
+  name: grid
+  preamble: |
+    grid = [[0, 0], [0, 0]]
+  root state:
+    name: root
+    transitions:
+      - event: mark
+        action: grid[0][0] += 1
+        contract:
+          - after: grid[0][0] == __old__.grid[0][0] + 1
+"""
+
+
+def test_contract_old_values_are_the_context_before_a_change_in_place(tmp_path, clock):
+    """__old__ holds nested values as they were (sismic copies each variable shallowly, so
+    __old__.grid[0] was the very row the action changed, and the postcondition failed)."""
+    (tmp_path / "grid.yaml").write_text(GRID)
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "grid.yaml").write_text("client:\n  mark: {}\n")
+    grid = load_chart(tmp_path / "grid.yaml")
+    actor = Actor.spawn(grid, "g", caller=alice, clock=clock)
+    actor.send({"type": "mark"}, alice)
+    restored = Actor.restore(grid, actor.snapshot(), clock=clock)
+    for x in (actor, restored):
+        x.send({"type": "mark"}, alice)
+        assert x.context["grid"] == [[2, 0], [0, 0]]
+    assert restored.snapshot_json() == actor.snapshot_json()
+
+
 def test_restored_actor_uses_its_own_clock(clock):
     a = Actor.spawn(chart("history"), "p", caller=alice, clock=clock)
     b = Actor.restore(load_chart(CHARTS / "history.yaml"), a.snapshot(),
