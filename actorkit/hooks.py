@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import marshal
+import math
 import traceback
 import uuid
 import weakref
@@ -317,11 +318,24 @@ class Ctx:
 
 
 def _elapsed(interp: ActorInterpreter, since: float, seconds: float) -> bool:
-    due = since + seconds
-    if interp.time >= due:
+    # sismic's own comparison, float for float: `since + seconds <= time` is not the same
+    # test (a state entered at 3.2 with after(10) passes it at 13.2, sismic's does not).
+    if interp.time - seconds >= since:
         return True
-    interp.note_deadline(due)
+    interp.note_deadline(due_time(since, seconds))
     return False
+
+
+def due_time(since: float, seconds: float) -> float:
+    """The first instant at which sismic's ``after(seconds)``/``idle(seconds)`` holds for a
+    state entered (or last idle) at ``since``: the least float ``t`` with
+    ``t - seconds >= since``. ``since + seconds`` can be an ulp or two off either way."""
+    due = since + seconds
+    while due - seconds < since:
+        due = math.nextafter(due, math.inf)
+    while (earlier := math.nextafter(due, -math.inf)) - seconds >= since:
+        due = earlier
+    return due
 
 
 def _none() -> None:

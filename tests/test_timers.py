@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
+from sismic.clock import SimulatedClock
+from sismic.code import PythonEvaluator
+from sismic.interpreter import Interpreter
 from support import FakeClock, alice, chart
 
 from actorkit import Actor
@@ -16,6 +21,14 @@ def timers():
 @pytest.fixture
 def actor(timers, clock):
     return Actor.spawn(timers, "t", caller=alice, clock=clock)
+
+
+class DummyGuards(PythonEvaluator):
+    """sismic's own evaluator, with the chart's hook actions left out (``note`` writes what
+    fired where sismic cannot see it)."""
+
+    def execute_action(self, transition, event=None):
+        return []
 
 
 def fired(actor):
@@ -40,6 +53,28 @@ def test_after_guard_fires_at_entry_plus_delay(actor, clock):
     assert actor.value["door"] == "closed"
     assert fired(actor) == [[None, "open", t0 + 10]]
     assert actor.next_deadline is None
+
+
+def test_after_and_idle_decide_as_sismic_does_to_the_last_float(timers):
+    # 13.2 - 10 < 3.2 in floats: sismic's after(10) of a state entered at 3.2 does not hold at
+    # 13.2 yet, only one float later. The actor must wake, and fire, exactly when sismic does.
+    clock = FakeClock(3.2)
+    actor = Actor.spawn(timers, "t", caller=alice, clock=clock)
+    actor.send({"type": "OPEN"}, alice)
+    actor.send({"type": "TOUCH"}, alice)
+    reference = Interpreter(timers.statechart, evaluator_klass=DummyGuards, clock=SimulatedClock())
+    reference.clock.time = 3.2
+    reference.queue("OPEN", "TOUCH").execute()
+    assert 13.2 - 10 < 3.2 and 8.2 - 5 < 3.2
+    due = math.nextafter(8.2, math.inf)  # idle(5) of the lamp, touched at 3.2
+    assert actor.next_deadline == due
+    for t in (8.2, due, 13.2, math.nextafter(13.2, math.inf)):
+        clock.t = reference.clock.time = t
+        actor.advance()
+        reference.execute()
+        assert actor.configuration == reference.configuration, t
+    assert [(f[1], f[2]) for f in fired(actor)] == [("on", due),
+                                                    ("open", math.nextafter(13.2, math.inf))]
 
 
 def test_leaving_the_state_cancels_the_after_guard(actor, clock):
