@@ -277,8 +277,16 @@ class ChartModel:
         for s in self.order:
             seen: dict[tuple[str | None, int], TransitionInfo] = {}
             guarded: dict[tuple[str | None, int], TransitionInfo] = {}
+            # sismic tries lower priorities only when no higher one is enabled: below a
+            # transition without a guard, none is ever tried, so none can clash.
+            top: dict[str | None, int] = {}
+            for t in s.transitions:
+                if t.guard is None:
+                    top[t.event] = max(top.get(t.event, t.priority), t.priority)
             for t in s.transitions:
                 key = (t.event, t.priority)
+                if t.priority < top.get(t.event, t.priority):
+                    continue
                 if t.guard is not None:
                     guarded.setdefault(key, t)
                     continue
@@ -347,9 +355,12 @@ class ChartModel:
             for state in self.ancestors(t.target):
                 if state in above_source:
                     # the transition starts inside this state: nothing above is entered
-                    if self.states[state].kind == "orthogonal" and state != t.source:
-                        side = next(a for a in [t.source, *self.ancestors(t.source)]
-                                    if self.states[a].parent == state)
+                    side = next((a for a in [t.source, *self.ancestors(t.source)]
+                                 if self.states[a].parent == state), None)
+                    # Within the source's own region (even to the region itself) sismic
+                    # exits and enters inside that region only: nothing is left behind.
+                    if self.states[state].kind == "orthogonal" and state != t.source \
+                            and side != child:
                         yield Finding("AK212", (*t.path, "target"),
                                       f"transition from {t.source!r} to {t.target!r} crosses "
                                       f"from region {side!r} to region {child!r} of parallel "

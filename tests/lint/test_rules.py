@@ -263,3 +263,44 @@ def test_an_unhandled_inline_send_points_at_the_code(tmp_path: Path) -> None:
     [d] = inspect_chart(chart).diagnostics
     assert (d.code, d.line, d.column) == ("AK303", 6, 15)
     assert "'NOBODY_HANDLES_ME' is sent by the chart" in d.message
+
+
+def test_what_sismic_runs_correctly_is_not_refused(tmp_path: Path) -> None:
+    # A transition back to the region that holds its source restarts that region only (AK212
+    # is about crossing into another region), and lower priorities below a transition without
+    # a guard are never tried, so they cannot clash (AK208). Both shapes are in sismic's own
+    # charts (writer_options, nested_parallel, priority).
+    (tmp_path / "s.yaml").write_text("client:\n  RESET: {}\n  NEXT: {}\n", encoding="utf-8")
+    chart = tmp_path / "c.yaml"
+    chart.write_text("""\
+actor: c
+schemas: s.yaml
+statechart:
+  name: c
+  root state:
+    name: root
+    parallel states:
+      - name: left
+        initial: a
+        states:
+          - name: a
+            transitions:
+              - {event: NEXT, target: b}
+          - name: b
+            transitions:
+              - {event: RESET, target: left}
+      - name: right
+        initial: c
+        states:
+          - name: c
+            transitions:
+              - {target: d, priority: high}
+              - {target: d, priority: low}
+              - {target: d, priority: low}
+          - name: d
+""", encoding="utf-8")
+
+    found = inspect_chart(chart)
+
+    assert [d.format() for d in found.diagnostics] == []
+    assert found.chart is not None
