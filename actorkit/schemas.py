@@ -243,6 +243,10 @@ class ActorSchemas:
         if others:
             return (f"{etype} is a {others[0]}-only event; a {caller_type} caller cannot send it "
                     f"(declare it under {self._where(caller_type)} to allow that)")
+        trimmed = etype.strip()
+        if trimmed != etype and trimmed in self.events_for(caller_type):
+            return (f"unknown event type {etype!r} for {caller_type} callers: event names do "
+                    f"not start or end with spaces; send {trimmed!r}")
         return (f"unknown event type {etype!r} for {caller_type} callers: declare it under "
                 f"{self._where(caller_type)}")
 
@@ -317,8 +321,10 @@ def schemas_from_source(src: Source) -> tuple[ActorSchemas | None, list[Diagnost
         elif err.validator == "pattern" and node and node[0] in (*EVENT_SECTIONS, "internal"):
             in_list = len(node) > 1  # `internal:` is a list of names, the others map them
             diag("AK105", node if in_list else (*node, err.instance),
-                 f"event name {err.instance!r} under `{node[0]}:` must not contain spaces: "
-                 f"use e.g. ADD_TODO", key=not in_list)
+                 f"event name {err.instance!r} under `{node[0]}:` cannot be sent or "
+                 f"matched: an event name is not empty, does not start or end with a space "
+                 f"and holds no line break or other control character (`goto s2` and "
+                 f"ADD_TODO are fine)", key=not in_list)
         else:
             diag("AK105", node, _shape_problem(err, node))
     if diags:
