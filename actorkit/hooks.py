@@ -322,11 +322,11 @@ def _elapsed(interp: ActorInterpreter, since: float, seconds: float) -> bool:
     # test (a state entered at 3.2 with after(10) passes it at 13.2, sismic's does not).
     if interp.time - seconds >= since:
         return True
-    interp.note_deadline(due_time(since, seconds))
+    interp.note_deadline(_due_time(since, seconds))
     return False
 
 
-def due_time(since: float, seconds: float) -> float:
+def _due_time(since: float, seconds: float) -> float:
     """The first instant at which sismic's ``after(seconds)``/``idle(seconds)`` holds for a
     state entered (or last idle) at ``since``: the least float ``t`` with
     ``t - seconds >= since``. ``since + seconds`` can be an ulp or two off either way."""
