@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -171,3 +175,28 @@ def test_quarantine_says_what_it_needs(tmp_path: Path) -> None:
     store.write_bytes(b"")
     other = run_actorkit("quarantine", "show", "nothing", "--db", store)
     assert other.returncode == 2 and "no chart serves actor type 'nothing'" in other.stderr
+
+
+@pytest.mark.parametrize("args", [["rules"], ["lint", "charts"], ["schema"]])
+def test_output_cut_off_by_a_closed_pipe_ends_quietly(args: list[str]) -> None:
+    # `actorkit rules | head -1`, with the reader gone before the first line is written
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        run = subprocess.run([sys.executable, "-m", "actorkit", *args], cwd=ROOT,
+                             stdout=write, stderr=subprocess.PIPE, text=True, timeout=120,
+                             check=False)
+    finally:
+        os.close(write)
+
+    assert run.stderr == ""  # no BrokenPipeError traceback
+    assert run.returncode == 128 + signal.SIGPIPE  # what the shell reports for `yes | head`
+
+
+@pytest.mark.parametrize("command", ["serve", "lint", "rules", "schema"])
+def test_a_wrong_flag_after_a_command_shows_that_commands_usage(command: str) -> None:
+    run = run_actorkit(command, "--nope")
+
+    assert run.returncode == 2
+    assert run.stderr.startswith(f"usage: actorkit {command} ")
+    assert f"actorkit {command}: error: unrecognized arguments: --nope" in run.stderr
