@@ -148,6 +148,7 @@ def _serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from .server import resolve_secret
+        from .server.app import check_address
         from .server.protocol import PATH, connection_cap, raise_open_files_limit
     except ImportError as e:
         return _missing_extra("serve", e)
@@ -162,6 +163,7 @@ def _serve(args: argparse.Namespace) -> int:
         charts = load_charts([project / "charts"])
         had_secret = bool(os.environ.get("ACTOR_KIT_SECRET"))
         secret = resolve_secret(project, None, dev=dev)
+        check_address(args.host, args.port)
     except ChartError as e:
         print(e, file=sys.stderr)
         print("actorkit serve: fix the charts above first (actorkit lint shows them too)",
@@ -195,6 +197,12 @@ def _serve(args: argparse.Namespace) -> int:
                     timeout_graceful_shutdown=limits.stop_grace)  # type: ignore[arg-type]
     except ActorkitError as e:  # the app could not be made: its store is taken, say
         print(f"actorkit serve: {e}", file=sys.stderr)
+        return 2
+    except SystemExit as e:
+        # uvicorn exits 1 or 3 when it cannot start (it has logged why): 2, as the help says
+        if e.code in (None, 0):
+            return 0
+        print("actorkit serve: the server could not start (see above)", file=sys.stderr)
         return 2
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -104,3 +105,19 @@ def test_serve_refuses_a_limit_set_wrong_before_it_starts(tmp_path):
     assert done.returncode == 2
     assert "ACTORKIT_MAX_BODY is a size in bytes, like 1048576, 512KiB or 4MiB, not 'a lot'" \
         in done.stderr
+
+
+def test_serve_on_a_port_in_use_says_so_and_exits_2_as_its_help_says(tmp_path):
+    folder = project(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for reload in ([], ["--reload"]):
+            done = cli("serve", "--port", str(port), *reload, cwd=folder)
+            assert done.returncode == 2, done.stderr
+            assert f"port {port} on 127.0.0.1 is in use" in done.stderr
+            assert "choose another port with --port" in done.stderr
+            assert "Traceback" not in done.stderr
+    assert "2 when the server cannot start" in " ".join(cli("serve", "--help", cwd=folder)
+                                                        .stdout.split())

@@ -6,11 +6,13 @@ folder in ``ACTORKIT_PROJECT``) with the secret in ``ACTOR_KIT_SECRET``.
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import os
 import re
 import secrets
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -28,7 +30,7 @@ from ..runtime import ActorSystem
 from ..store import SqliteStore, Store
 from .router import ActorRoutes
 
-__all__ = ["DEV_SECRET_FILE", "create_app", "dev_secret", "resolve_secret"]
+__all__ = ["DEV_SECRET_FILE", "check_address", "create_app", "dev_secret", "resolve_secret"]
 
 #: Where a project keeps its development secret (random, made on first use, never in code).
 DEV_SECRET_FILE = Path(".actorkit") / "dev-secret"
@@ -78,6 +80,31 @@ def resolve_secret(project: Path, secret: str | None, *, dev: bool) -> str:
     except ValueError as e:
         raise ServerConfigError(str(e)) from None
     return value
+
+
+def check_address(host: str, port: int) -> None:
+    """Refuse, before anything starts, an address the server could not listen on: a port
+    another program holds, a host that is not this machine's (:class:`ServerConfigError`,
+    saying what to do)."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as e:
+        raise ServerConfigError(f"cannot listen on {host}:{port}: {e}: give --host a name or "
+                                f"address of this machine") from None
+    for family, kind, proto, _, address in found:
+        with socket.socket(family, kind, proto) as probe:
+            # as uvicorn binds: a port whose last connections are still closing is free
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as e:
+                if e.errno == errno.EADDRINUSE:
+                    raise ServerConfigError(
+                        f"port {port} on {host} is in use by another program (another "
+                        f"actorkit serve?): stop it, or choose another port with --port"
+                        ) from None
+                raise ServerConfigError(f"cannot listen on {host}:{port}: {e.strerror}: "
+                                        f"choose another --host or --port") from None
 
 
 class _DenialNoise(logging.Filter):
