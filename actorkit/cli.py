@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .diagnostics import RULES, Severity
@@ -188,11 +188,17 @@ def _serve(args: argparse.Namespace) -> int:
               f"server holds at most {cap:,} connections, not {limits.max_connections:,} "
               f"(ACTORKIT_MAX_CONNECTIONS); raise the hard limit for more (`ulimit -Hn` as "
               f"root, or LimitNOFILE= in a systemd unit)", file=sys.stderr)
+    watch: dict[str, Any] = {}
+    if args.reload:
+        from .server import reload
+
+        watch = {"reload_dirs": [str(f) for f in reload.folders(project, charts.values())],
+                 "reload_includes": reload.PATTERNS, "reload_excludes": reload.excluded(project)}
+    app = "actorkit.server.reload:reloaded_app" if args.reload else "actorkit.server:create_app"
     # The protocol holds request heads, idle connections and their number to the limits.
     try:
-        uvicorn.run("actorkit.server:create_app", factory=True, host=args.host, port=args.port,
-                    reload=args.reload, reload_dirs=[str(project)] if args.reload else None,
-                    log_level=args.log_level, http=PATH, ws_max_size=limits.max_body,
+        uvicorn.run(app, factory=True, host=args.host, port=args.port, reload=args.reload,
+                    **watch, log_level=args.log_level, http=PATH, ws_max_size=limits.max_body,
                     # seconds, as uvicorn uses it (asyncio.timeout), though typed as int there
                     timeout_graceful_shutdown=limits.stop_grace)  # type: ignore[arg-type]
     except ActorkitError as e:  # the app could not be made: its store is taken, say
@@ -473,7 +479,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--prefix", default="/api", help=argparse.SUPPRESS)
-    serve.add_argument("--reload", action="store_true", help="restart when files change")
+    serve.add_argument("--reload", action="store_true",
+                       help="restart when hooks, charts or schemas change (for development)")
     serve.add_argument("--production", action="store_true",
                        help="refuse to start without ACTOR_KIT_SECRET (implied off 127.0.0.1)")
     serve.add_argument("--log-level", default="info",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import httpx
 from servers import free_port
 from support import ROOT
 
-from actorkit.auth import parse_access_token
+from actorkit.auth import create_access_token, parse_access_token
 
 
 def project(tmp_path):
@@ -121,3 +122,89 @@ def test_serve_on_a_port_in_use_says_so_and_exits_2_as_its_help_says(tmp_path):
             assert "Traceback" not in done.stderr
     assert "2 when the server cannot start" in " ".join(cli("serve", "--help", cwd=folder)
                                                         .stdout.split())
+
+
+def until(check, what: str, log, timeout: float = 60.0):
+    """Poll ``check`` until it gives something true; fail, with the server's log, after
+    ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout} s\n{log.read_text()}")
+
+
+def test_serve_reload_follows_charts_and_schemas_and_reports_a_broken_chart(tmp_path):
+    # The server's project holds the charts; the hooks and the schemas are found above it,
+    # as a chart finds them (from its folder upwards).
+    for folder in ("hooks", "schemas"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    served = tmp_path / "server"
+    (served / "charts").mkdir(parents=True)
+    chart = served / "charts" / "todo.yaml"
+    chart.write_text((ROOT / "charts" / "todo.yaml").read_text())
+    schemas = tmp_path / "schemas" / "todo.yaml"
+    key = "k" * 40
+    port = free_port()
+    log = tmp_path / "stderr.log"
+    with open(log, "wb") as err:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "actorkit", "serve", "--reload", "--port", str(port),
+             "--log-level", "warning"], cwd=served, stdout=subprocess.DEVNULL, stderr=err,
+            env={**os.environ, "ACTOR_KIT_SECRET": key, "ACTORKIT_DB": str(tmp_path / "a.db")},
+            start_new_session=True)
+
+    def get(actor_id: str) -> httpx.Response | None:
+        token = create_access_token(key, actor_id, "todo", "ann", "client")
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/api/todo/{actor_id}", timeout=2,
+                             headers={"Authorization": f"Bearer {token}"})
+        except httpx.TransportError:
+            return None
+
+    def add(actor_id: str, text: str) -> int | None:
+        token = create_access_token(key, actor_id, "todo", "ann", "client")
+        try:
+            return httpx.post(f"http://127.0.0.1:{port}/api/todo/{actor_id}", timeout=2,
+                              headers={"Authorization": f"Bearer {token}"},
+                              json={"type": "ADD_TODO", "text": text}).status_code
+        except httpx.TransportError:
+            return None
+
+    def private_filter(actor_id: str) -> str | None:
+        answer = get(actor_id)
+        return answer.json()["snapshot"]["private"]["filter"] \
+            if answer is not None and answer.status_code == 200 else None
+
+    try:
+        assert until(lambda: private_filter("a"), "the server starts", log) == "all"
+        # the chart changes: actors made from now on start from its new context
+        chart.write_text(chart.read_text().replace("filter: all", "filter: active"))
+        until(lambda: private_filter("b") == "active", "the chart's change is served", log)
+        # the schemas file (outside the project folder) changes: ADD_TODO takes 3 characters
+        assert add("b", "milk") == 200
+        schemas.write_text(schemas.read_text().replace(
+            "      text: {type: string, minLength: 1, maxLength: 500}\n    required: [text]",
+            "      text: {type: string, minLength: 1, maxLength: 3}\n    required: [text]"))
+        until(lambda: add("b", "milk") == 400, "the schema's change is served", log)
+        # a broken chart: its diagnostics, as actorkit lint prints them, and no traceback
+        good = chart.read_text()
+        chart.write_text(good.replace("initial: Ready", "initial: Raedy"))
+        until(lambda: "AK204" in log.read_text(), "the broken chart is reported", log)
+        text = log.read_text()
+        assert "charts/todo.yaml:" in text and "fix the charts above" in text
+        assert "Traceback" not in text
+        assert server.poll() is None  # still watching
+        # fixed: served again
+        chart.write_text(good)
+        until(lambda: private_filter("c") == "active", "the fixed chart is served", log)
+        assert "Traceback" not in log.read_text()
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=15)
