@@ -256,10 +256,9 @@ def _duration(text: str) -> float:
 
 
 def _store_path(args: argparse.Namespace) -> Path:
-    import os
+    from .store.default import store_path
 
-    project = Path(args.project)
-    return Path(args.db or os.environ.get("ACTORKIT_DB") or project / ".actorkit" / "actors.db")
+    return store_path(args.project, args.db)
 
 
 async def _open_project(command: str, args: argparse.Namespace, *, lock: bool = True,

@@ -32,6 +32,7 @@ from .limits import Limits
 from .quarantine import NotQuarantined, Quarantines
 from .statevalue import StateValue
 from .store.base import Entry, Store, Stored, StoreError, page
+from .store.default import default_store
 from .store.memory import MemoryStore
 from .sync import Frames, View
 from .workers import Workers
@@ -63,8 +64,13 @@ class WaitTimeout(ActorkitError):
 class ActorSystem:
     """The actors of a set of charts, by ``(actor type, actor id)``.
 
-    Actors of ``persisted`` charts live in ``store`` (default: in memory); the others in a
-    store in this process's memory. ``clock`` is every actor's time source (epoch seconds).
+    Actors of ``persisted`` charts live in ``store``; the others in a store in this
+    process's memory. ``store`` defaults to the project's SQLite file, where ``actorkit
+    serve`` keeps them (:func:`~actorkit.store.default.default_store`: ``ACTORKIT_DB``, else
+    ``.actorkit/actors.db`` in ``ACTORKIT_PROJECT`` or the working directory; no file when
+    no chart is persisted); pass a :class:`~actorkit.store.MemoryStore` for actors that need
+    not outlive the process.
+    ``clock`` is every actor's time source (epoch seconds).
     Views sent to connections and returned by :meth:`snapshot` are kept ``cache_ttl`` seconds
     (at most ``limits.view_cache`` bytes of them per actor) so reconnecting clients get a
     diff. An actor with no
@@ -83,7 +89,10 @@ class ActorSystem:
         #: where steps that run past ``limits.step_inline`` run again, under their deadline
         self.workers = Workers(self.limits.step_workers, self.limits.step_memory)
         self.quarantines = Quarantines(self.limits.quarantine_after)
-        self.store: Store = store if store is not None else MemoryStore()
+        if store is None:  # a file only when some actor would be kept in it
+            persisted = any(chart.persisted for chart in self.charts.values())
+            store = default_store(wait=self.limits.store_wait) if persisted else MemoryStore()
+        self.store: Store = store
         self.memory: Store = MemoryStore(journal=False)
         self.clock = clock
         self.cache_ttl = cache_ttl

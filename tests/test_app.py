@@ -23,7 +23,7 @@ from actorkit.auth import create_access_token
 from actorkit.server import create_app
 from actorkit.server.app import TOKEN_FREE_LOGGERS, ServerConfigError
 from actorkit.server.router import ActorRoutes
-from actorkit.store import MemoryStore, SqliteStore
+from actorkit.store import MemoryStore, SqliteStore, StoreError
 
 SECRET = "s" * 40
 
@@ -52,7 +52,7 @@ def test_power_durability(monkeypatch):
 
 def test_a_bad_durability_is_refused(monkeypatch):
     monkeypatch.setenv("ACTORKIT_DURABILITY", "max")
-    with pytest.raises(ServerConfigError, match="ACTORKIT_DURABILITY is 'process' or 'power'"):
+    with pytest.raises(StoreError, match="ACTORKIT_DURABILITY is 'process' or 'power'"):
         system()
 
 

@@ -15,6 +15,7 @@ from support import CHARTS, ROOT, FakeClock
 
 from actorkit import Caller, load_chart
 from actorkit.runtime import ActorSystem
+from actorkit.store import MemoryStore
 
 NAMES = ["ann", "ben", "cat", "dan", "eve"]
 NOTES = load_chart(CHARTS / "notes.yaml")
@@ -38,7 +39,7 @@ steps = st.lists(st.tuples(st.sampled_from(NAMES), st.sampled_from(["NOTE", "SHO
 @given(script=steps)
 def test_no_caller_ever_receives_another_callers_bucket(script):
     async def go() -> None:
-        system = ActorSystem({"notes": NOTES}, clock=FakeClock())
+        system = ActorSystem({"notes": NOTES}, store=MemoryStore(), clock=FakeClock())
         received: dict[str, list[str]] = {n: [] for n in NAMES}
         conns: dict[str, list] = {n: [] for n in NAMES}
         for i, (name, action) in enumerate(script):

@@ -109,3 +109,65 @@ def test_the_own_uvicorn_command_names_the_protocol_actorkit_serve_runs():
     from actorkit.server.protocol import PATH
 
     assert f"uvicorn actorkit.server:create_app --factory --http {PATH}\n" in README
+
+
+def test_the_own_app_example_keeps_its_actors_in_the_project_across_a_restart(tmp_path):
+    """The README's app.py, run by uvicorn as it says, twice on one project: an actor made
+    by the first server is there for the second, in the project's .actorkit/actors.db."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    from servers import SECRET, free_port
+
+    from actorkit.auth import create_access_token
+
+    own_app = README.split("**In your own app.**", 1)[1].split("```python\n", 1)[1]
+    (tmp_path / "app.py").write_text(own_app.split("```", 1)[0])
+    for folder in ("charts", "hooks", "schemas"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    env = {k: v for k, v in os.environ.items() if k not in ("ACTORKIT_DB", "ACTORKIT_PROJECT")}
+    token = create_access_token(SECRET, "list-1", "todo", "ann", "client")
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def run_app() -> tuple[subprocess.Popen[bytes], str]:
+        port = free_port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app:app", "--port", str(port), "--log-level",
+             "warning"], cwd=tmp_path, env={**env, "ACTOR_KIT_SECRET": SECRET})
+        url = f"http://127.0.0.1:{port}/api/todo/list-1"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                httpx.get(url, headers=headers, timeout=2)
+                return server, url
+            except httpx.TransportError:
+                time.sleep(0.1)
+        server.kill()
+        server.wait(timeout=10)
+        raise AssertionError("the README's app did not start within 30 s")
+
+    def stop(server: subprocess.Popen[bytes]) -> None:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
+
+    server, url = run_app()
+    try:
+        sent = httpx.post(url, headers=headers, json={"type": "ADD_TODO", "text": "Buy milk"})
+        assert sent.status_code == 200, sent.text
+    finally:
+        stop(server)
+    server, url = run_app()
+    try:
+        todos = httpx.get(url, headers=headers).json()["snapshot"]["public"]["todos"]
+    finally:
+        stop(server)
+    assert [todo["text"] for todo in todos] == ["Buy milk"]
+    assert (tmp_path / ".actorkit" / "actors.db").is_file()

@@ -11,13 +11,14 @@ from support import CHARTS, ROOT, FakeClock, alice, bob
 
 from actorkit import Caller, EventRejected, load_chart
 from actorkit.runtime import ActorSystem, Connection, UnknownActorType, WaitTimeout
+from actorkit.store import MemoryStore
 from actorkit.sync import apply_patch, canonical, checksum
 
 
 def system(clock: FakeClock) -> ActorSystem:
     charts = {c.actor_type: c for c in (load_chart(ROOT / "charts" / "todo.yaml"),
                                         load_chart(CHARTS / "timers.yaml"))}
-    return ActorSystem(charts, clock=clock)
+    return ActorSystem(charts, store=MemoryStore(), clock=clock)
 
 
 def run(coro):
@@ -86,7 +87,8 @@ def test_timers_run_on_the_loop_at_their_time():
         clock = FakeClock(0.0)
         loop = asyncio.get_running_loop()
         clock.t = loop.time()
-        s = ActorSystem({"timers": load_chart(CHARTS / "timers.yaml")}, clock=loop.time)
+        s = ActorSystem({"timers": load_chart(CHARTS / "timers.yaml")},
+                        store=MemoryStore(), clock=loop.time)
         frames: list[str] = []
         await s.connect("timers", "t", alice, frames.append)
         await s.send("timers", "t", alice, {"type": "REMIND", "in": 0.05})
@@ -129,7 +131,8 @@ def test_a_wait_tells_a_client_nothing_its_view_does_not(clock):
     carol, platform = Caller.client("carol"), Caller.service("platform")
 
     async def go() -> None:
-        s = ActorSystem({"auction": load_chart(ROOT / "charts" / "auction.yaml")}, clock=clock)
+        s = ActorSystem({"auction": load_chart(ROOT / "charts" / "auction.yaml")},
+                        store=MemoryStore(), clock=clock)
         await s.snapshot("auction", "a", Caller.client("sam"), input=AUCTION)
         await s.send("auction", "a", platform, {"type": "OPEN"})
         await s.send("auction", "a", bob, {"type": "PLACE_BID", "amount": 10_000})
@@ -192,7 +195,8 @@ def test_a_failing_connect_hook_does_not_refuse_the_connection(clock, tmp_path):
         "    name: r\n    transitions: [{event: CONNECT, action: greet}]\n")
 
     async def go() -> None:
-        s = ActorSystem({"grumpy": load_chart(tmp_path / "grumpy.yaml")}, clock=clock)
+        s = ActorSystem({"grumpy": load_chart(tmp_path / "grumpy.yaml")},
+                        store=MemoryStore(), clock=clock)
         frames: list[str] = []
         conn = await s.connect("grumpy", "g", Caller.client("c"), frames.append)
         assert len(frames) == 1
@@ -202,7 +206,7 @@ def test_a_failing_connect_hook_does_not_refuse_the_connection(clock, tmp_path):
 
 
 def test_an_actor_its_store_has_moved_on_from_reloads_instead_of_failing_forever(clock):
-    from actorkit.store import MemoryStore, StepTaken
+    from actorkit.store import StepTaken
 
     async def go() -> None:
         shared = MemoryStore()  # two systems on one store: another server's writes
@@ -266,7 +270,8 @@ def test_a_caller_back_within_the_grace_sends_neither_disconnect_nor_connect(clo
     from actorkit.limits import Limits
 
     async def go() -> None:
-        s = ActorSystem({"room": load_chart(CHARTS / "lifecycle.yaml")}, clock=clock,
+        s = ActorSystem({"room": load_chart(CHARTS / "lifecycle.yaml")},
+                        store=MemoryStore(), clock=clock,
                         limits=Limits(reconnect_grace=0.2))
 
         async def connect() -> Connection:
@@ -335,7 +340,8 @@ def test_a_todo_actor_filled_step_by_step_holds_its_state_not_every_view_it_had(
     from actorkit.limits import Limits
 
     async def go() -> tuple[int, int, Any]:
-        s = ActorSystem({"todo": load_chart(ROOT / "charts" / "todo.yaml")}, clock=clock,
+        s = ActorSystem({"todo": load_chart(ROOT / "charts" / "todo.yaml")},
+                        store=MemoryStore(), clock=clock,
                         limits=Limits(view_cache=256 * 1024))
         frames: list[str] = []
         conn = await s.connect("todo", "full", alice, frames.append)
@@ -365,7 +371,8 @@ def test_a_client_with_the_current_checksum_gets_nothing_even_past_the_cache(clo
     from actorkit.limits import Limits
 
     async def go() -> None:
-        s = ActorSystem({"todo": load_chart(ROOT / "charts" / "todo.yaml")}, clock=clock,
+        s = ActorSystem({"todo": load_chart(ROOT / "charts" / "todo.yaml")},
+                        store=MemoryStore(), clock=clock,
                         limits=Limits(view_cache=1000))
         todos = [{"id": str(i), "text": "x" * 100, "completed": False} for i in range(50)]
         await s.send("todo", "big", Caller.service("sync"), {"type": "SYNC_TODOS",
@@ -382,7 +389,6 @@ def test_a_client_with_the_current_checksum_gets_nothing_even_past_the_cache(clo
 
 def test_journal_pages_are_bounded_in_bytes_even_from_a_store_of_ones_own(clock):
     from actorkit.limits import Limits
-    from actorkit.store import MemoryStore
 
     class OldStore(MemoryStore):
         """A store written before journal pages had a size (no ``max_bytes``)."""
@@ -410,3 +416,37 @@ def test_journal_pages_are_bounded_in_bytes_even_from_a_store_of_ones_own(clock)
             assert len(seen) > 2, seen  # ~700 bytes an entry: two or three a page
 
     run(go())
+
+
+def test_a_system_made_without_a_store_keeps_actors_in_the_projects_file(tmp_path, monkeypatch):
+    import shutil
+
+    from actorkit.store import SqliteStore
+
+    for folder in ("charts", "hooks", "schemas"):
+        shutil.copytree(ROOT / folder, tmp_path / folder)
+    monkeypatch.setenv("ACTORKIT_PROJECT", str(tmp_path))
+    monkeypatch.delenv("ACTORKIT_DB", raising=False)
+    todo = tmp_path / "charts" / "todo.yaml"
+
+    async def main():
+        first = ActorSystem({"todo": load_chart(todo)})
+        assert isinstance(first.store, SqliteStore)
+        assert first.store.path == tmp_path / ".actorkit" / "actors.db"
+        await first.start()
+        await first.send("todo", "t", alice, {"type": "ADD_TODO", "text": "kept"})
+        await first.close()
+        again = ActorSystem({"todo": load_chart(todo)})
+        await again.start()
+        view = await again.snapshot("todo", "t", alice)
+        await again.close()
+        return view
+
+    view = asyncio.run(main())
+    assert [t["text"] for t in view.data["public"]["todos"]] == ["kept"]
+    assert (tmp_path / ".actorkit" / ".gitignore").read_text() == "*\n"
+    # charts whose actors are never stored make no file
+    shutil.rmtree(tmp_path / ".actorkit")
+    todo.write_text(todo.read_text().replace("persisted: true", "persisted: false"))
+    ActorSystem({"todo": load_chart(todo)})
+    assert not (tmp_path / ".actorkit").exists()

@@ -27,7 +27,8 @@ from ..errors import ActorkitError
 from ..limits import Limits
 from ..lint import load_charts
 from ..runtime import ActorSystem
-from ..store import SqliteStore, Store
+from ..store import Store
+from ..store.default import default_store, project_folder, state_dir
 from .router import ActorRoutes
 
 __all__ = ["DEV_SECRET_FILE", "check_address", "create_app", "dev_secret", "resolve_secret"]
@@ -38,17 +39,6 @@ DEV_SECRET_FILE = Path(".actorkit") / "dev-secret"
 
 class ServerConfigError(ActorkitError):
     """The server cannot start as configured."""
-
-
-def state_dir(project: Path) -> Path:
-    """The project's ``.actorkit`` folder (actor store, development secret), made on first
-    use and kept out of git."""
-    folder = project / ".actorkit"
-    folder.mkdir(parents=True, exist_ok=True)
-    ignore = folder / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n")
-    return folder
 
 
 def dev_secret(project: Path) -> str:
@@ -199,7 +189,7 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     Every chart is checked first: any lint error stops it with
     :class:`~actorkit.ChartError` listing them all.
     """
-    folder = Path(project or os.environ.get("ACTORKIT_PROJECT") or ".")
+    folder = project_folder(project)
     if dev is None:
         dev = os.environ.get("ACTORKIT_DEV") == "1"
     charts = load_charts([folder / "charts"])
@@ -207,13 +197,7 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
         limits = Limits.from_env()
     signing_key = resolve_secret(folder, secret, dev=dev)
     if store is None:
-        db = os.environ.get("ACTORKIT_DB") or state_dir(folder) / "actors.db"
-        durability = os.environ.get("ACTORKIT_DURABILITY", "process")
-        if durability not in ("process", "power"):
-            raise ServerConfigError(f"ACTORKIT_DURABILITY is 'process' or 'power', not "
-                                    f"{durability!r}")
-        store = SqliteStore(db, durability=durability,  # type: ignore[arg-type]
-                            wait=limits.store_wait)
+        store = default_store(folder, wait=limits.store_wait)
     if idle_after is None:
         idle_after = _seconds("ACTORKIT_IDLE_AFTER", 300.0)
     options: dict[str, Any] = {"cache_ttl": cache_ttl, "store": store, "limits": limits,
