@@ -173,3 +173,37 @@ def test_the_readme_example_runs(server, capsys):
     run(scope["example"]())
     printed = capsys.readouterr().out
     assert "Walk the dog" in printed
+
+
+def test_on_error_gets_what_the_readme_says(server):
+    import re
+
+    readme = (ROOT / "README.md").read_text().split("`connect(on_error=...)`", 1)[1]
+    readme = readme.split("\n## ", 1)[0]
+    # every kind of error the client itself reports is documented there, and no other
+    made = set(re.findall(r'"kind": "(\w+)"', (ROOT / "actorkit" / "client.py").read_text()))
+    assert set(re.findall(r'`\{"kind": "(\w+)"', readme)) == made
+
+    async def go() -> tuple[list, list]:
+        rejected: list = []
+        async with client(server, "c-err") as alice, \
+                alice.connect(backoff=FAST, on_error=rejected.append) as live:
+            await live.send({"type": "ADD_TODO", "text": ""})
+            for _ in range(100):  # at most 5 s
+                if rejected:
+                    break
+                await asyncio.sleep(0.05)
+            assert live.errors == rejected
+        refused: list = []
+        bad = ActorClient(server.url, "todo", "c-err", "not-a-token")
+        with pytest.raises(ConnectionRefusedError):
+            async with bad.connect(backoff=FAST, on_error=refused.append):
+                pass
+        await bad.aclose()
+        return rejected, refused
+
+    rejected, refused = run(go())
+    [error] = rejected  # the server's error frame, as it came
+    assert error["kind"] == "EventRejected" and error["type"] == "ADD_TODO"
+    assert error["pointer"] == "/text" and "non-empty" in error["message"]
+    assert [e["kind"] for e in refused] == ["Refused"] and "401" in refused[0]["message"]

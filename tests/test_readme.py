@@ -171,3 +171,28 @@ def test_the_own_app_example_keeps_its_actors_in_the_project_across_a_restart(tm
         stop(server)
     assert [todo["text"] for todo in todos] == ["Buy milk"]
     assert (tmp_path / ".actorkit" / "actors.db").is_file()
+
+
+def test_every_environment_variable_the_code_reads_is_documented():
+    from actorkit.limits import Limits
+
+    section = README.split("**Settings.**", 1)[1].split("\n### ", 1)[0]
+    settings = re.findall(r"^\| `(ACTOR_?KIT_\w+)` \| ([^|]+) \| (.+) \|$", section, re.M)
+    documented = {name for name, _, _ in settings} | {env for _, env, _, _ in Limits.settings()}
+    read = set()
+    for file in (ROOT / "actorkit").rglob("*.py"):
+        read |= set(re.findall(r'"(ACTOR_?KIT_[A-Z_]+)"', file.read_text()))
+    assert documented == read
+    defaults = {name: default for name, default, _ in settings}
+    assert defaults["ACTORKIT_PROJECT"] == "the working directory"
+    assert defaults["ACTORKIT_DB"] == "`<project>/.actorkit/actors.db`"
+
+
+def test_the_extras_are_those_of_the_package():
+    import tomllib
+
+    section = README.split("## Installing actorkit in your own project", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    extras = re.findall(r"^\| `(\w+)` \| ", section, re.M)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert extras == list(project["optional-dependencies"])
