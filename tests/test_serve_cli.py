@@ -122,6 +122,11 @@ def test_serve_on_a_port_in_use_says_so_and_exits_2_as_its_help_says(tmp_path):
             assert "Traceback" not in done.stderr
     assert "2 when the server cannot start" in " ".join(cli("serve", "--help", cwd=folder)
                                                         .stdout.split())
+    # an address of no interface of this machine (TEST-NET-1)
+    done = cli("serve", "--host", "192.0.2.1", "--port", str(free_port()), cwd=folder,
+               env={"ACTOR_KIT_SECRET": "k" * 40})
+    assert done.returncode == 2, done.stderr
+    assert "cannot listen on 192.0.2.1:" in done.stderr and "give --host" in done.stderr
 
 
 def until(check, what: str, log, timeout: float = 60.0):

@@ -81,13 +81,20 @@ def check_address(host: str, port: int) -> None:
     except (OSError, UnicodeError) as e:
         raise ServerConfigError(f"cannot listen on {host}:{port}: {e}: give --host a name or "
                                 f"address of this machine") from None
+    bound, missing = False, None
     for family, kind, proto, _, address in found:
         with socket.socket(family, kind, proto) as probe:
-            # as uvicorn binds: a port whose last connections are still closing is free
+            # as asyncio binds for uvicorn: a port whose last connections are still closing
+            # is free, and an IPv6 address is for IPv6 only
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
             try:
                 probe.bind(address)
             except OSError as e:
+                if e.errno == errno.EADDRNOTAVAIL:  # asyncio skips it (a family not enabled)
+                    missing = e
+                    continue
                 if e.errno == errno.EADDRINUSE:
                     raise ServerConfigError(
                         f"port {port} on {host} is in use by another program (another "
@@ -95,6 +102,10 @@ def check_address(host: str, port: int) -> None:
                         ) from None
                 raise ServerConfigError(f"cannot listen on {host}:{port}: {e.strerror}: "
                                         f"choose another --host or --port") from None
+            bound = True
+    if not bound and missing is not None:
+        raise ServerConfigError(f"cannot listen on {host}:{port}: {missing.strerror}: give "
+                                f"--host a name or address of this machine")
 
 
 class _DenialNoise(logging.Filter):

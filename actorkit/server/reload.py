@@ -24,8 +24,8 @@ __all__ = ["PATTERNS", "excluded", "folders", "reloaded_app"]
 #: The files whose change restarts the server.
 PATTERNS = ["*.py", "*.yaml", "*.yml", "*.json"]
 
-# Folders of a project that hold no code of its own, and plenty of files that match PATTERNS
-# (a virtual environment's packages, git's objects, node's modules).
+# Folders of a project, besides its hidden ones (.venv, .git), that hold no code of its own
+# and may hold plenty of files that match PATTERNS.
 _NOT_CODE = ("node_modules", "__pycache__")
 
 
