@@ -70,7 +70,10 @@ class StepResult:
     delayed sismic event) and ``data`` its payload; ``outputs`` are the events emitted with
     ``ctx.emit()``, ``timers`` the timer steps :meth:`Actor.send` ran first because they were
     due, and ``error`` the failure of a timer step that :meth:`Actor.advance` rolled back and
-    dropped. ``view_parts`` are :meth:`Actor.view_parts` as the step left them (what every
+    dropped. ``handled`` is false for a client or service event that took no transition (none
+    for it in the active states, or every guard false): nothing changed, so nothing was
+    committed (``seq`` is that of the last committed step) and nothing is journaled.
+    ``view_parts`` are :meth:`Actor.view_parts` as the step left them (what every
     caller's view was made of right after it; ``None`` for a failed step).
     """
 
@@ -84,6 +87,7 @@ class StepResult:
     error: StepError | None = None
     view_parts: ViewParts | None = field(
         default=None, repr=False, compare=False)
+    handled: bool = True
 
 
 class Actor:
@@ -324,6 +328,8 @@ class Actor:
         The event is checked against the schema of ``caller.type`` first
         (:class:`~actorkit.EventRejected`, nothing runs). Timers already due run before it.
         If the step fails, a :class:`~actorkit.StepError` is raised and the actor is as before.
+        An event that takes no transition changes nothing: its result says ``handled=False``
+        and it is not committed (see :class:`StepResult`).
         """
         if caller.type == "system":
             raise EventRejected("system events come only from the actorkit runtime; send as a "
@@ -336,8 +342,40 @@ class Actor:
                                 f"no more events", event_type=etype)
         now = self._now()
         fired = self.advance(now)
-        result = self._step(caller, now, ActorEvent(etype, payload, caller))
+        result = self._step(caller, now, ActorEvent(etype, payload, caller), sent=True)
         return replace(result, timers=tuple(fired)) if fired else result
+
+    def can(self, event: Mapping[str, Any], caller: Caller) -> bool:
+        """Whether ``event``, sent now by ``caller``, would be handled (XState's
+        ``snapshot.can``): the schema of ``caller.type`` accepts it and, once the timers
+        already due have run, at least one transition of the active states takes it, its
+        guard holding. Guards run (on a copy of the actor); actions do not. Nothing changes:
+        no step, no timer, nothing journaled.
+
+        ``False`` where :meth:`send` would raise :class:`~actorkit.EventRejected` (the schema,
+        a system caller, an actor in its final state); :class:`~actorkit.Quarantined` as
+        :meth:`send` would. A guard that raises makes this raise the
+        :class:`~actorkit.HookError` :meth:`send` would raise (any
+        :class:`~actorkit.StepError` of the timers due first, likewise).
+        """
+        if caller.type == "system":
+            return False
+        try:
+            etype, payload = self.chart.schemas.validate_event(caller.type, event)
+        except EventRejected:
+            return False
+        if self._quarantine is not None:
+            raise Quarantined.of(self.type, self.id, self._quarantine)
+        if self._final is not None:
+            return False
+        # A copy: due timers and guards run there, and whatever they touch goes with it.
+        probe = Actor.restore(self.chart, self.snapshot_json(), clock=self._now,
+                              max_state=self.max_state)
+        now = self._now()
+        probe.advance(now)
+        if probe._final is not None:
+            return False
+        return probe._takes(caller, now, ActorEvent(etype, payload, caller))
 
     def advance(self, now: float | None = None, *,
                 failed: Mapping[int, str] | None = None) -> list[StepResult]:
@@ -415,8 +453,47 @@ class Actor:
                 self._log.append(result)
             return result
 
+    def _takes(self, caller: Caller, at: float, event: ActorEvent) -> bool:
+        """Whether ``event`` would take a transition now (for :meth:`can`: guards run and may
+        leave this actor changed; throw it away after)."""
+        interp, evaluator = self._interp, self._evaluator
+        now = max(at, self._time)
+        self._clock.now = now
+        context = evaluator._context
+        evaluator.ctx = Ctx(interp=interp, context=context, caller=caller, actor_id=self.id,
+                            actor_type=self.chart.actor_type, input_json=self._input_json,
+                            initial_caller=self._initial_caller, now=now, seq=self._seq + 1,
+                            timers=self._timers, outputs=self.chart.schemas.output)
+        private = context["private"]
+        if isinstance(private, PrivateBuckets):
+            private.touched = set()
+        try:
+            deadline.enter()  # from here to the finally: the chart's guards
+            try:
+                return interp.takes(event)
+            finally:
+                _guard.user = False  # first, before any call: see deadline.enter()
+                if _guard.async_sent:
+                    deadline.take_back()
+        except StepError as e:
+            e.event_type = event.name
+            raise
+        except Interrupted as e:
+            if not _guard.per_step:
+                raise
+            failed = deadline.failure(e)
+            failed.event_type = event.name
+            raise failed from None
+        except Exception as e:  # sismic's own failures
+            error = StepError(f"evaluating the guards of {event.name} failed inside the "
+                              f"interpreter: {type(e).__name__}: {e}")
+            error.event_type = event.name
+            raise error from e
+        finally:
+            evaluator.ctx = None
+
     def _step(self, caller: Caller, at: float, event: ActorEvent | None, *,
-              initialize: bool = False) -> StepResult:
+              initialize: bool = False, sent: bool = False) -> StepResult:
         interp, evaluator = self._interp, self._evaluator
         now = max(at, self._time)
         seq = self._seq + 1 if self._committed or self._unsaved is not None else 0
@@ -446,6 +523,16 @@ class Actor:
                     _guard.user = False  # first, before any call: see deadline.enter()
                     if _guard.async_sent:
                         deadline.take_back()
+                if sent and event is not None and not _took_transition(steps):
+                    # Nothing a replay needs changed: no state, context (a guard's changes
+                    # are undone too), timer, nor sismic's entry or idle times, which only
+                    # transitions move. So nothing is committed: the actor is put back
+                    # exactly as it was (the interpreter's clock moved) and the step is not
+                    # journaled, which leaves a replay exact.
+                    self._rollback()
+                    return StepResult(self._seq, event.name, caller, now, event.data,
+                                      view_parts=(self._public_json, self._buckets,
+                                                  self._value_json), handled=False)
                 if self._timers and steps:
                     self._drop_left_timers()
                 public_json, buckets = self._check_context()
@@ -482,7 +569,8 @@ class Actor:
                 private.touched = None  # no set kept per idle actor
         result = StepResult(seq, event.name if event is not None else None, caller, now,
                             event.data if event is not None else None, tuple(ctx._outputs),
-                            view_parts=(self._public_json, self._buckets, self._value_json))
+                            view_parts=(self._public_json, self._buckets, self._value_json),
+                            handled=not sent or _took_event(steps, event))
         if self.record_steps:
             self._log.append(result)
         return result
@@ -745,6 +833,19 @@ def _final_state(steps: list[MacroStep], root: str | None) -> str:
             if len(exited) >= 2 and exited[-1] == root:
                 return exited[0]  # type: ignore[no-any-return]
     return root or "final"
+
+
+def _took_transition(steps: list[MacroStep]) -> bool:
+    """Whether any of ``steps`` took a transition or entered or left a state."""
+    return any(micro.transition is not None or micro.entered_states or micro.exited_states
+               for macro in steps for micro in macro.steps)
+
+
+def _took_event(steps: list[MacroStep], event: ActorEvent | None) -> bool:
+    """Whether a transition of ``steps`` was taken on ``event`` itself (not only eventless
+    transitions, or transitions on events the chart sent itself)."""
+    return any(micro.transition is not None and micro.event is event
+               for macro in steps for micro in macro.steps)
 
 
 def _contract_message(e: SismicContractError) -> str:

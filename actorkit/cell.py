@@ -217,8 +217,10 @@ class Cell:
         if op.name != "send" or len(steps) > 1 or failure is not None or \
                 self.system.quarantines.counting:  # else: one client step, nothing to count
             self._count_failures(op, steps, failure)
-        if not steps:
+        if not steps and self._batch is None:
             return Pending(result, failure)
+        # With no steps of its own (an event no transition took, a can()), an answer read
+        # from steps not stored yet waits for them, and fails with them.
         batch, waiter = self._batch, None
         if batch is None:
             batch = self._batch = _Batch(self._published)

@@ -108,7 +108,8 @@ class ActorClient:
 
     async def send(self, event: dict[str, Any]) -> dict[str, Any]:
         """``POST`` one event; returns the server's answer once the event is committed
-        (``{"success": true, "seq", "checksum", "outputs"}``)."""
+        (``{"success": true, "handled", "seq", "checksum", "outputs"}``; ``handled`` is
+        false when no transition took the event, which then changed nothing)."""
         response = await self._http.post(self.path, params=self._input_params(),
                                          content=orjson.dumps(event),
                                          headers={"Content-Type": "application/json"})

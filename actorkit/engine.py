@@ -295,6 +295,16 @@ class ActorInterpreter(Interpreter):  # type: ignore[misc]
                     break
         return selected
 
+    def takes(self, event: Event) -> bool:
+        """Whether ``event``, if it were next, would take at least one transition of the
+        current configuration: their guards are evaluated (at the clock's time), nothing is
+        run and nothing changes but that time."""
+        self._time = self.clock.time
+        index = self._statechart.sources
+        active = sorted((index[s] for s in self._configuration if s in index),
+                        key=lambda s: s.order)
+        return bool(self._select(active, event.name, event))
+
     def may_step(self) -> bool:
         """Whether another ``execute_once()`` could do anything: an event is due, or an active
         state has an eventless transition. When not, sismic's closing empty step is skipped."""

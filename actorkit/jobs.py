@@ -27,7 +27,7 @@ from .store.base import Entry
 __all__ = ["Done", "Job", "Op", "bring_back", "run"]
 
 #: The operations a cell runs on its actor, by method name.
-OpName = Literal["send", "advance", "connect", "disconnect", "resume"]
+OpName = Literal["send", "can", "advance", "connect", "disconnect", "resume"]
 
 
 class Op(NamedTuple):
@@ -44,7 +44,7 @@ class Op(NamedTuple):
     @property
     def event_type(self) -> str | None:
         """The type of the event it sends (``None`` for timers), for its errors."""
-        if self.name == "send":
+        if self.name in ("send", "can"):
             return str(self.args[0].get("type"))
         return _LIFECYCLE.get(self.name)
 

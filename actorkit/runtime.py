@@ -329,6 +329,18 @@ class ActorSystem:
         result = await cell.run(Op("send", (event, caller)))
         return result, cell.view(caller).checksum
 
+    async def can(self, actor_type: str, actor_id: str, caller: Caller,
+                  event: Mapping[str, Any], *, input: Any = None) -> bool:
+        """Whether ``event``, sent now by ``caller``, would be handled: :meth:`Actor.can` on
+        the actor's stored state, changing nothing. An actor that does not exist yet is
+        asked as the one a send would spawn (with ``input``), which is not kept."""
+        cell = await self.cell(actor_type, actor_id, None)
+        op = Op("can", (event, caller))
+        if cell is None:
+            actor = await self._spawn(self.chart(actor_type), actor_id, caller, input)
+            cell = Cell(self, actor, self.memory)  # never stored: can() takes no step
+        return await cell.run(op)  # type: ignore[no-any-return]
+
     async def snapshot(self, actor_type: str, actor_id: str, caller: Caller, *,
                        input: Any = None, wait_for_state: StateValue | None = None,
                        wait_for_event: Mapping[str, Any] | None = None,

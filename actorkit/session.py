@@ -114,6 +114,8 @@ def _caller(text: str, number: int) -> Caller:
 def _step(result: StepResult) -> dict[str, Any]:
     out: dict[str, Any] = {"seq": result.seq, "type": result.type,
                            "caller": str(result.caller), "outputs": list(result.outputs)}
+    if not result.handled:
+        out["handled"] = False
     if result.timers:
         out["timers"] = [_step(t) for t in result.timers]
     if result.error is not None:

@@ -223,8 +223,8 @@ class _HTTP:
         except EventRejected as e:
             return 400, {"error": e.message if e.pointer or e.event_type else str(e),
                          "type": e.event_type, "pointer": e.pointer}
-        return 200, {"success": True, "seq": result.seq, "checksum": checksum,
-                     "outputs": list(result.outputs)}
+        return 200, {"success": True, "handled": result.handled, "seq": result.seq,
+                     "checksum": checksum, "outputs": list(result.outputs)}
 
 
 class _Journal(_HTTP):

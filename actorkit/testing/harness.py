@@ -54,8 +54,8 @@ def named(invariants: Iterable[Invariant | tuple[str, Invariant]],
 
 class PropertyFailure(AssertionError):
     """A property of the chart broke. ``check`` says which (``step-failed``, ``timer-failed``,
-    ``rejected-changed``, ``invalid-accepted``, ``restore-differs``, ``view``, ``leak``,
-    ``patch``, ``checksum`` or ``invariant:<name>``); the message says what was seen."""
+    ``rejected-changed``, ``invalid-accepted``, ``restore-differs``, ``can``, ``view``,
+    ``leak``, ``patch``, ``checksum`` or ``invariant:<name>``); the message says what was seen."""
 
     def __init__(self, check: str, message: str) -> None:
         super().__init__(f"{check}: {message}")
@@ -123,12 +123,17 @@ class Harness:
         self._check()
 
     def send(self, caller: Caller, event: dict[str, Any]) -> StepResult | None:
-        """Send a valid ``event`` from ``caller``: it must not fail."""
+        """Send a valid ``event`` from ``caller``: it must not fail, and must be handled
+        exactly when :meth:`~actorkit.Actor.can` said it would be (an event no transition
+        takes must change nothing)."""
         actor, twin = self._actors()
         self._record(Step("send", str(caller), event))
         self._join(caller)
         self._note(caller, event)
         before, done = actor.snapshot_json(), actor.done
+        predicted = _outcome(actor.can, event, caller)
+        if actor.snapshot_json() != before:
+            raise self._fail("can", f"can() of {event.get('type')} changed the actor")
         got = _outcome(actor.send, event, caller)
         self._same(got, _outcome(twin.send, event, caller), f"sending {event.get('type')}")
         if isinstance(got, EventRejected) and done:  # a done actor takes no more events
@@ -143,6 +148,15 @@ class Harness:
             self._unchanged(actor, before, "a failed step")
             raise self._fail("step-failed", f"{event.get('type')} from {caller} failed: "
                                                  f"{type(got).__name__}: {got}")
+        if predicted is not got.handled:
+            said = f"raised {type(predicted).__name__}: {predicted}" \
+                if isinstance(predicted, BaseException) else f"said {predicted}"
+            raise self._fail("can", f"can() {said} of {_short(event)} from {caller}, but "
+                                    f"send() {'took' if got.handled else 'took no'} "
+                                    f"transition on it")
+        if not got.handled and not got.timers and actor.snapshot_json() != before:
+            raise self._fail("can", f"{_short(event)} from {caller} was not handled and "
+                                    f"changed the actor")
         self._check()
         return got  # type: ignore[no-any-return]
 
@@ -351,7 +365,7 @@ def _comparable(outcome: Any) -> Any:
             {"seq": r.seq, "type": r.type, "time": r.time, "outputs": list(r.outputs),
              "timers": [{"seq": t.seq, "type": t.type, "error": repr(t.error)}
                         for t in r.timers],
-             "error": repr(r.error)} for r in results]
+             "error": repr(r.error), "handled": r.handled} for r in results]
 
 
 def _strings(value: Any) -> Iterable[str]:
