@@ -29,6 +29,7 @@ from ..lint import load_charts
 from ..runtime import ActorSystem
 from ..store import Store
 from ..store.default import default_store, project_folder, state_dir
+from .openapi import describe
 from .router import ActorRoutes
 
 __all__ = ["DEV_SECRET_FILE", "check_address", "create_app", "dev_secret", "resolve_secret"]
@@ -255,6 +256,15 @@ class _App(FastAPI):
     def __init__(self, routes: ActorRoutes, **fastapi: Any) -> None:
         self._routes = routes
         super().__init__(**fastapi)
+
+    def openapi(self) -> dict[str, Any]:
+        # The actor routes are outside FastAPI's validation (for speed), so it cannot list
+        # them: they are described from the charts, once, when the document is first read.
+        if not self.openapi_schema:
+            routes = self._routes
+            self.openapi_schema = describe(super().openapi(), routes.system.charts,
+                                           prefix=routes.prefix)
+        return self.openapi_schema
 
     def build_middleware_stack(self) -> Any:
         stack = super().build_middleware_stack()

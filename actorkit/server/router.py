@@ -84,6 +84,7 @@ class ActorRoutes:
     def __init__(self, system: ActorSystem, *, secret: str, prefix: str = "",
                  dev: bool = False) -> None:
         tokens = TokenVerifier(secret)
+        self.system = system
         self.prefix = prefix
         self.http = _HTTP(system, tokens, dev=dev)
         self.journal = _Journal(system, tokens, dev=dev)
