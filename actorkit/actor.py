@@ -322,14 +322,17 @@ class Actor:
 
     # -- driving ---------------------------------------------------------------------------
 
-    def send(self, event: Mapping[str, Any], caller: Caller) -> StepResult:
+    def send(self, event: Mapping[str, Any], caller: Caller, *,
+             commit_unhandled: bool = False) -> StepResult:
         """Run one client or service event to completion, as a transaction.
 
         The event is checked against the schema of ``caller.type`` first
         (:class:`~actorkit.EventRejected`, nothing runs). Timers already due run before it.
         If the step fails, a :class:`~actorkit.StepError` is raised and the actor is as before.
         An event that takes no transition changes nothing: its result says ``handled=False``
-        and it is not committed (see :class:`StepResult`).
+        and it is not committed (see :class:`StepResult`), unless ``commit_unhandled`` (a
+        journal's replay: journals written before such events were left out hold them as
+        steps).
         """
         if caller.type == "system":
             raise EventRejected("system events come only from the actorkit runtime; send as a "
@@ -342,7 +345,8 @@ class Actor:
                                 f"no more events", event_type=etype)
         now = self._now()
         fired = self.advance(now)
-        result = self._step(caller, now, ActorEvent(etype, payload, caller), sent=True)
+        result = self._step(caller, now, ActorEvent(etype, payload, caller), sent=True,
+                            skip_unhandled=not commit_unhandled)
         return replace(result, timers=tuple(fired)) if fired else result
 
     def can(self, event: Mapping[str, Any], caller: Caller) -> bool:
@@ -493,7 +497,8 @@ class Actor:
             evaluator.ctx = None
 
     def _step(self, caller: Caller, at: float, event: ActorEvent | None, *,
-              initialize: bool = False, sent: bool = False) -> StepResult:
+              initialize: bool = False, sent: bool = False,
+              skip_unhandled: bool = False) -> StepResult:
         interp, evaluator = self._interp, self._evaluator
         now = max(at, self._time)
         seq = self._seq + 1 if self._committed or self._unsaved is not None else 0
@@ -523,7 +528,7 @@ class Actor:
                     _guard.user = False  # first, before any call: see deadline.enter()
                     if _guard.async_sent:
                         deadline.take_back()
-                if sent and event is not None and not _took_transition(steps):
+                if skip_unhandled and event is not None and not _took_transition(steps):
                     # Nothing a replay needs changed: no state, context (a guard's changes
                     # are undone too), timer, nor sismic's entry or idle times, which only
                     # transitions move. So nothing is committed: the actor is put back

@@ -117,8 +117,8 @@ def replay(chart: Chart, actor_id: str, journal: Iterable[Entry]) -> Actor:
 
 def _apply(actor: Actor, entry: Entry, failed: dict[int, str]) -> None:
     data = dict(entry.data or {})
-    if entry.kind == "event":
-        actor.send({"type": entry.type, **data}, entry.caller)
+    if entry.kind == "event":  # journaled, so committed, even if no transition took it
+        actor.send({"type": entry.type, **data}, entry.caller, commit_unhandled=True)
     elif entry.kind == "timer":
         actor.advance(entry.time, failed=failed)
     elif entry.type == "CONNECT":

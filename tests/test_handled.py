@@ -16,9 +16,9 @@ from sismic.io import import_from_yaml
 from support import ROOT, FakeClock, alice, chart, ops
 
 from actorkit import Actor, Caller, HookError, Quarantined, load_chart
-from actorkit.journal import verify
+from actorkit.journal import replay, verify
 from actorkit.runtime import ActorSystem
-from actorkit.store import SqliteStore
+from actorkit.store import Entry, SqliteStore
 
 TODO = ROOT / "charts" / "todo.yaml"
 
@@ -205,3 +205,19 @@ def test_post_tells_the_sender_whether_its_event_was_handled():
         journal = httpx.get(f"{server.url}/api/todo/h-1/events", headers={
             "Authorization": f"Bearer {server.token('todo', 'h-1', 'service:ops')}"}).json()
         assert [e["type"] for e in journal["events"]] == [None, "ADD_TODO"]
+
+
+def test_a_journal_that_holds_an_unhandled_event_as_a_step_still_replays(clock):
+    """Journals written before unhandled events were left out hold them as steps: a replay
+    commits them as the server did."""
+    todo = load_chart(TODO)
+    t0 = clock.t
+    journal = [
+        Entry(0, t0, "spawn", alice, None, {"input": {}}),
+        Entry(1, t0 + 1, "event", alice, "ADD_TODO", {"text": "milk"}),
+        Entry(2, t0 + 2, "event", alice, "TOGGLE_TODO", {"id": "no-such-todo"}),
+        Entry(3, t0 + 3, "event", alice, "ADD_TODO", {"text": "eggs"}),
+    ]
+    actor = replay(todo, "list-1", journal)
+    assert actor.seq == 3
+    assert [t["text"] for t in actor.context["public"]["todos"]] == ["milk", "eggs"]
