@@ -16,6 +16,7 @@
     │   └── DeadlineError         the step's code ran past the step's deadline
     ├── Quarantined           the actor is quarantined: its timer or lifecycle steps kept failing
     ├── SnapshotError         a snapshot cannot be restored into this chart
+    ├── GraphError            a picture of a chart cannot be drawn as asked (actorkit graph)
     ├── ActorIdError          an actor id that is not allowed (also a ValueError)
     └── AuthError             an access token is missing, invalid, expired or for another actor
 
@@ -44,6 +45,7 @@ __all__ = [
     "ContractError",
     "DeadlineError",
     "EventRejected",
+    "GraphError",
     "HookError",
     "NondeterminismError",
     "OutputError",
@@ -215,6 +217,11 @@ def utc_time(seconds: float) -> str:
 
 class SnapshotError(ActorkitError):
     """A snapshot does not fit the chart it is restored into."""
+
+
+class GraphError(ActorkitError):
+    """A picture of a chart cannot be drawn as asked: a configuration or a coverage file that
+    does not fit the chart, or Graphviz missing for SVG (see :mod:`actorkit.graph`)."""
 
 
 class ActorIdError(ActorkitError, ValueError):

@@ -11,27 +11,20 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from node import JS, npm_packages
 from servers import SECRET, serve
 from support import ROOT
 
-JS = Path(__file__).resolve().parent / "js"
 BUNDLE = JS / "build" / "actor-kit-node.mjs"
 
 
 @pytest.fixture(scope="module")
 def bundle() -> Path:
-    npm = shutil.which("npm")
-    assert npm is not None, "Node 20 and npm are needed for this test (the CI machine has them)"
-    lock = JS / "package-lock.json"
-    installed = JS / "node_modules" / ".package-lock.json"
-    if not installed.exists() or installed.stat().st_mtime < lock.stat().st_mtime:
-        subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=JS,
-                       check=True, timeout=600)
+    npm_packages()
     esbuild = JS / "node_modules" / ".bin" / "esbuild"
     subprocess.run([str(esbuild), "entry.mjs", "--bundle", "--platform=node", "--format=esm",
                     "--target=node20", "--external:cloudflare:workers",
