@@ -132,6 +132,62 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if args.check and session.failures else 0
 
 
+def _graph(args: argparse.Namespace) -> int:
+    import json
+
+    from . import graph
+    from .chart import load_chart
+    from .errors import ChartError, GraphError
+
+    if not Path(args.chart).is_file():
+        print(f"actorkit graph: no chart file {args.chart}: name a chart's YAML file (e.g. "
+              f"charts/todo.yaml)", file=sys.stderr)
+        return 2
+    try:
+        chart = load_chart(args.chart)
+    except ChartError as e:
+        print(e, file=sys.stderr)
+        print(f"actorkit graph: {args.chart} has errors: fix them first (actorkit lint "
+              f"{args.chart})", file=sys.stderr)
+        return 1
+    try:
+        model = graph.graph(chart)
+        active = graph.active_states(model, args.state) if args.state is not None else set()
+        coverage = None
+        if args.coverage is not None:
+            try:
+                data = json.loads(Path(args.coverage).read_bytes())
+            except (OSError, ValueError) as e:
+                raise GraphError(f"cannot read the coverage file {args.coverage}: {e}") from None
+            coverage = graph.chart_coverage(model, data)
+        if args.format == "json":
+            shown = dict(model)
+            if args.state is not None:
+                shown["active"] = sorted(active)
+            if coverage is not None:
+                shown["coverage"] = coverage
+            text: str | bytes = json.dumps(shown, indent=2, ensure_ascii=False) + "\n"
+        elif args.format == "mermaid":
+            text = graph.to_mermaid(model, active, coverage)
+        else:
+            text = graph.to_dot(model, active, coverage)
+            if args.format == "svg":
+                text = graph.to_svg(text)
+    except GraphError as e:
+        print(f"actorkit graph: {e}", file=sys.stderr)
+        return 2
+    data = text.encode() if isinstance(text, str) else text
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        return 0
+    try:
+        Path(args.output).write_bytes(data)
+    except OSError as e:
+        print(f"actorkit graph: cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -467,6 +523,26 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--check", action="store_true",
                      help="exit 1 if an event was rejected or failed")
     run.set_defaults(run=_run)
+
+    graph = sub.add_parser(
+        "graph", help="draw a chart: Mermaid, Graphviz DOT, SVG or JSON",
+        description="Print a chart's states and transitions as a Mermaid stateDiagram (paste it "
+                    "into Markdown), Graphviz DOT, SVG (drawn by Graphviz's dot, when it is "
+                    "installed) or JSON. Labels read `event [guard] / action`; eventless and "
+                    "timer transitions say so (dashed in DOT and SVG) and internal ones are "
+                    "listed inside their state, marked ↺. Exit 0 drawn, 1 the chart has errors, "
+                    "2 could not draw.")
+    graph.add_argument("chart", help="the chart file")
+    graph.add_argument("--format", choices=("mermaid", "dot", "svg", "json"), default="mermaid",
+                       help="what to print (default: mermaid)")
+    graph.add_argument("--state", metavar="STATE",
+                       help="highlight a configuration: the state value as GET /api/TYPE/ID "
+                            "shows it (JSON), or state names separated by commas")
+    graph.add_argument("--coverage", metavar="FILE",
+                       help="colour what a coverage file (actorkit test --coverage FILE) "
+                            "reached green and what it never reached red")
+    graph.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    graph.set_defaults(run=_graph)
 
     serve = sub.add_parser(
         "serve", help="serve every chart in charts/ over HTTP and WebSocket",

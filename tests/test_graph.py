@@ -4,7 +4,10 @@ Graphviz DOT, with a configuration or a coverage file highlighted."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -12,9 +15,10 @@ from xml.etree import ElementTree
 import debian
 import mermaid
 import pytest
+from support import run_actorkit
 
 from actorkit import load_chart
-from actorkit.graph import graph, label, to_dot, to_mermaid
+from actorkit.graph import active_states, graph, label, to_dot, to_mermaid
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -143,6 +147,19 @@ def test_every_chart_renders_in_mermaid_with_its_states_and_labels(models, tmp_p
 SVG = "{http://www.w3.org/2000/svg}"
 
 
+def test_highlights_render_in_mermaid(tmp_path):
+    auction = graph(load_chart(ROOT / AUCTION))
+    coverage = {"states": {"Auction": 1, "Room": 1, "Lot": 1, "Draft": 1},
+                "transitions": {"Draft -> Live on OPEN#0": 1}}
+    result, = mermaid.render([to_mermaid(auction, active_states(auction, BIDDING), coverage)],
+                             tmp_path)
+    assert "error" not in result, result["error"]
+    classes = {state: re.findall(rf'<g class="node ([a-zA-Z]+) [^"]*" id="[^"]*-state-{state}-',
+                                 result["svg"]) for state in ("Bidding", "Draft", "Paused")}
+    assert classes == {"Bidding": ["active"], "Draft": ["reached"], "Paused": ["unreached"]}
+    assert "OPEN / open_auction · 1 time" in mermaid.texts_of(result["svg"])
+
+
 def svg_texts(svg: bytes) -> list[str]:
     """The texts a Graphviz SVG shows (it must be well-formed XML)."""
     return [t.text for t in ElementTree.fromstring(svg).iter(f"{SVG}text") if t.text]
@@ -163,3 +180,134 @@ def test_every_chart_renders_in_graphviz_without_a_warning(models):
             head = label(t).partition(" / ")[0]
             assert any(x.startswith((head, f"↺ {head}")) for x in texts), \
                 f"{name}: {label(t)!r} is not drawn"
+
+
+# -- actorkit graph ----------------------------------------------------------------------------
+
+AUCTION = "charts/auction.yaml"
+#: the state value GET /api/auction/ID shows while bids are taken and someone watches
+BIDDING = '{"Room": {"Lot": {"Live": "Bidding"}, "Presence": "Watched"}}'
+YELLOW, GREEN, RED, WHITE = "#ffd54f", "#c8e6c9", "#ffcdd2", "white"
+
+
+def fills(svg: bytes) -> dict[str, str]:
+    """Each state box of a Graphviz SVG: its name (its first text) -> its fill colour."""
+    found = {}
+    for group in ElementTree.fromstring(svg).iter(f"{SVG}g"):
+        texts = [t.text for t in group.iter(f"{SVG}text") if t.text]
+        shapes = [s for s in group if s.tag in (f"{SVG}path", f"{SVG}polygon")]
+        if group.get("class") == "node" and texts and shapes:
+            found[texts[0]] = shapes[0].get("fill", "")
+    return found
+
+
+def test_graph_prints_mermaid_by_default():
+    run = run_actorkit("graph", AUCTION)
+    assert (run.returncode, run.stderr) == (0, "")
+    assert run.stdout == to_mermaid(graph(load_chart(ROOT / AUCTION)))
+    assert "Draft --> Live : OPEN / open_auction" in run.stdout
+
+
+def test_graph_svg_highlights_the_state_a_get_shows(tmp_path):
+    debian.ensure("dot", "graphviz")
+    run = run_actorkit("graph", AUCTION, "--format", "svg", "--state", BIDDING,
+                       "-o", tmp_path / "auction.svg")
+    assert (run.returncode, run.stdout, run.stderr) == (0, "", "")
+    colours = fills((tmp_path / "auction.svg").read_bytes())
+    assert colours["Bidding"] == colours["Watched"] == YELLOW
+    assert colours["Draft"] == colours["GoingOnce"] == colours["Empty"] == WHITE
+    # the same, named
+    named = run_actorkit("graph", AUCTION, "--format", "dot", "--state", "Bidding, Watched")
+    assert named.returncode == 0
+    assert named.stdout == to_dot(graph(load_chart(ROOT / AUCTION)),
+                                  active=active_states(graph(load_chart(ROOT / AUCTION)),
+                                                       BIDDING))
+
+
+def coverage_file(tmp_path: Path, counts: dict[str, Any]) -> Path:
+    file = tmp_path / "coverage.json"
+    file.write_text(json.dumps({"charts": counts}))
+    return file
+
+
+def test_graph_colours_what_a_coverage_file_reached(tmp_path):
+    debian.ensure("dot", "graphviz")
+    file = coverage_file(tmp_path, {"auction": {
+        "states": {"Auction": 4, "Room": 4, "Lot": 4, "Draft": 4, "Live": 2, "Bidding": 2,
+                   "Presence": 4, "Empty": 4, "Cancelled": 0},
+        "transitions": {"Draft -> Live on OPEN#0": 2, "Watched -> Watched on CONNECT#0": 0}}})
+    run = subprocess.run([sys.executable, "-m", "actorkit", "graph", AUCTION, "--format", "svg",
+                          "--coverage", file], cwd=ROOT, capture_output=True, timeout=120)
+    assert (run.returncode, run.stderr) == (0, b"")
+    colours = fills(run.stdout)
+    assert colours["Draft"] == colours["Bidding"] == colours["Empty"] == GREEN
+    assert colours["Cancelled"] == colours["GoingOnce"] == colours["Watched"] == RED
+    texts = svg_texts(run.stdout)
+    assert "/ open_auction · 2 times" in texts
+    assert "↺ CONNECT / add_watcher · never" in texts
+
+
+def test_graph_json_is_the_model_with_the_highlights(tmp_path):
+    file = coverage_file(tmp_path, {"auction": {"states": {"Draft": 1}}, "todo": {}})
+    run = run_actorkit("graph", AUCTION, "--format", "json", "--state", "Draft",
+                       "--coverage", file)
+    assert run.returncode == 0, run.stderr
+    shown = json.loads(run.stdout)
+    assert shown.pop("active") == ["Auction", "Draft", "Lot", "Room"]
+    assert shown.pop("coverage") == {"states": {"Draft": 1}, "transitions": {}}
+    assert shown == graph(load_chart(ROOT / AUCTION))
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--state", "Biding"], "the chart has no state 'Biding': did you mean 'Bidding'?"),
+    (["--state", '{"Room": {"Lot": "Live", "Chat": {}}}'],
+     "'Chat' is not a state directly inside 'Room' (its states: Lot, Presence)"),
+    (["--coverage", "missing.json"], "cannot read the coverage file missing.json"),
+])
+def test_graph_refuses_a_state_or_coverage_file_that_is_not_the_charts(args, message):
+    run = run_actorkit("graph", AUCTION, *args)
+    assert (run.returncode, run.stdout) == (2, "")
+    assert message in run.stderr
+
+
+def test_graph_refuses_a_coverage_file_of_another_chart_or_version(tmp_path):
+    other = coverage_file(tmp_path, {"todo": {"states": {"Ready": 3}}})
+    run = run_actorkit("graph", AUCTION, "--coverage", other)
+    assert run.returncode == 2
+    assert "no counts for the actor type 'auction' (it has todo)" in run.stderr
+    stale = coverage_file(tmp_path, {"auction": {"transitions": {"Draft -> Open on OPEN#0": 1}}})
+    run = run_actorkit("graph", AUCTION, "--coverage", stale)
+    assert run.returncode == 2
+    assert "'Draft -> Open on OPEN#0'): it was made for another version of the chart" \
+        in run.stderr
+
+
+def test_graph_of_a_chart_with_errors_prints_its_diagnostics():
+    broken = "tests/lint/fixtures/ak203_unknown_target.yaml"
+    run = run_actorkit("graph", broken)
+    assert (run.returncode, run.stdout) == (1, "")
+    assert f"{broken}:12:21: AK203 transition targets unknown state 'runing'" in run.stderr
+    assert f"fix them first (actorkit lint {broken})" in run.stderr
+    missing = run_actorkit("graph", "charts/nope.yaml")
+    assert missing.returncode == 2
+    assert "no chart file charts/nope.yaml" in missing.stderr
+
+
+def test_graph_svg_without_graphviz_says_how_to_install_it(tmp_path):
+    # a PATH on which there is no dot program: as on a machine without Graphviz
+    run = subprocess.run([sys.executable, "-m", "actorkit", "graph", AUCTION, "--format", "svg"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PATH": str(tmp_path)})
+    assert (run.returncode, run.stdout) == (2, "")
+    assert "apt-get install graphviz" in run.stderr and "brew install graphviz" in run.stderr
+
+
+def test_the_readme_shows_what_actorkit_graph_prints():
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme[readme.index("## See your chart"):readme.index("## Property testing")]
+    shown = re.search(r"```mermaid\n(.*?)```", section, re.S)
+    assert shown is not None
+    assert shown.group(1) == run_actorkit("graph", "charts/todo.yaml").stdout
+    assert f"--state '{BIDDING}'" in section  # the value the test above highlights
+    auction = graph(load_chart(ROOT / AUCTION))
+    assert "Draft -> Live on OPEN#0" in {t["key"] for t in auction["transitions"]}
