@@ -104,6 +104,18 @@ def test_the_charts_drawn_have_every_kind_of_state_and_transition(models):
     assert {"charts/todo.yaml", "charts/auction.yaml"} <= set(models)
 
 
+def test_transition_keys_count_each_transition_in_sismics_order(models, tmp_path):
+    # The coverage counter names the transitions sismic fires by their place among their
+    # source's in sismic's statechart: the model's keys must be the same names.
+    for name, model in models.items():
+        chart = load_chart(ROOT / name) if not name.startswith("sismic/") else \
+            load_chart(sismic_chart(tmp_path, SISMIC / name.removeprefix("sismic/")))
+        sc = chart.statechart
+        assert {t["key"] for t in model["transitions"]} == {
+            f"{t.source} -> {t.target or t.source} on {t.event or ''}#{i}"
+            for state in sc.states for i, t in enumerate(sc.transitions_from(state))}, name
+
+
 #: Look-alikes Mermaid's labels get for its syntax characters, read back
 _READ_BACK = str.maketrans({"\ufe54": ";", "\uff1c": "<", "\uff1e": ">", "\uff02": '"',
                             "\u2216": "\\", "\u204e": "*"})
