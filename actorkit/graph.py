@@ -73,7 +73,8 @@ from .errors import GraphError
 if TYPE_CHECKING:
     from .chart import Chart
 
-__all__ = ["FORMAT", "active_states", "chart_coverage", "graph", "transition_key"]
+__all__ = ["FORMAT", "LABEL_CODE", "active_states", "chart_coverage", "graph", "label",
+           "to_dot", "to_mermaid", "to_svg", "transition_key"]
 
 #: The version of the model :func:`graph` returns; a new version only adds keys.
 FORMAT = 1
