@@ -542,7 +542,10 @@ def to_dot(model: Mapping[str, Any], active: Collection[str] = (),
                 anchor[name] = f"{sid}_anchor"
                 line(depth + 1, f'{sid}_anchor [shape=point, width=0.01, label="", '
                                 f'style="invis"];')
-            for child in s["children"]:
+            # dot lays out sibling boxes right to left in the order they come: regions
+            # given last first read left to right as the chart lists them
+            children = s["children"][::-1] if kind == "parallel" else s["children"]
+            for child in children:
                 state(child, depth + 1, kind == "parallel")
             line(depth, "}")
             return

@@ -236,6 +236,17 @@ def test_graph_svg_highlights_the_state_a_get_shows(tmp_path):
                                                        BIDDING))
 
 
+def test_graphviz_puts_parallel_regions_in_the_charts_order():
+    dot = debian.ensure("dot", "graphviz")
+    for chart, regions in [("charts/auction.yaml", ["Lot", "Presence"]),
+                           ("tests/charts/history.yaml", ["audio", "deck"])]:
+        svg = subprocess.run([dot, "-Tsvg"], input=to_dot(graph(load_chart(ROOT / chart))),
+                             capture_output=True, text=True, timeout=60, check=True).stdout
+        where = {t.text: float(t.get("x", "0"))
+                 for t in ElementTree.fromstring(svg).iter(f"{SVG}text")}
+        assert sorted(regions, key=where.__getitem__) == regions, chart
+
+
 def coverage_file(tmp_path: Path, counts: dict[str, Any]) -> Path:
     file = tmp_path / "coverage.json"
     file.write_text(json.dumps({"charts": counts}))
