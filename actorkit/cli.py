@@ -372,6 +372,8 @@ def _replay(args: argparse.Namespace) -> int:
 
     async def replay(charts: dict[str, Chart], store: SqliteStore) -> int:
         chart = charts[args.type]
+        if args.to is not None:
+            return await replay_to(chart, store)
         ids = [args.id] if args.id else await _all_ids(store, args.type)
         if not ids:
             print(f"actorkit replay: no {args.type} actors in {db}", file=sys.stderr)
@@ -401,6 +403,38 @@ def _replay(args: argparse.Namespace) -> int:
             if not verdict.same:
                 code = 1
         return code
+
+    async def replay_to(chart: Chart, store: SqliteStore) -> int:
+        """Print the actor as it was after step ``args.to``, rebuilt from its journal."""
+        import json
+
+        from .journal import replay as rebuild
+        from .store.base import Entry
+
+        if not args.id:
+            print("actorkit replay: --to needs an actor: actorkit replay TYPE ID --to STEP",
+                  file=sys.stderr)
+            return 2
+        journal: list[Entry] = []
+        while True:
+            more = await store.journal(args.type, args.id,
+                                       after=journal[-1].seq if journal else -1, limit=1000)
+            journal.extend(e for e in more if e.seq <= args.to)
+            if not more or more[-1].seq >= args.to:
+                break
+        if not journal or journal[-1].seq != args.to:
+            last = f"its last step is {journal[-1].seq}" if journal else "it has no journal"
+            print(f"actorkit replay: {args.type}/{args.id} has no step {args.to} in {db} "
+                  f"({last})", file=sys.stderr)
+            return 2
+        try:
+            actor = rebuild(chart, args.id, journal)
+        except ReplayError as e:
+            print(f"actorkit replay: {e}", file=sys.stderr)
+            return 1
+        print(json.dumps({"seq": actor.seq, "value": actor.value, "context": actor.context},
+                         sort_keys=True))
+        return 0
 
     # Read beside a running server: replay writes nothing.
     return _on_store("replay", args, replay, lock=False)
@@ -582,6 +616,9 @@ def _parser() -> argparse.ArgumentParser:
                     "(or the actor waits for its migration).")
     replay.add_argument("type", help="the actor type")
     replay.add_argument("id", nargs="?", help="the actor id (default: every actor of the type)")
+    replay.add_argument("--to", type=int, metavar="STEP",
+                        help="print the actor (state value and context, as JSON) as it was "
+                             "after journal step STEP, rebuilt from its journal")
     _store_options(replay)
     replay.set_defaults(run=_replay)
 

@@ -206,6 +206,27 @@ def test_cli_replay_of_an_untouched_store_is_the_same(db):
     assert run.stderr == ""
 
 
+def test_cli_replay_to_a_step_prints_the_actor_as_its_journal_rebuilds_it_there(db, desk):
+    run = run_actorkit("replay", "desk", "d", "--to", "2", "--project", PROJECT, "--db", db)
+    assert run.returncode == 0, run.stdout + run.stderr
+    shown = orjson.loads(run.stdout)
+
+    async def first_steps() -> list[Entry]:
+        store = SqliteStore(db)
+        try:
+            return await store.journal("desk", "d", limit=3)
+        finally:
+            await store.close()
+    then = replay(desk, "d", asyncio.run(first_steps()))
+    assert shown == {"seq": 2, "value": then.value, "context": then.context}
+    assert shown["context"]["public"] != orjson.loads(
+        run_actorkit("replay", "desk", "d", "--to", "11", "--project", PROJECT, "--db", db
+                     ).stdout)["context"]["public"]
+    missing = run_actorkit("replay", "desk", "d", "--to", "99", "--project", PROJECT, "--db", db)
+    assert missing.returncode == 2
+    assert "has no step 99" in missing.stderr and "its last step is 11" in missing.stderr
+
+
 def test_cli_replay_without_an_id_replays_every_actor_of_the_type(db, tmp_path):
     run = run_actorkit("replay", "desk", "--project", PROJECT, "--db", db)
     assert run.returncode == 0, run.stdout + run.stderr
