@@ -204,7 +204,8 @@ def _serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from .server import resolve_secret
-        from .server.app import check_address
+        from .server.app import DEV_SECRET_FILE, check_address
+        from .server.inspector import enabled
         from .server.protocol import PATH, connection_cap, raise_open_files_limit
     except ImportError as e:
         return _missing_extra("serve", e)
@@ -220,6 +221,9 @@ def _serve(args: argparse.Namespace) -> int:
         had_secret = bool(os.environ.get("ACTOR_KIT_SECRET"))
         secret = resolve_secret(project, None, dev=dev)
         check_address(args.host, args.port)
+        kept = project / DEV_SECRET_FILE
+        inspector = enabled(development_secret=dev and kept.is_file()
+                            and kept.read_text().strip() == secret)
     except ChartError as e:
         print(e, file=sys.stderr)
         print("actorkit serve: fix the charts above first (actorkit lint shows them too)",
@@ -232,6 +236,8 @@ def _serve(args: argparse.Namespace) -> int:
                       ACTORKIT_DEV="1" if dev else "0")
     base = f"http://{args.host}:{args.port}{args.prefix}"
     print(f"actorkit serving {', '.join(sorted(charts))} at {base}/{{actor_type}}/{{actor_id}}")
+    if inspector:
+        print(f"inspector: http://{args.host}:{args.port}/_inspect/")
     if not had_secret:
         example = sorted(charts)[0]
         print(f"development secret: random, kept in {project / '.actorkit' / 'dev-secret'} "

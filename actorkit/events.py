@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 
 from sismic.model import Event, InternalEvent
 
-__all__ = ["CALLER_TYPES", "ActorEvent", "ActorInternalEvent", "Caller", "CallerType"]
+__all__ = ["CALLER_TYPES", "WATCHER", "ActorEvent", "ActorInternalEvent", "Caller", "CallerType"]
 
 CallerType = Literal["client", "service", "system"]
 CALLER_TYPES: tuple[CallerType, ...] = ("client", "service", "system")
@@ -68,6 +68,11 @@ class Caller:
 
     def __str__(self) -> str:
         return f"{self.type}:{self.id}"
+
+
+#: The caller the inspector page watches an actor as: its WebSocket gets every frame, but it
+#: is nobody the chart hears of (no CONNECT or DISCONNECT), so looking changes nothing.
+WATCHER = Caller("service", "actorkit-inspector")
 
 
 class ActorEvent(Event):  # type: ignore[misc]

@@ -26,7 +26,7 @@ from .actor import Actor, StepResult
 from .cell import Cell, Connection
 from .chart import Chart
 from .errors import ActorkitError, Quarantined, SnapshotError, StepError
-from .events import Caller
+from .events import WATCHER, Caller
 from .jobs import Done, Job, Op, bring_back
 from .limits import Limits
 from .quarantine import NotQuarantined, Quarantines
@@ -370,8 +370,11 @@ class ActorSystem:
             conn = Connection(cell, caller, deliver, end)
             conn.view = cell.known(caller, checksum)
             cell.connections.append(conn)
-            cell.callers[caller.id] += 1
-            first = cell.callers[caller.id] == 1
+            # the inspector only looks on: no CONNECT, nobody the chart hears of joined
+            watching = caller == WATCHER
+            if not watching:
+                cell.callers[caller.id] += 1
+            first = not watching and cell.callers[caller.id] == 1
             if first and caller.id in cell.leaving:  # back within the grace: never gone
                 cell.leaving.pop(caller.id)[0].cancel()
                 first = False
@@ -403,6 +406,8 @@ class ActorSystem:
             if conn not in cell.connections:
                 return
             cell.connections.remove(conn)
+            if conn.caller == WATCHER:
+                return
             cell.callers[conn.caller.id] -= 1
             if cell.callers[conn.caller.id] > 0:
                 return
@@ -427,6 +432,15 @@ class ActorSystem:
         except StoreError as e:  # nobody left to tell; the actor is as stored
             log.warning("DISCONNECT of %s from %s/%s was not stored: %s",
                         caller.id, *cell.key, e)
+
+    def connected(self, actor_type: str, actor_id: str) -> list[Caller]:
+        """The callers connected to the actor now (by WebSocket), in the order they came,
+        without the inspector's watcher."""
+        cell = self._cells.get((actor_type, actor_id))
+        if cell is None:
+            return []
+        seen = dict.fromkeys(c.caller for c in cell.connections if c.caller != WATCHER)
+        return list(seen)
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
                       limit: int = 100) -> list[Entry]:

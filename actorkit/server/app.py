@@ -29,6 +29,7 @@ from ..lint import load_charts
 from ..runtime import ActorSystem
 from ..store import Store
 from ..store.default import default_store, project_folder, state_dir
+from .inspector import create_inspector, enabled
 from .openapi import describe
 from .router import ActorRoutes
 
@@ -186,7 +187,7 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
                dev: bool | None = None, prefix: str = "/api", store: Store | None = None,
                clock: Callable[[], float] | None = None, cache_ttl: float = 300.0,
                idle_after: float | None = None, limits: Limits | None = None,
-               **fastapi: Any) -> FastAPI:
+               inspector: bool | None = None, **fastapi: Any) -> FastAPI:
     """A FastAPI app serving every chart in ``<project>/charts`` at
     ``{prefix}/{actor_type}/{actor_id}``.
 
@@ -198,6 +199,9 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     or ``power``). Actors idle for ``idle_after`` seconds leave memory until next touched;
     it defaults to ``ACTORKIT_IDLE_AFTER`` or 300 (``inf``: they stay). ``limits`` defaults
     to :meth:`Limits.from_env` (see the README's "Running in production").
+    ``inspector`` (the page at ``/_inspect``) defaults to ``ACTORKIT_INSPECTOR``, else on
+    only in development with the project's development secret, where it opens without a
+    token; elsewhere it asks for an inspector token.
     Every chart is checked first: any lint error stops it with
     :class:`~actorkit.ChartError` listing them all.
     """
@@ -208,6 +212,10 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     if limits is None:
         limits = Limits.from_env()
     signing_key = resolve_secret(folder, secret, dev=dev)
+    development_secret = dev and (folder / DEV_SECRET_FILE).is_file() and \
+        (folder / DEV_SECRET_FILE).read_text().strip() == signing_key
+    if inspector is None:
+        inspector = enabled(development_secret=development_secret)
     if store is None:
         store = default_store(folder, wait=limits.store_wait)
     if idle_after is None:
@@ -231,6 +239,9 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     # The actor routes go first in the app's own table: matched before the docs routes and
     # without the extra routing layer an included router adds to every request.
     app.router.routes[:0] = routes.router().routes
+    if inspector:
+        app.router.routes[:0] = create_inspector(system, secret=signing_key, api_prefix=prefix,
+                                                 open_to_page=development_secret).routes
     return app
 
 

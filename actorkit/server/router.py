@@ -69,12 +69,20 @@ def _wait_options(query: Query, max_wait: float) -> dict[str, Any]:
 
 
 def create_router(system: ActorSystem, *, secret: str, prefix: str = "",
-                  dev: bool = False) -> APIRouter:
+                  dev: bool = False, inspector: bool = False) -> APIRouter:
     """The routes serving ``system``'s actors, checking tokens signed with ``secret``: mount
     them with ``app.include_router(router, prefix="/api")`` (or build them with ``prefix``).
     Clients are told why a step failed in full only in development (``dev``); otherwise
-    they get a reference to the log line with the details."""
-    return ActorRoutes(system, secret=secret, prefix=prefix, dev=dev).router()
+    they get a reference to the log line with the details. With ``inspector``, the inspector
+    page is served at ``/_inspect`` beside them, asking for an inspector token."""
+    router = APIRouter()
+    if inspector:
+        from .inspector import create_inspector
+
+        router.routes.extend(create_inspector(system, secret=secret, api_prefix=prefix).routes)
+    router.routes.extend(ActorRoutes(system, secret=secret, prefix=prefix, dev=dev)
+                         .router().routes)
+    return router
 
 
 class ActorRoutes:
