@@ -11,7 +11,7 @@
   let token = meta("actorkit-token") || sessionStorage.getItem("actorkit-inspector-token") || "";
   const state = {
     types: {}, type: null, id: null, after: "", diagram: null, socket: null, view: null,
-    detail: null, journal: [], travel: null, tokens: {}, retry: null, generation: 0,
+    detail: null, journal: [], travel: null, viewShown: null, tokens: {}, retry: null, generation: 0,
   };
 
   function status(text) { $("status").textContent = text; }
@@ -129,7 +129,7 @@
     const q = $("quarantine");
     show(q, !!detail.quarantine);
     q.textContent = detail.quarantine ? `quarantined since ${when(detail.quarantine.since)}: ${detail.quarantine.reason}` : "";
-    if (!state.travel) showState(detail.value, detail.public, detail.internal);
+    if (state.travel === null) showState(detail.value, detail.public, detail.internal);
     fillCallers(detail.callers);
     const conn = $("connected"); conn.replaceChildren();
     detail.connected.forEach((c) => { const li = document.createElement("li"); li.textContent = `${c.type}:${c.id}`; conn.appendChild(li); });
@@ -168,7 +168,7 @@
       if (!frame.operations) return;
       if (!frame.operations.length && frame.error) return;
       state.view = applyPatch(state.view || {}, frame.operations);
-      if (!state.travel && state.view.value !== undefined) showState(state.view.value, state.view.public);
+      if (state.travel === null && state.view.value !== undefined) showState(state.view.value, state.view.public);
       clearTimeout(state.retry);
       state.retry = setTimeout(refresh, 50);  // the rest (internal keys, journal) follows
     };
@@ -181,7 +181,7 @@
   function closeSocket() { const ws = state.socket; state.socket = null; if (ws) ws.close(); }
   function setLive(on) {
     const b = $("live");
-    if (state.travel) { b.className = "badge past"; b.textContent = "past"; return; }
+    if (state.travel !== null) { b.className = "badge past"; b.textContent = "past"; return; }
     b.className = on ? "badge live" : "badge bad"; b.textContent = on ? "live" : "reconnecting";
   }
 
@@ -232,13 +232,16 @@
     $("view-error").textContent = "";
     if (!caller) { $("view").textContent = "(pick a caller, or name one: client:bob)"; return; }
     const generation = state.generation;
-    $("view").textContent = "";
+    // another caller's view never stays on screen while this one's is fetched
+    const shown = `${state.id}/${caller}/${state.travel}`;
+    if (state.viewShown !== shown) $("view").textContent = "";
     try {
-      const body = state.travel
+      const body = state.travel !== null
         ? await inspect(`/actors/${enc(state.type)}/${enc(state.id)}/at?seq=${state.travel}&caller=${enc(caller)}`)
         : await inspect(`/actors/${enc(state.type)}/${enc(state.id)}/view?caller=${enc(caller)}`);
       if (generation !== state.generation || caller !== $("caller-select").value) return;
       $("view").textContent = pretty(body.view);
+      state.viewShown = shown;
     } catch (e) { $("view-error").textContent = e.message; }
   }
   $("caller-select").addEventListener("change", showCallerView);
@@ -401,6 +404,7 @@
         $("send-error").textContent = `${r.status}: ${body.error}` + (body.pointer ? ` (at ${body.pointer})` : "");
         return;
       }
+      refresh();  // a step that changed no view (internal keys only) sends no frame
       $("send-result").textContent = body.handled === false
         ? `sent as ${caller}: no transition took it (step ${body.seq}, nothing changed)`
         : `sent as ${caller}: committed as step ${body.seq}`;
@@ -411,5 +415,8 @@
     const wanted = new URLSearchParams(location.hash.slice(1));
     if (wanted.get("id") && wanted.get("id") !== state.id) openActor(wanted.get("id"));
   });
+  // Frames come only when the view changes: internal keys, timers, who is connected and
+  // the journal are read again every few seconds as well.
+  setInterval(() => { if (state.id && !document.hidden) refresh(); }, 3000);
   start().catch((e) => { status(e.message); });
 })();
