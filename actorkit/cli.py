@@ -204,7 +204,7 @@ def _serve(args: argparse.Namespace) -> int:
         import uvicorn
 
         from .server import resolve_secret
-        from .server.app import DEV_SECRET_FILE, check_address
+        from .server.app import check_address, signs_with_development_secret
         from .server.inspector import enabled
         from .server.protocol import PATH, connection_cap, raise_open_files_limit
     except ImportError as e:
@@ -221,9 +221,8 @@ def _serve(args: argparse.Namespace) -> int:
         had_secret = bool(os.environ.get("ACTOR_KIT_SECRET"))
         secret = resolve_secret(project, None, dev=dev)
         check_address(args.host, args.port)
-        kept = project / DEV_SECRET_FILE
-        inspector = enabled(development_secret=dev and kept.is_file()
-                            and kept.read_text().strip() == secret)
+        inspector = enabled(development_secret=signs_with_development_secret(
+            project, secret, dev=dev))
     except ChartError as e:
         print(e, file=sys.stderr)
         print("actorkit serve: fix the charts above first (actorkit lint shows them too)",
@@ -415,19 +414,13 @@ def _replay(args: argparse.Namespace) -> int:
         import json
 
         from .journal import replay as rebuild
-        from .store.base import Entry
+        from .journal import up_to
 
         if not args.id:
             print("actorkit replay: --to needs an actor: actorkit replay TYPE ID --to STEP",
                   file=sys.stderr)
             return 2
-        journal: list[Entry] = []
-        while True:
-            more = await store.journal(args.type, args.id,
-                                       after=journal[-1].seq if journal else -1, limit=1000)
-            journal.extend(e for e in more if e.seq <= args.to)
-            if not more or more[-1].seq >= args.to:
-                break
+        journal = await up_to(store, args.type, args.id, args.to)
         if not journal or journal[-1].seq != args.to:
             last = f"its last step is {journal[-1].seq}" if journal else "it has no journal"
             print(f"actorkit replay: {args.type}/{args.id} has no step {args.to} in {db} "

@@ -23,7 +23,8 @@ from .snapshot import mark_quarantine
 from .store.base import Entry, Store, Stored
 from .sync import checksum
 
-__all__ = ["ReplayError", "Verdict", "entries", "replay", "replayable", "spawn_entry", "verify"]
+__all__ = ["ReplayError", "Verdict", "entries", "replay", "replayable", "spawn_entry", "up_to",
+           "verify"]
 
 
 class ReplayError(ActorkitError):
@@ -132,6 +133,20 @@ def _apply(actor: Actor, entry: Entry, failed: dict[int, str]) -> None:
     else:
         raise ReplayError(f"unknown journal entry {entry.kind} {entry.type} at step "
                           f"{entry.seq}")
+
+
+async def up_to(store: Store, actor_type: str, actor_id: str, seq: int, *,
+                most: int | None = None) -> list[Entry]:
+    """The actor's journal from its start up to and including step ``seq`` (read a page at a
+    time; with ``most``, no further than that many entries)."""
+    journal: list[Entry] = []
+    while most is None or len(journal) < most:
+        more = await store.journal(actor_type, actor_id,
+                                   after=journal[-1].seq if journal else -1, limit=1000)
+        journal.extend(e for e in more if e.seq <= seq)
+        if not more or more[-1].seq >= seq:
+            break
+    return journal
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,8 @@ from .inspector import create_inspector, enabled
 from .openapi import describe
 from .router import ActorRoutes
 
-__all__ = ["DEV_SECRET_FILE", "check_address", "create_app", "dev_secret", "resolve_secret"]
+__all__ = ["DEV_SECRET_FILE", "check_address", "create_app", "dev_secret", "resolve_secret",
+           "signs_with_development_secret"]
 
 #: Where a project keeps its development secret (random, made on first use, never in code).
 DEV_SECRET_FILE = Path(".actorkit") / "dev-secret"
@@ -72,6 +73,13 @@ def resolve_secret(project: Path, secret: str | None, *, dev: bool) -> str:
     except ValueError as e:
         raise ServerConfigError(str(e)) from None
     return value
+
+
+def signs_with_development_secret(project: Path, secret: str, *, dev: bool) -> bool:
+    """Whether a server in development (``dev``) signs with the project's development
+    secret: then it is a developer's own, and the inspector opens without a token."""
+    file = project / DEV_SECRET_FILE
+    return dev and file.is_file() and file.read_text().strip() == secret
 
 
 def check_address(host: str, port: int) -> None:
@@ -212,8 +220,7 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     if limits is None:
         limits = Limits.from_env()
     signing_key = resolve_secret(folder, secret, dev=dev)
-    development_secret = dev and (folder / DEV_SECRET_FILE).is_file() and \
-        (folder / DEV_SECRET_FILE).read_text().strip() == signing_key
+    development_secret = signs_with_development_secret(folder, signing_key, dev=dev)
     if inspector is None:
         inspector = enabled(development_secret=development_secret)
     if store is None:

@@ -23,7 +23,7 @@ from ..auth import TokenVerifier, create_access_token
 from ..chart import Chart
 from ..errors import ActorkitError, AuthError, Quarantined
 from ..events import WATCHER, Caller
-from ..journal import ReplayError, replay
+from ..journal import ReplayError, replay, up_to
 from ..runtime import ActorSystem, UnknownActorType
 from ..store.base import Entry
 from ..sync import diff
@@ -223,7 +223,7 @@ def create_inspector(system: ActorSystem, *, secret: str, api_prefix: str = "/ap
             if not chart.persisted:
                 raise _Refused(409, f"{actor_type} is not persisted, so it keeps no journal "
                                     f"to travel through")
-            journal = await _journal_to(system, actor_type, actor_id, seq)
+            journal = await _journal_to(system, chart, actor_id, seq)
             if not journal or journal[-1].seq != seq:
                 raise _Refused(404, f"{actor_type}/{actor_id} has no journal entry {seq}")
             try:
@@ -304,18 +304,15 @@ def _state(actor: Actor) -> dict[str, Any]:
             "timers": actor.timers}
 
 
-async def _journal_to(system: ActorSystem, actor_type: str, actor_id: str,
+async def _journal_to(system: ActorSystem, chart: Chart, actor_id: str,
                       seq: int) -> list[Entry]:
-    """The actor's journal up to and including step ``seq``."""
-    journal: list[Entry] = []
-    while len(journal) < MAX_TRAVEL:
-        more = await system.journal(actor_type, actor_id,
-                                    after=journal[-1].seq if journal else -1, limit=1000)
-        journal.extend(e for e in more if e.seq <= seq)
-        if not more or more[-1].seq >= seq:
-            return journal
-    raise _Refused(409, f"step {seq} is more than {MAX_TRAVEL} entries in: check it with "
-                        f"`actorkit replay {actor_type} {actor_id} --to {seq}`")
+    """The actor's journal up to and including step ``seq``, if that is not too far in."""
+    journal = await up_to(system.store_for(chart), chart.actor_type, actor_id, seq,
+                          most=MAX_TRAVEL)
+    if len(journal) >= MAX_TRAVEL and journal[-1].seq != seq:
+        raise _Refused(409, f"step {seq} is more than {MAX_TRAVEL} entries in: see it with "
+                            f"`actorkit replay {chart.actor_type} {actor_id} --to {seq}`")
+    return journal
 
 
 def _describe(chart: Chart) -> dict[str, Any]:
