@@ -110,6 +110,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("inspected")
     for part in ("charts", "hooks", "schemas"):
         shutil.copytree(ROOT / part, folder / part)
+    # and the desk chart of the journal tests, whose FAIL event's hook always raises
+    for part, suffix in (("charts", "yaml"), ("hooks", "py"), ("schemas", "yaml")):
+        shutil.copy(ROOT / "tests" / "journal" / part / f"desk.{suffix}", folder / part)
     options = Options()
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
                      "--disable-dev-shm-usage", "--window-size=1400,1800"):
@@ -189,6 +192,20 @@ def test_an_event_sent_from_the_form_commits_and_an_invalid_one_shows_its_error(
     Select(d.find_element(By.ID, "send-kind")).select_by_visible_text("service")
     site.wait(lambda d: [o.text for o in Select(d.find_element(By.ID, "send-type")).options]
               == ["SYNC_TODOS"])
+
+
+def test_a_hook_that_fails_shows_its_error_under_the_form_and_changes_nothing(site):
+    site.post("desk", "d1", "client:alice", {"type": "NOTE", "text": "hello"})
+    site.open("desk", "d1")
+    Select(site.driver.find_element(By.ID, "send-type")).select_by_value("FAIL")
+    site.click("#send")
+    site.wait(lambda d: site.text("send-error") != "")
+    assert "this timer always fails" in site.text("send-error")
+    assert site.text("send-result") == ""
+    token = create_access_token(site.secret, "inspector", "_inspect", "t", "service")
+    stored = httpx.get(f"{site.server.url}/_inspect/api/actors/desk/d1",
+                       headers={"Authorization": f"Bearer {token}"}).json()
+    assert stored["seq"] == 1
 
 
 def test_time_travel_to_a_step_shows_what_actorkit_replay_gives_there(site):
