@@ -625,3 +625,18 @@ def test_restore_mid_auction_continues_identically(chart, auction, clock, prepar
     assert restored_log == original_log
     assert restored.snapshot_json() == auction.snapshot_json()
     assert auction.done                          # the script really ran to the hammer
+
+
+def test_a_bid_at_the_top_price_leads_and_no_one_can_outbid_it() -> None:
+    # found by actorkit test charts/ --seed 1: the minimum bid after it, the price plus the
+    # increment, was past the largest amount and broke the BID_PLACED schema
+    from actorkit.testing import Scenario
+
+    top = 1_000_000_000_000
+    s = Scenario(CHART).spawn("client:sam", input={**INPUT, "startingPrice": 1})
+    s.send("service:platform", {"type": "OPEN"})
+    s.send("client:alice", {"type": "PLACE_BID", "amount": top})
+    assert s.actor.context["public"]["leaderId"] == "alice"
+    assert s.actor.context["public"]["minimumBid"] == top + INPUT["increment"]
+    s.send("client:bob", {"type": "PLACE_BID", "amount": top})
+    assert s.actor.context["public"]["leaderId"] == "alice"
