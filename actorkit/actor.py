@@ -104,7 +104,7 @@ class Actor:
         "_input_json", "_interp", "_log", "_now", "_private_json", "_public_json",
         "_quarantine", "_seq", "_size",
         "_time", "_timers", "_unsaved", "_value", "_value_json", "_wakeup", "chart", "id",
-        "max_state", "record_steps",
+        "max_state", "on_commit", "record_steps",
     )
 
     def __init__(self, chart: Chart, actor_id: str, *, input: dict[str, Any],
@@ -137,6 +137,9 @@ class Actor:
         self._log: list[StepResult] = []
         #: keep each committed step for :meth:`take_steps` (a journal); off by default
         self.record_steps = False
+        #: called with sismic's macro steps of each committed step that moved (the states it
+        #: entered, the transitions it took); the property tester counts coverage with it
+        self.on_commit: Callable[[list[MacroStep]], None] | None = None
         #: bytes the state may take; a step that would grow it past them is refused with a
         #: :class:`~actorkit.BoundError` (``None``: no limit). The chart's ``max_state:``.
         self.max_state: int | None = chart.max_state
@@ -161,14 +164,16 @@ class Actor:
     @classmethod
     def spawn(cls, chart: Chart, actor_id: str, *, caller: Caller, input: Any = None,
               clock: Callable[[], float] | None = None,
-              max_state: int | None = None) -> Actor:
+              max_state: int | None = None,
+              on_commit: Callable[[list[MacroStep]], None] | None = None) -> Actor:
         """Create actor ``actor_id`` of ``chart`` for its first ``caller`` with ``input``.
 
         The id must follow :mod:`actorkit.ids` (:class:`~actorkit.ActorIdError`) and the
         input its schema (:class:`~actorkit.EventRejected`). The chart enters its initial
         states and, if the chart handles it, receives the ``INITIALIZE`` system event, all in
         one transaction: any failure raises and no actor exists. ``max_state`` is the
-        :attr:`max_state` of a chart without its own.
+        :attr:`max_state` of a chart without its own; ``on_commit`` is :attr:`on_commit`,
+        set before the initial states are entered.
         """
         check_actor_id(actor_id)
         checked = chart.schemas.validate_input(input)
@@ -179,6 +184,7 @@ class Actor:
                     context=context, run_preamble=True, at=now)
         if chart.max_state is None:
             actor.max_state = max_state
+        actor.on_commit = on_commit
         actor._step(caller, now, None, initialize=chart.handles("INITIALIZE"))
         return actor
 
@@ -726,6 +732,8 @@ class Actor:
         self._public_json, self._private_json = public_json, private_json
         if buckets is not None:
             self._buckets = buckets
+        if steps and self.on_commit is not None:
+            self.on_commit(steps)
 
     def _measure(self) -> int:
         """The state's size as :attr:`max_state` counts it: its context, state value, timers

@@ -63,9 +63,22 @@ def _test(args: argparse.Namespace) -> int:
 
     try:
         from .testing import Result, check_chart
+        from .testing.harness import InvariantError, load_invariant
         from .testing.report import json_report, text_report
     except ImportError as e:
         print(f"actorkit test: {e}", file=sys.stderr)
+        return 2
+    from .coverage import Coverage, write_coverage
+
+    try:
+        invariants = [load_invariant(spec) for spec in args.invariant]
+    except InvariantError as e:
+        print(f"actorkit test: {e}", file=sys.stderr)
+        return 2
+    if args.coverage is not None and not Path(args.coverage).parent.is_dir():
+        print(f"actorkit test: --coverage {args.coverage}: the folder "
+              f"{Path(args.coverage).parent} does not exist; create it or write the file "
+              f"elsewhere", file=sys.stderr)
         return 2
     files = _chart_files("test", args.paths, "test")
     if files is None:
@@ -81,6 +94,7 @@ def _test(args: argparse.Namespace) -> int:
             return 2
     live = sys.stderr.isatty() and args.format == "text"
     failed, reports = False, []
+    reached: list[Coverage] = []
     for file, chart in charts:
         shown = [0.0, 0.0]  # when the line was last written, and whether it was shrinking
 
@@ -95,16 +109,26 @@ def _test(args: argparse.Namespace) -> int:
                 print(f"\r\033[K{file}: {doing}", end="", file=sys.stderr, flush=True)
 
         result = check_chart(chart, max_examples=args.max_examples, seed=args.seed,
-                             steps=args.steps, progress=progress)
+                             steps=args.steps, invariants=invariants,
+                             steer=not args.no_steer, progress=progress)
         if live:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
         failed = failed or not result.ok
+        if result.coverage is not None:
+            reached.append(result.coverage)
         if args.format == "json":
             reports.append(json_report(result))
         else:
             print(text_report(result), end="", flush=True)
     if args.format == "json":
         print(json.dumps(reports, indent=2))
+    if args.coverage is not None:
+        try:
+            write_coverage(args.coverage, reached)
+        except OSError as e:
+            print(f"actorkit test: cannot write the coverage file {args.coverage}: "
+                  f"{e.strerror or e}; give --coverage a file you may write", file=sys.stderr)
+            return 2
     return 1 if failed else 0
 
 
@@ -537,6 +561,15 @@ def _parser() -> argparse.ArgumentParser:
                       help="most steps per run (default: 50)")
     test.add_argument("--seed", type=int, help="repeat the runs of an earlier seed")
     test.add_argument("--format", choices=("text", "json"), default="text")
+    test.add_argument("--coverage", metavar="FILE",
+                      help="write the states entered and transitions taken, per chart, to "
+                           "FILE as JSON (what actorkit graph --coverage reads)")
+    test.add_argument("--invariant", action="append", default=[], metavar="MODULE:FUNCTION",
+                      help="also check FUNCTION(actor) after every step: it breaks when it "
+                           "returns False or raises AssertionError (repeatable)")
+    test.add_argument("--no-steer", action="store_true",
+                      help="do not steer the runs towards states and transitions earlier "
+                           "runs did not reach")
     test.set_defaults(run=_test)
 
     run = sub.add_parser(

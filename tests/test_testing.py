@@ -124,7 +124,8 @@ def test_the_json_report_has_stable_fields(bank):
     data = json_report(bank)
     assert data["ok"] is False and data["check"] == "step-failed"
     assert set(data) == {"chart", "actor", "ok", "runs", "found_in", "max_examples",
-                         "seconds", "seed", "check", "message", "steps", "test"}
+                         "seconds", "seed", "steer", "coverage", "check", "message", "steps",
+                         "test"}
     assert [s["op"] for s in data["steps"]] == ["spawn", "send", "send", "send"]
     json.dumps(data)
 
@@ -220,7 +221,7 @@ def test_cli_passes_the_project_charts():
     # fixed seed (as hypothesis's own CI profile does) so that a landing does not depend on luck
     run = run_actorkit("test", "charts", "--seed", "1", timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
-    lines = run.stdout.splitlines()
+    lines = [line for line in run.stdout.splitlines() if not line.startswith(" ")]
     assert [line.split(":")[0] for line in lines] == ["charts/auction.yaml", "charts/todo.yaml"]
     assert all(re.search(r"every property held in 1\d\d runs", line) for line in lines), lines
 

@@ -19,16 +19,57 @@ import orjson
 
 from ..actor import Actor, StepResult
 from ..chart import Chart, load_chart
+from ..coverage import Coverage
 from ..difference import first_difference
-from ..errors import EventRejected, StepError
+from ..errors import ActorkitError, EventRejected, StepError
 from ..events import Caller
 from ..sync import Frames, PatchError, View, Views, apply_patch, canonical, checksum
 
-__all__ = ["Harness", "Invariant", "PropertyFailure", "Step"]
+__all__ = ["Harness", "Invariant", "InvariantError", "PropertyFailure", "Step",
+           "load_invariant"]
 
 #: A user invariant: looks at the actor after each operation; returns False or raises
 #: AssertionError when the property does not hold.
 Invariant = Callable[[Actor], "bool | None"]
+
+
+class InvariantError(ActorkitError):
+    """An invariant named as ``module:function`` cannot be used (exit code 2)."""
+
+
+def load_invariant(spec: str) -> tuple[str, Invariant]:
+    """The invariant ``spec`` names, ``module:function`` (a module importable from the
+    working directory, a function of it taking the actor), as ``(function name, function)``;
+    :class:`InvariantError` says what is wrong if it cannot be used."""
+    import importlib
+    import inspect
+    import sys
+
+    module_name, colon, name = spec.partition(":")
+    if not colon or not module_name or not name:
+        raise InvariantError(f"--invariant {spec!r}: give it as module:function, e.g. "
+                             f"tests.invariants:ids_are_unique")
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))  # as `python -m` does: the project's modules
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:
+        raise InvariantError(f"--invariant {spec}: importing {module_name} failed "
+                             f"({type(e).__name__}: {e}); name a module importable from "
+                             f"this folder") from e
+    function: Any = module
+    for part in name.split("."):
+        function = getattr(function, part, None)
+    if not callable(function):
+        raise InvariantError(f"--invariant {spec}: {module_name} has no function {name}")
+    try:
+        inspect.signature(function).bind(None)
+    except TypeError:
+        raise InvariantError(f"--invariant {spec}: {name} must take one argument, the "
+                             f"actor (def {name.rpartition('.')[2]}(actor): ...)") from None
+    except ValueError:  # no signature to read (a builtin): let the first call tell
+        pass
+    return name, function
 
 #: Where a harness's clock starts: a fixed time, so runs and their reports repeat exactly.
 T0 = 1_700_000_000.0
@@ -86,12 +127,14 @@ class _Clock:
 class Harness:
     """One actor of ``chart`` under test. ``callers`` are the callers whose views are checked
     after every operation (every caller that takes part is added); ``invariants`` are the
-    user's own checks; ``leaks`` turns the private-data leak check on."""
+    user's own checks; ``leaks`` turns the private-data leak check on; ``coverage``, if
+    given, counts the states the actor enters and the transitions it takes."""
 
     chart: Chart
     callers: list[Caller] = field(default_factory=list)
     invariants: Sequence[tuple[str, Invariant]] = ()
     leaks: bool = True
+    coverage: Coverage | None = None
     actor_id: str = "x"
     trace: list[Step] = field(default_factory=list)
 
@@ -114,8 +157,9 @@ class Harness:
         self._join(caller)
         self._note(caller, input, everyone=True)  # the input is known to whoever spawns
         try:
-            self.actor = Actor.spawn(self.chart, self.actor_id, caller=caller, input=input,
-                                     clock=self.clock)
+            self.actor = Actor.spawn(
+                self.chart, self.actor_id, caller=caller, input=input, clock=self.clock,
+                on_commit=self.coverage.count if self.coverage is not None else None)
         except StepError as e:
             raise self._fail("step-failed", f"spawning the actor failed: "
                                                  f"{type(e).__name__}: {e}") from e

@@ -21,14 +21,19 @@ from hypothesis import Phase
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
 from ..chart import Chart
+from ..coverage import Coverage
 from ..events import Caller
 from .harness import Harness, Invariant, PropertyFailure, Step, as_chart, chart_source, named
+from .steering import Steering
 from .strategies import caller_pool, events, inputs, invalid_events
 
 __all__ = ["ChartMachine", "RunFailure", "machine_for"]
 
 #: How long the machine lets pass, besides "until the next deadline".
 WAITS = (1.0, 10.0, 60.0, 600.0, 3600.0)
+
+#: How finely a steered send divides the weights of the events it chooses from.
+STEPS = 1024
 
 #: per caller type, the event types it may send, those the active states handle (``None`` if
 #: none), and the events of each type
@@ -47,6 +52,13 @@ class ChartMachine(RuleBasedStateMachine):
     #: called with each new run's harness (the runner counts examples and keeps the last)
     on_run: ClassVar[Callable[[Harness], None] | None] = None
     senders: ClassVar[tuple[Caller, ...]]  # the callers that may send some event
+    #: what every run so far reached (each run adds its own when it ends)
+    coverage: ClassVar[Coverage]
+    #: the weights of the events sends choose among (``None``: none preferred). Hypothesis
+    #: needs a run to draw the same way whenever it repeats it, so it must not change during
+    #: one hypothesis test: the runner sets it between the rounds of runs it makes.
+    steering: ClassVar[Steering | None] = None
+    _weights: ClassVar[list[float] | None] = None  # those of the send being drawn
     # per class: the events each active configuration handles, the strategies made so far
     _handled: ClassVar[dict[frozenset[str], frozenset[str]]]
     _made: ClassVar[dict[tuple[Any, ...], st.SearchStrategy[Any]]]
@@ -54,10 +66,14 @@ class ChartMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         cls = type(self)
+        self.reached = cls.coverage.blank()  # this run's
         self.harness = Harness(cls.chart, callers=list(cls.callers), invariants=cls.checks,
-                               leaks=cls.leaks)
+                               leaks=cls.leaks, coverage=self.reached)
         if cls.on_run is not None:
             cls.on_run(self.harness)
+
+    def teardown(self) -> None:
+        type(self).coverage += self.reached
 
     # -- rules ---------------------------------------------------------------------------------
     # Each rule draws once, from a strategy built once per class and situation: hypothesis
@@ -74,6 +90,9 @@ class ChartMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def send(self, data: st.DataObject) -> None:
         handled = self._handled_now()
+        steering = self.steering
+        type(self)._weights = None if steering is None else \
+            steering.weights(self._active(), sorted(handled))
         caller, event = data.draw(self._strategy(("send", handled), lambda: self._sends(handled)),
                                   label="send")
         with self._reported():
@@ -89,6 +108,12 @@ class ChartMachine(RuleBasedStateMachine):
             # just past the next deadline, in whole milliseconds so the report reads well
             options = (max(math.ceil((deadline - self.harness.clock.now) * 1000), 1) / 1000,
                        *WAITS)
+            steering = self.steering
+            if steering is not None and steering.time_leads_away(self._active()):
+                # mostly too short for the deadline: what it fires leads away (a time-out)
+                short = tuple(s for s in WAITS if self.harness.clock.now + s < deadline)
+                if short and data.draw(st.integers(0, 9), label="short") < 9:
+                    options = short
         seconds = data.draw(st.sampled_from(options), label="seconds")
         with self._reported():
             self.harness.wait(seconds)
@@ -137,6 +162,10 @@ class ChartMachine(RuleBasedStateMachine):
         return st.tuples(st.sampled_from(self.callers), inputs(self.chart))
 
     def _sends(self, handled: frozenset[str]) -> st.SearchStrategy[tuple[Caller, Any]]:
+        # the handled events in the order Steering.weights gives them weights
+        order = sorted(handled)
+        cls = type(self)
+
         def pools(caller_type: str) -> _Pools:
             declared = sorted(self.chart.schemas.events_for(caller_type))
             now = [e for e in declared if e in handled]
@@ -144,13 +173,29 @@ class ChartMachine(RuleBasedStateMachine):
                     {e: self._events(caller_type, e) for e in declared})
         by_type = {t: pools(t) for t in {c.type for c in self.senders}}
         senders, tenths = st.sampled_from(self.senders), st.integers(0, 9)
+        share = st.integers(0, STEPS - 1)
 
         @st.composite
         def send(draw: st.DrawFn) -> tuple[Caller, Any]:
             caller = draw(senders)
             declared, now, events_of = by_type[caller.type]
             # mostly what an active state can handle; now and then anything declared
-            etype = draw(now if now is not None and draw(tenths) < 8 else declared)
+            if now is None or draw(tenths) >= 8:
+                return caller, draw(events_of[draw(declared)])
+            weights = cls._weights
+            if weights is None:
+                return caller, draw(events_of[draw(now)])
+            # steered: by weight, among the handled events this caller may send, the
+            # heaviest first (hypothesis draws 0 most often, and shrinks towards it)
+            mine = sorted(((e, w) for e, w in zip(order, weights, strict=True)
+                           if e in events_of), key=lambda ew: -ew[1])
+            point = draw(share) / STEPS * sum(w for _, w in mine)
+            etype = mine[-1][0]
+            for name, weight in mine:
+                point -= weight
+                if point < 0:
+                    etype = name
+                    break
             return caller, draw(events_of[etype])
         return send()
 
@@ -173,10 +218,13 @@ class ChartMachine(RuleBasedStateMachine):
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _handled_now(self) -> frozenset[str]:
+    def _active(self) -> list[str]:
         actor = self.harness.actor
         assert actor is not None
-        active = frozenset(actor.configuration)
+        return actor.configuration
+
+    def _handled_now(self) -> frozenset[str]:
+        active = frozenset(self._active())
         found = self._handled.get(active)
         if found is None:
             statechart = self.chart.statechart
@@ -214,7 +262,8 @@ def machine_for(chart: Chart | str | Path, *,
     give ``(name, function)`` pairs). ``events`` replaces the generated events of some types
     with your strategies (of whole events, or of payloads without ``type``). The callers are
     ``clients`` client ids and ``services`` service ids; ``leaks=False`` turns off the check
-    that no caller sees another's private data. In pytest: ``TestTodo =
+    that no caller sees another's private data. The class's ``coverage`` adds up what every
+    run reached, and its ``steering`` (none at first) weighs events. In pytest: ``TestTodo =
     machine_for("charts/todo.yaml").TestCase``; its settings leave out hypothesis's explain
     phase (keep that with ``hypothesis.settings(TestTodo.settings, max_examples=...)``), and
     a broken property fails with the run and a Scenario test that repeats it.
@@ -230,6 +279,9 @@ def machine_for(chart: Chart | str | Path, *,
         "checks": named(invariants),
         "event_strategies": dict(events or {}),
         "leaks": leaks,
+        "coverage": Coverage.of(loaded.actor_type, loaded.statechart),
+        "steering": None,
+        "_weights": None,
     }
     name = "".join(part.capitalize() for part in loaded.actor_type.split("-")) + "Machine"
     machine: type[ChartMachine] = type(name, (ChartMachine,), attrs)

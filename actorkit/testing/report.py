@@ -12,8 +12,8 @@ from .harness import Step
 if TYPE_CHECKING:
     from .runner import Result
 
-__all__ = ["describe", "json_report", "pytest_code", "run_text", "scenario_code",
-           "text_report"]
+__all__ = ["coverage_text", "describe", "json_report", "pytest_code", "run_text",
+           "scenario_code", "text_report"]
 
 
 def describe(step: Step) -> str:
@@ -34,21 +34,42 @@ def describe(step: Step) -> str:
 
 def pytest_code(result: Result) -> str:
     """A test function that replays the shrunk run with :class:`~actorkit.testing.Scenario`."""
+    steer = "" if result.steer else " --no-steer"
+    imports = []
     if result.check.startswith("invariant:"):
-        found = (f"found by check_chart({result.source!r}, seed={result.seed}, "
-                 f"invariants=[{result.check.partition(':')[2]}, ...])")
+        name = result.check.partition(":")[2]
+        where = _importable(result, name)
+        if where is not None:
+            imports.append(f"from {where[0]} import {where[1]}")
+            found = (f"found by: actorkit test {result.source} --invariant "
+                     f"{where[0]}:{where[1]}{steer} --seed {result.seed}")
+        else:
+            found = (f"found by check_chart({result.source!r}, seed={result.seed}, "
+                     f"invariants=[{name}, ...]{', steer=False' if steer else ''})")
     else:
-        found = f"found by: actorkit test {result.source} --seed {result.seed}"
+        found = f"found by: actorkit test {result.source}{steer} --seed {result.seed}"
     return scenario_code(result.chart.actor_type, result.source, result.check, result.trace,
-                         found)
+                         found, imports)
+
+
+def _importable(result: Result, name: str) -> tuple[str, str] | None:
+    """The module and name to import the invariant ``name`` from, if it can be."""
+    for given, function in result.invariants:
+        if given == name:
+            module = getattr(function, "__module__", None)
+            qualname = getattr(function, "__qualname__", "")
+            if module and module != "__main__" and "<" not in qualname and \
+                    qualname.split(".")[0].isidentifier():
+                return module, qualname.split(".")[0]
+    return None
 
 
 def scenario_code(actor_type: str, source: str, check: str, trace: list[Step],
-                  comment: str) -> str:
+                  comment: str, imports: list[str] | None = None) -> str:
     """A test function that replays ``trace`` on the chart at ``source`` and so breaks
-    ``check`` again."""
+    ``check`` again; ``imports`` are lines to put after the Scenario import."""
     name = re.sub(r"\W+", "_", actor_type).strip("_") or "chart"
-    lines = ["from actorkit.testing import Scenario", "", "",
+    lines = ["from actorkit.testing import Scenario", *(imports or []), "", "",
              f"def test_{name}_{check.replace(':', '_').replace('-', '_')}():",
              f"    # {comment}"]
     if check.startswith("invariant:"):  # the user's own function: import it
@@ -72,15 +93,29 @@ def scenario_code(actor_type: str, source: str, check: str, trace: list[Step],
 
 
 def text_report(result: Result) -> str:
-    """The result for a terminal."""
+    """The result for a terminal: a line, what the runs reached, and for a failure the
+    property, the shrunk run and a test."""
     if result.failure is None:
         return (f"{result.source}: every property held in {result.examples} runs "
-                f"({result.seconds:.1f} s, seed {result.seed})\n")
+                f"({result.seconds:.1f} s, seed {result.seed})\n{coverage_text(result)}")
     head = (f"{result.source}: FAILED in run {result.found_in}, shrunk in "
             f"{result.examples - (result.found_in or 0)} more ({result.seconds:.1f} s, seed "
-            f"{result.seed})\n\n  {_failure(result)}\n\n")
+            f"{result.seed})\n{coverage_text(result)}\n  {_failure(result)}\n\n")
     return head + run_text(result.trace, f"shrunk to {len(result.trace)} steps",
                            "to reproduce it in a test", pytest_code(result))
+
+
+def coverage_text(result: Result) -> str:
+    """``  coverage: states 6/7, transitions 10/13``, then what was never reached."""
+    coverage = result.coverage
+    if coverage is None:
+        return ""
+    lines = [f"  coverage: {coverage.summary()}"]
+    if coverage.missed_states:
+        lines.append(f"    never entered: {', '.join(coverage.missed_states)}")
+    if coverage.missed_transitions:
+        lines.append(f"    never taken: {', '.join(coverage.missed_transitions)}")
+    return "\n".join(lines) + "\n"
 
 
 def run_text(trace: list[Step], title: str, code_title: str, code: str) -> str:
@@ -97,8 +132,10 @@ def json_report(result: Result) -> dict[str, Any]:
         "chart": result.source, "actor": result.chart.actor_type, "ok": result.ok,
         "runs": result.examples, "found_in": result.found_in,
         "max_examples": result.max_examples,
-        "seconds": round(result.seconds, 3), "seed": result.seed,
+        "seconds": round(result.seconds, 3), "seed": result.seed, "steer": result.steer,
     }
+    if result.coverage is not None:
+        out["coverage"] = result.coverage.to_json()
     if result.failure is not None:
         out["check"] = result.check
         out["message"] = _failure(result)

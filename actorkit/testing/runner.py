@@ -8,6 +8,7 @@ records that :mod:`~actorkit.testing.report` prints as a table and as a pytest t
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -21,17 +22,24 @@ from hypothesis import HealthCheck, Phase, Verbosity
 from hypothesis.stateful import get_state_machine_test
 
 from ..chart import Chart
+from ..coverage import Coverage
 from .harness import Harness, Invariant, PropertyFailure, Step, as_chart, chart_source
 from .machine import RunFailure, machine_for
+from .steering import Steering
 
 __all__ = ["Result", "assert_chart", "check_chart"]
+
+#: A steered check runs its examples in this many rounds, each steered by what the rounds
+#: before it reached (hypothesis wants the weights to stay the same within one test).
+ROUNDS = 5
 
 
 @dataclass
 class Result:
     """What property-testing one chart found: how many runs (``examples``, shrinking
     included) in how long, the seed that repeats them, and the failure (``None`` if every run
-    held) with the shrunk ``trace`` of the run that breaks it."""
+    held) with the shrunk ``trace`` of the run that breaks it; the ``coverage`` of all the
+    runs (the states they entered, the transitions they took)."""
 
     chart: Chart
     source: str
@@ -43,6 +51,11 @@ class Result:
     trace: list[Step] = field(default_factory=list)
     #: the run that first broke a property (the runs after it shrank the failure)
     found_in: int | None = None
+    coverage: Coverage | None = None
+    #: whether the runs were steered towards what earlier runs had not reached
+    steer: bool = True
+    #: the user's invariants, by name
+    invariants: tuple[tuple[str, Invariant], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -59,15 +72,21 @@ class Result:
 def check_chart(chart: Chart | str | Path, *, max_examples: int = 100, seed: int | None = None,
                 steps: int = 50, invariants: Iterable[Invariant | tuple[str, Invariant]] = (),
                 events: Mapping[str, st.SearchStrategy[dict[str, Any]]] | None = None,
-                leaks: bool = True, progress: Callable[[Result], None] | None = None) -> Result:
+                leaks: bool = True, steer: bool = True,
+                progress: Callable[[Result], None] | None = None) -> Result:
     """Property-test ``chart``: up to ``max_examples`` runs of up to ``steps`` steps each,
-    from ``seed`` (random if not given: the result has it, to repeat the run). ``progress``
+    from ``seed`` (random if not given: the result has it, to repeat the run).
+    ``invariants``, ``events`` and ``leaks`` are :func:`machine_for`'s. Unless ``steer`` is
+    false, the runs are made in rounds (:data:`ROUNDS`), and each round sends more often the
+    events that lead towards the states and transitions the rounds before did not reach (see
+    :class:`~actorkit.testing.steering.Steering`). ``progress``
     is called with the result so far as each run starts (``examples`` counts the runs;
     ``found_in`` is set once a property broke and the runs that follow shrink it)."""
     loaded = as_chart(chart)
     result = Result(loaded, chart_source(loaded),
                     seed if seed is not None else random.randrange(2**32), max_examples)
     machine = machine_for(loaded, invariants=invariants, events=events, leaks=leaks)
+    result.coverage, result.steer, result.invariants = machine.coverage, steer, machine.checks
     last: list[Harness] = []
 
     def started(harness: Harness) -> None:
@@ -79,20 +98,30 @@ def check_chart(chart: Chart | str | Path, *, max_examples: int = 100, seed: int
             progress(result)
 
     machine.on_run = started
-    test = get_state_machine_test(machine, settings=hypothesis.settings(
-        max_examples=max_examples, stateful_step_count=steps, deadline=None, database=None,
-        derandomize=False, print_blob=False, report_multiple_bugs=False,
-        verbosity=Verbosity.quiet, suppress_health_check=[HealthCheck.too_slow],
-        phases=[Phase.explicit, Phase.generate, Phase.shrink]))
-    test = hypothesis.seed(result.seed)(test)
+    # unsteered: one hypothesis test of them all; steered: a few, each with its own seed
+    size = max_examples if not steer else min(max_examples, max(
+        10, math.ceil(max_examples / ROUNDS)))
     began = time.perf_counter()
-    try:
-        test()
-    except Exception as e:  # the last run is the shrunk one: hypothesis replays it to raise
-        result.failure = e.failure if isinstance(e, RunFailure) else e
-        result.trace = list(last[0].trace) if last else []
-        if result.found_in is None:
-            result.found_in = result.examples
+    done = 0
+    while done < max_examples:
+        runs = min(size, max_examples - done)
+        test = get_state_machine_test(machine, settings=hypothesis.settings(
+            max_examples=runs, stateful_step_count=steps, deadline=None, database=None,
+            derandomize=False, print_blob=False, report_multiple_bugs=False,
+            verbosity=Verbosity.quiet, suppress_health_check=[HealthCheck.too_slow],
+            phases=[Phase.explicit, Phase.generate, Phase.shrink]))
+        test = hypothesis.seed(result.seed + done // size)(test)
+        try:
+            test()
+        except Exception as e:  # the last run is the shrunk one: hypothesis replays it
+            result.failure = e.failure if isinstance(e, RunFailure) else e
+            result.trace = list(last[0].trace) if last else []
+            if result.found_in is None:
+                result.found_in = result.examples
+            break
+        done += runs
+        if steer:
+            machine.steering = Steering(loaded.statechart, machine.coverage)
     result.seconds = time.perf_counter() - began
     return result
 
