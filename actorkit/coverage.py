@@ -27,14 +27,16 @@ from typing import Any
 
 from sismic.model import MacroStep, Statechart, Transition
 
+from .graph import transition_key as graph_key
+
 __all__ = ["Coverage", "transition_key", "transition_keys", "write_coverage"]
 
 
 def transition_key(transition: Transition, index: int) -> str:
     """The name of ``transition``, the ``index``-th of its source state's, in a coverage
-    file: ``"Lobby -> Playing on JOIN#1"``."""
-    target = transition.target if transition.target is not None else transition.source
-    return f"{transition.source} -> {target} on {transition.event or ''}#{index}"
+    file: ``"Lobby -> Playing on JOIN#1"`` (as :func:`actorkit.graph.transition_key`
+    names it in a chart's graph)."""
+    return graph_key(transition.source, transition.target, transition.event, index)
 
 
 def transition_keys(statechart: Statechart) -> list[tuple[Transition, str]]:
