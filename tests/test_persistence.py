@@ -23,6 +23,7 @@ from actorkit import Caller, Chart, EventRejected, HookError, StepResult, load_c
 from actorkit.journal import replay
 from actorkit.runtime import ActorSystem
 from actorkit.store import Entry, SqliteStore, Store, Stored, StoreError
+from actorkit.store.postgres import PostgresStore
 
 TODO = ROOT / "charts" / "todo.yaml"
 DESK = ROOT / "tests" / "journal" / "charts" / "desk.yaml"
@@ -35,15 +36,29 @@ def charts() -> dict[str, Chart]:
     return {c.actor_type: c for c in loaded}
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """Where the store is: a SQLite file, or a PostgreSQL database's URL."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_url")  # type: ignore[no-any-return]
     return tmp_path / "actors.db"
 
 
-async def started(charts: dict[str, Chart], store: Store | Path, clock: FakeClock,
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Path:
+    """A SQLite file, for what only a SQLite store does."""
+    return tmp_path / "actors.db"
+
+
+def open_store(db: Path | str) -> Store:
+    """A store on ``db`` (the fixture)."""
+    return SqliteStore(db) if isinstance(db, Path) else PostgresStore(db)
+
+
+async def started(charts: dict[str, Chart], store: Store | Path | str, clock: FakeClock,
                   **options: Any) -> ActorSystem:
-    """A started actor system on ``store`` (a path: a SQLite store in that file)."""
-    s = ActorSystem(charts, store=SqliteStore(store) if isinstance(store, Path) else store,
+    """A started actor system on ``store`` (a path or URL: a store there)."""
+    s = ActorSystem(charts, store=open_store(store) if isinstance(store, Path | str) else store,
                     clock=clock, **options)
     await s.start()
     return s
@@ -287,7 +302,7 @@ class FlakyStore:
 
 def test_a_commit_the_store_refuses_leaves_the_actor_as_it_was(charts, db, clock):
     async def go() -> None:
-        store = FlakyStore(SqliteStore(db))
+        store = FlakyStore(open_store(db))
         s = await started(charts, store, clock)
         await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "milk"})
         frames: list[str] = []
@@ -380,7 +395,7 @@ def test_concurrent_senders_get_one_serial_journal(charts, db, clock):
     senders = 20
 
     async def go() -> None:
-        s = await started(charts, SlowStore(SqliteStore(db)), clock)
+        s = await started(charts, SlowStore(open_store(db)), clock)
 
         async def add(i: int) -> int:
             result, _ = await add_todo(s, i)
@@ -423,18 +438,22 @@ def test_events_that_arrive_together_are_stored_together_and_answered_after(char
     senders = 16
 
     async def go() -> None:
-        store = WatchedStore(SqliteStore(db))
+        store = WatchedStore(open_store(db))
         s = await started(charts, store, clock)
         await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "first"})
         reads: list[Any] = []
+        answered: list[int] = []
 
         async def add(i: int) -> None:
             result, _ = await add_todo(s, i)
             # answered only once the batch holding its step is stored
             assert any(result.seq in batch for batch in store.batches)
+            answered.append(i)
 
         async def read() -> None:  # a reader never sees a state that is not stored
-            for _ in range(40):
+            for _ in range(20_000):  # until every sender is answered (a store's commits
+                if len(answered) == senders:  # take a few turns or a round trip)
+                    break
                 view = await s.snapshot("todo", "x", bob)
                 reads.append(view.data["public"])
                 assert view.data["public"] in store.publics
@@ -458,7 +477,7 @@ def test_a_busy_actor_keeps_its_batch_open_a_few_turns_for_late_arrivals(charts,
     # Events that reach a busy actor one turn of the loop apart (as the requests read from
     # the sockets in successive turns do) still share its transaction.
     async def go() -> None:
-        store = WatchedStore(SqliteStore(db))
+        store = WatchedStore(open_store(db))
         s = await started(charts, store, clock)
         await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "first"})
         store.batches.clear()
@@ -476,12 +495,12 @@ def test_a_busy_actor_keeps_its_batch_open_a_few_turns_for_late_arrivals(charts,
 
 
 def test_a_leader_that_gives_up_while_sqlite_writes_its_batch_leaves_everyone_the_truth(
-        charts, db, clock):
+        charts, sqlite_db, clock):
     # The batch's leader is cancelled while its transaction waits for the end of the turn:
     # the transaction is written all the same, so its company must be answered as stored
     # (not told to send again), and the actor and the store agree.
     async def go() -> None:
-        store = SqliteStore(db)
+        store = SqliteStore(sqlite_db)
         s = await started(charts, store, clock)
         await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "first"})
         sends = [asyncio.ensure_future(add_todo(s, i)) for i in range(3)]
@@ -520,7 +539,7 @@ def test_a_leader_that_gives_up_while_a_store_of_the_users_writes_its_batch_wait
     # The same with a store whose commit really waits: the write the leader started is
     # finished, not abandoned midway, and everyone in the batch is told it is stored.
     async def go() -> None:
-        store = GatedStore(SqliteStore(db))
+        store = GatedStore(open_store(db))
         store.gate.set()
         s = await started(charts, store, clock)
         await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "first"})
@@ -542,7 +561,7 @@ def test_a_leader_that_gives_up_while_a_store_of_the_users_writes_its_batch_wait
 
 def test_a_refused_batch_fails_every_sender_in_it_and_changes_nothing(charts, db, clock):
     async def go() -> None:
-        store = FlakyStore(SqliteStore(db))
+        store = FlakyStore(open_store(db))
         s = await started(charts, store, clock)
         await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "milk"})
         actor = s.get("todo", "x")
@@ -566,7 +585,7 @@ def test_a_refused_batch_fails_every_sender_in_it_and_changes_nothing(charts, db
 
 def test_a_sender_that_gives_up_does_not_leave_the_others_waiting(charts, db, clock):
     async def go() -> None:
-        s = await started(charts, SqliteStore(db), clock)
+        s = await started(charts, open_store(db), clock)
         await s.send("todo", "x", alice, {"type": "ADD_TODO", "text": "milk"})
         first = asyncio.create_task(s.send("todo", "x", alice, {"type": "ADD_TODO",
                                                                 "text": "gives up"}))
@@ -587,7 +606,9 @@ def test_a_sender_that_gives_up_does_not_leave_the_others_waiting(charts, db, cl
 
 # -- persisted: false ----------------------------------------------------------------------------
 
-def test_a_chart_that_is_not_persisted_lives_in_memory_only(charts, db, clock, tmp_path):
+def test_a_chart_that_is_not_persisted_lives_in_memory_only(charts, sqlite_db, clock,
+                                                             tmp_path):
+    db = sqlite_db
     (tmp_path / "schemas").mkdir()
     (tmp_path / "schemas" / "switch.yaml").write_text("client:\n  FLIP: {}\n")
     (tmp_path / "switch.yaml").write_text(
@@ -773,7 +794,7 @@ def test_a_failing_resume_brings_nothing_back_and_changes_nothing(tmp_path, db, 
 
 def test_a_connection_whose_connect_the_store_refuses_is_not_made(charts, db, clock):
     async def go() -> None:
-        flaky = FlakyStore(SqliteStore(db))
+        flaky = FlakyStore(open_store(db))
         s = await started(charts, flaky, clock)
         await s.snapshot("room", "r", alice, input={"topic": "refused"})
         flaky.failing = True

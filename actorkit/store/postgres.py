@@ -1,0 +1,378 @@
+"""Actors in a PostgreSQL database (asyncpg), shared by any number of servers.
+
+Each commit is one call of the ``actorkit_commit`` function the store installs: the actor's
+journal rows and its new snapshot, written together or not at all. The journal's key (type,
+id, seq) is what orders an actor's steps across every server on the database: a server whose
+copy of an actor is out of date commits a step number another server already journaled, and
+is refused (:class:`StepTaken`) before it acknowledges anything; it reloads the actor and runs
+the event again on the current state.
+
+Commits are written by one connection, one transaction at a time: the commits that arrive
+while a transaction is on its way to the database are written together in the next one (group
+commit), each in a subtransaction of its own, so that a refused one refuses only itself. A
+lone commit is one round trip. Reads (loads, journal pages, wake-ups) take connections from a
+small pool.
+
+The tables are made, and migrated to this version of actorkit, when the store is first used:
+under an advisory lock, so servers starting together on an empty database do it once.
+
+asyncpg was chosen over psycopg 3 by measurement on this commit path (a journal row and a
+snapshot upsert per transaction, against a local server): 276 against 377 us of wall time and
+74 against 187 us of client CPU per commit (psycopg's pipeline mode: 368 and 187).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ..events import Caller
+from .base import Entry, StepTaken, Stored, StoreError, entry_bytes, outcome
+
+if TYPE_CHECKING:
+    import asyncpg
+
+__all__ = ["PostgresStore", "is_postgres_url", "redact"]
+
+#: The database schema, one step per version: a database at version n runs steps n+1 onward.
+#: Never edit a step once released: add one.
+MIGRATIONS: list[str] = [
+    """
+    -- ids sort by their bytes (collation "C") whatever the database's locale: as SQLite does,
+    -- and as a client paging through actor_ids expects
+    CREATE TABLE actorkit_actors (
+        type text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        version integer NOT NULL,
+        seq bigint NOT NULL,
+        snapshot bytea NOT NULL,
+        wake double precision,
+        PRIMARY KEY (type, id)
+    );
+    CREATE INDEX actorkit_actors_wakes ON actorkit_actors (wake, type, id)
+        WHERE wake IS NOT NULL;
+    CREATE TABLE actorkit_journal (
+        type text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL,
+        time double precision NOT NULL,
+        kind text NOT NULL,
+        caller_type text NOT NULL,
+        caller_id text NOT NULL,
+        event text,
+        data bytea,
+        error text,
+        PRIMARY KEY (type, id, seq)
+    );
+    -- One actor's commit. NULL when written; else the last step the journal has (-1: none),
+    -- and nothing of it is written: a step it holds is already journaled, or (a commit
+    -- without entries) the stored snapshot is newer.
+    CREATE FUNCTION actorkit_commit(
+        p_type text, p_id text, p_version integer, p_seq bigint, p_snapshot bytea,
+        p_wake double precision, j_seq bigint[], j_time double precision[], j_kind text[],
+        j_caller_type text[], j_caller_id text[], j_event text[], j_data bytea[],
+        j_error text[]) RETURNS bigint LANGUAGE plpgsql AS $$
+    BEGIN
+        BEGIN
+            INSERT INTO actorkit_journal
+                SELECT p_type, p_id, e.* FROM unnest(j_seq, j_time, j_kind, j_caller_type,
+                    j_caller_id, j_event, j_data, j_error) AS e;
+            INSERT INTO actorkit_actors VALUES (p_type, p_id, p_version, p_seq, p_snapshot,
+                                                p_wake)
+                ON CONFLICT (type, id) DO UPDATE SET version = excluded.version,
+                    seq = excluded.seq, snapshot = excluded.snapshot, wake = excluded.wake
+                WHERE actorkit_actors.seq <= excluded.seq;
+            IF NOT FOUND THEN
+                RAISE unique_violation;
+            END IF;
+        EXCEPTION WHEN unique_violation THEN
+            RETURN coalesce((SELECT max(seq) FROM actorkit_journal
+                             WHERE type = p_type AND id = p_id), -1);
+        END;
+        RETURN NULL;
+    END $$;
+    """,
+]
+
+#: The advisory lock migrations run under (any constant: "actorkit" in ASCII).
+_MIGRATION_LOCK = 0x6163746F726B6974
+
+_COMMIT = "SELECT actorkit_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+
+
+def is_postgres_url(text: str) -> bool:
+    """Whether ``text`` names a PostgreSQL database (``postgresql://`` or ``postgres://``)."""
+    return text.startswith(("postgresql://", "postgres://"))
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, to show in messages and logs."""
+    return re.sub(r"^(\w+://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+class _Write:
+    """One actor's commit, waiting for a transaction."""
+
+    __slots__ = ("actor_id", "actor_type", "args", "done")
+
+    def __init__(self, actor_type: str, actor_id: str, args: tuple[Any, ...],
+                 done: asyncio.Future[None]) -> None:
+        self.actor_type, self.actor_id, self.args, self.done = actor_type, actor_id, args, done
+
+
+class PostgresStore:
+    """Actors in the PostgreSQL database at ``url`` (``postgresql://user:password@host/db``).
+
+    Connects, and makes or migrates its tables, when first used. ``wait`` is how many seconds
+    any one call to the database may take before it is refused with a :class:`StoreError`
+    (the database down or unreachable); the store connects again on its own at the next call.
+    ``pool`` is the most connections it opens for reads, besides the one that writes.
+    """
+
+    #: Commits are written by a task of the store's own; a caller cancelled while its commit
+    #: is on its way still gets the outcome (see :class:`Store`).
+    commits_outlive_cancel = True
+
+    def __init__(self, url: str, *, wait: float = 5.0, pool: int = 4) -> None:
+        if not is_postgres_url(url):
+            raise StoreError(f"{redact(url)!r} is not a PostgreSQL URL: write it as "
+                             f"postgresql://user:password@host:port/database")
+        try:
+            import asyncpg  # noqa: F401  (only a store on PostgreSQL needs it)
+        except ImportError:
+            raise StoreError('the PostgreSQL store needs asyncpg: pip install '
+                             '"actorkit[postgres]"') from None
+        self.url = url
+        self.wait = wait
+        self._pool_size = pool
+        self._pool: asyncpg.Pool | None = None
+        self._writer: asyncpg.Connection | None = None
+        self._opening: asyncio.Lock | None = None
+        self._queue: list[_Write] = []
+        self._writing: asyncio.Task[None] | None = None
+        self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # the connections' own
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({redact(self.url)!r})"
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _failed(self, doing: str, e: BaseException, *,
+                sent: bool = False) -> StoreError:
+        """The StoreError for ``e``, met while trying to ``doing``; ``sent``: a commit was
+        on its way to the database when the connection failed, so it may have been stored."""
+        if isinstance(e, StoreError):
+            return e
+        what = f"took longer than {self.wait:g} s" if isinstance(e, TimeoutError) else \
+            f"{type(e).__name__}: {e}"
+        outcome = ("the connection failed while it was on its way, so it may or may not be "
+                   "stored (the actor is read again from the database at its next commit)"
+                   if sent else "nothing was changed; try again once the database answers")
+        error = StoreError(f"could not {doing} in PostgreSQL at {redact(self.url)} ({what}): "
+                           f"{outcome}")
+        error.__cause__ = e
+        return error
+
+    async def _ready(self) -> asyncpg.Pool:
+        """The read pool, made (and the tables migrated) on first use."""
+        if self._closed:
+            raise StoreError(f"the store on {redact(self.url)} is closed")
+        self._same_loop()
+        if self._pool is not None:
+            return self._pool
+        if self._opening is None:
+            self._opening = asyncio.Lock()
+        async with self._opening:
+            if self._pool is None:
+                import asyncpg
+                try:
+                    pool = await asyncio.wait_for(asyncpg.create_pool(
+                        self.url, min_size=0, max_size=self._pool_size,
+                        command_timeout=self.wait), self.wait * 2)
+                except Exception as e:
+                    raise self._failed("connect", e) from e
+                try:
+                    async with pool.acquire() as db:
+                        await migrate(db)
+                except BaseException:
+                    await pool.close()
+                    raise
+                self._pool = pool
+        return self._pool
+
+    def _same_loop(self) -> None:
+        """Connections serve the event loop that made them: used from another one (a
+        program that calls asyncio.run more than once), the store drops them and connects
+        again."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._writer is not None:
+                self._writer.terminate()
+            if self._pool is not None:
+                self._pool.terminate()
+            self._writer, self._pool, self._opening, self._writing = None, None, None, None
+            self._loop = loop
+
+    async def _writer_connection(self) -> asyncpg.Connection:
+        db = self._writer
+        if db is None or db.is_closed():
+            import asyncpg
+            await self._ready()
+            self._writer = db = await asyncio.wait_for(
+                asyncpg.connect(self.url, command_timeout=self.wait), self.wait)
+        return db
+
+    async def _fetch(self, doing: str, sql: str, *args: Any) -> list[Any]:
+        try:
+            pool = await self._ready()
+            async with pool.acquire(timeout=self.wait) as db:
+                return list(await db.fetch(sql, *args, timeout=self.wait))
+        except Exception as e:
+            raise self._failed(doing, e) from e
+
+    # -- the Store interface ----------------------------------------------------------------
+
+    async def load(self, actor_type: str, actor_id: str) -> Stored | None:
+        rows = await self._fetch(f"load {actor_type}/{actor_id}",
+                                 "SELECT version, seq, snapshot FROM actorkit_actors "
+                                 "WHERE type = $1 AND id = $2", actor_type, actor_id)
+        if not rows:
+            return None
+        version, seq, snapshot = rows[0]
+        return Stored(actor_type, actor_id, int(version), int(seq), bytes(snapshot))
+
+    async def commit(self, actor_type: str, actor_id: str, entries: Sequence[Entry],
+                     snapshot: bytes, *, version: int, seq: int,
+                     wake: float | None) -> None:
+        """Written in the next transaction of the store's writer, with the commits that
+        arrive while the one before it is on its way (see the module's docstring)."""
+        if self._closed:
+            raise StoreError(f"the store on {redact(self.url)} is closed")
+        self._same_loop()
+        args = (actor_type, actor_id, version, seq, snapshot, wake,
+                [e.seq for e in entries], [e.time for e in entries],
+                [e.kind for e in entries], [e.caller.type for e in entries],
+                [e.caller.id for e in entries], [e.type for e in entries],
+                [orjson.dumps(e.data) for e in entries], [e.error for e in entries])
+        done = asyncio.get_running_loop().create_future()
+        self._queue.append(_Write(actor_type, actor_id, args, done))
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_all())
+        await outcome(done)
+
+    async def _write_all(self) -> None:
+        while self._queue:
+            writes, self._queue = self._queue, []
+            try:
+                db = await self._writer_connection()
+            except Exception as e:
+                self._refuse(writes, e, sent=False)
+                continue
+            try:
+                await self._write(db, writes)
+            except Exception as e:
+                # the connection is in an unknown state: a new one for the next transaction
+                db.terminate()
+                self._writer = None
+                self._refuse(writes, e, sent=True)
+
+    def _refuse(self, writes: list[_Write], e: Exception, *, sent: bool) -> None:
+        for w in writes:
+            if not w.done.done():
+                w.done.set_exception(self._failed(f"commit {w.actor_type}/{w.actor_id}", e,
+                                                  sent=sent))
+
+    async def _write(self, db: asyncpg.Connection, writes: list[_Write]) -> None:
+        if len(writes) == 1:  # a transaction of its own, in one round trip
+            results = [await db.fetchval(_COMMIT, *writes[0].args, timeout=self.wait)]
+        else:
+            async with db.transaction():
+                results = [await db.fetchval(_COMMIT, *w.args, timeout=self.wait)
+                           for w in writes]
+        for w, last in zip(writes, results, strict=True):
+            if w.done.done():  # its caller gave up twice
+                continue
+            if last is None:
+                w.done.set_result(None)
+            else:
+                taken = next((seq for seq in w.args[6] if seq <= last), last)
+                w.done.set_exception(StepTaken(
+                    f"journal of {w.actor_type}/{w.actor_id} already has step {taken}: "
+                    f"another server, or another copy of the actor, went ahead"))
+
+    async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
+                      limit: int = 100, max_bytes: int | None = None) -> list[Entry]:
+        # read row by row from a cursor, so that a page holds no more than max_bytes
+        sql = ("SELECT seq, time, kind, caller_type, caller_id, event, data, error "
+               "FROM actorkit_journal WHERE type = $1 AND id = $2 AND seq > $3 "
+               "ORDER BY seq LIMIT $4")
+        rows: list[Any] = []
+        total = 0
+        try:
+            pool = await self._ready()
+            async with pool.acquire(timeout=self.wait) as db, db.transaction():
+                async for row in db.cursor(sql, actor_type, actor_id, after, limit,
+                                           prefetch=16, timeout=self.wait):
+                    if max_bytes is not None:
+                        total += _row_bytes(row)
+                        if rows and total > max_bytes:
+                            break
+                    rows.append(row)
+        except Exception as e:
+            raise self._failed(f"read the journal of {actor_type}/{actor_id}", e) from e
+        return [Entry(int(r[0]), float(r[1]), r[2], Caller(r[3], r[4]), r[5],
+                      orjson.loads(r[6]) if r[6] is not None else None, r[7]) for r in rows]
+
+    async def wakes(self) -> list[tuple[float, str, str]]:
+        rows = await self._fetch("read the wake-ups",
+                                 "SELECT wake, type, id FROM actorkit_actors "
+                                 "WHERE wake IS NOT NULL ORDER BY wake, type, id")
+        return [(float(r[0]), r[1], r[2]) for r in rows]
+
+    async def actor_ids(self, actor_type: str, *, after: str = "",
+                        limit: int = 100) -> list[str]:
+        rows = await self._fetch(f"list the actors of {actor_type}",
+                                 "SELECT id FROM actorkit_actors WHERE type = $1 AND id > $2 "
+                                 "ORDER BY id LIMIT $3", actor_type, after, limit)
+        return [r[0] for r in rows]
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._same_loop()
+        self._closed = True
+        if self._writing is not None:
+            await asyncio.gather(self._writing, return_exceptions=True)
+        if self._writer is not None:
+            await self._writer.close(timeout=self.wait)
+            self._writer = None
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+async def migrate(db: asyncpg.Connection) -> int:
+    """Bring the database's actorkit tables to this version (:data:`MIGRATIONS`); return
+    the version it was at. Safe to run from many servers at once."""
+    async with db.transaction():
+        await db.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+        await db.execute("CREATE TABLE IF NOT EXISTS actorkit_schema (version integer NOT NULL)")
+        was = await db.fetchval("SELECT max(version) FROM actorkit_schema") or 0
+        if was > len(MIGRATIONS):
+            raise StoreError(f"the database's actorkit tables are at version {was}, newer "
+                             f"than this actorkit knows ({len(MIGRATIONS)}): upgrade actorkit")
+        for version in range(was + 1, len(MIGRATIONS) + 1):
+            await db.execute(MIGRATIONS[version - 1])
+            await db.execute("INSERT INTO actorkit_schema (version) VALUES ($1)", version)
+    return int(was)
+
+
+def _row_bytes(row: Any) -> int:
+    """:func:`entry_bytes` of a journal row (seq, time, kind, caller type and id, event,
+    data, error)."""
+    return entry_bytes(row[6], row[7], row[5], row[4])

@@ -1,0 +1,159 @@
+"""The PostgreSQL store on a real server: what several servers on one database, group commit,
+migrations and a database that goes away do. (What every store does is in test_store.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import asyncpg
+import postgres
+import pytest
+from test_store import _one_loop, commit, event, run, snapshot  # noqa: F401  (a fixture)
+
+from actorkit.store import StepTaken, StoreError
+from actorkit.store.postgres import MIGRATIONS, PostgresStore, redact
+
+
+@pytest.fixture
+def stores(postgres_url: str) -> Iterator[list[PostgresStore]]:
+    """Stores opened by a test, all closed after it."""
+    opened: list[PostgresStore] = []
+    yield opened
+    for store in opened:
+        run(store.close())
+
+
+def open_store(stores: list[PostgresStore], url: str, **options: float) -> PostgresStore:
+    store = PostgresStore(url, **options)  # type: ignore[arg-type]
+    stores.append(store)
+    return store
+
+
+def transactions(store: PostgresStore) -> list[int]:
+    """Records how many commits each transaction of ``store`` writes."""
+    sizes: list[int] = []
+    write = store._write
+
+    async def counted(db: object, writes: list) -> None:  # type: ignore[type-arg]
+        sizes.append(len(writes))
+        await write(db, writes)  # type: ignore[arg-type]
+
+    store._write = counted  # type: ignore[method-assign]
+    return sizes
+
+
+def test_two_servers_on_one_database_never_journal_two_steps_under_one_number(
+        postgres_url, stores):
+    async def go() -> None:
+        node_a, node_b = open_store(stores, postgres_url), open_store(stores, postgres_url)
+        await commit(node_a, [event(0), event(1, "from a")])
+        # node b's copy is at step 0: its step 1 is refused, and nothing of it is kept
+        with pytest.raises(StepTaken, match="journal of todo/a already has step 1"):
+            await node_b.commit("todo", "a", [event(1, "from b")], b'{"b":1}', version=1,
+                                seq=1, wake=5.0)
+        stored = await node_b.load("todo", "a")
+        assert stored is not None and (stored.seq, stored.snapshot) == (1, snapshot(1))
+        assert [e.data for e in await node_b.journal("todo", "a")] == [
+            {"text": "x"}, {"text": "from a"}]
+        assert await node_b.wakes() == []
+        # caught up, node b goes on, and now node a is behind
+        await commit(node_b, [event(2, "from b")])
+        with pytest.raises(StepTaken, match="already has step 2"):
+            await commit(node_a, [event(2, "from a")])
+        assert [e.seq for e in await node_a.journal("todo", "a")] == [0, 1, 2]
+
+    run(go())
+
+
+def test_commits_arriving_together_share_a_transaction_and_a_refusal_refuses_only_itself(
+        postgres_url, stores):
+    async def go() -> None:
+        store = open_store(stores, postgres_url)
+        await commit(store, [event(0), event(1)], actor="old")
+        sizes = transactions(store)
+        results = await asyncio.gather(
+            *(commit(store, [event(0), event(1)], actor=f"a{i}") for i in range(6)),
+            commit(store, [event(2), event(1, "again")], actor="old"),  # 1 is journaled
+            return_exceptions=True)
+        assert results[:6] == [None] * 6
+        assert isinstance(results[6], StepTaken)
+        assert "journal of todo/old already has step 1" in str(results[6])
+        assert [e.seq for e in await store.journal("todo", "old")] == [0, 1]  # no 2
+        assert (await store.load("todo", "old")).seq == 1  # type: ignore[union-attr]
+        assert sizes == [7]
+        for i in range(6):
+            assert [e.seq for e in await store.journal("todo", f"a{i}")] == [0, 1]
+
+    run(go())
+
+
+def test_a_commit_whose_caller_gives_up_is_written_all_the_same(postgres_url, stores):
+    async def go() -> None:
+        store = open_store(stores, postgres_url)
+        quitter = asyncio.ensure_future(commit(store, [event(0), event(1)], actor="quitter"))
+        await asyncio.sleep(0)
+        quitter.cancel()
+        assert await quitter is None  # the outcome, not CancelledError: it is stored
+        assert (await store.load("todo", "quitter")).seq == 1  # type: ignore[union-attr]
+
+    run(go())
+
+
+def test_servers_starting_together_on_an_empty_database_make_the_tables_once(
+        postgres_url, stores):
+    async def go() -> None:
+        nodes = [open_store(stores, postgres_url) for _ in range(4)]
+        await asyncio.gather(*(node.actor_ids("todo") for node in nodes))
+        db = await asyncpg.connect(postgres_url)
+        try:
+            versions = [r[0] for r in await db.fetch("SELECT version FROM actorkit_schema")]
+            assert versions == list(range(1, len(MIGRATIONS) + 1))
+            # a database a newer actorkit migrated is not written by this one
+            await db.execute("INSERT INTO actorkit_schema VALUES (99)")
+        finally:
+            await db.close()
+        newer = open_store(stores, postgres_url)
+        with pytest.raises(StoreError, match=r"version 99.*upgrade actorkit"):
+            await newer.load("todo", "a")
+
+    run(go())
+
+
+def test_an_unreachable_database_is_a_store_error_that_keeps_the_password_secret(stores):
+    async def go() -> None:
+        store = open_store(stores, "postgresql://app:hunter2@127.0.0.1:1/app", wait=2)
+        with pytest.raises(StoreError) as caught:
+            await commit(store, [event(0)])
+        message = str(caught.value)
+        assert "hunter2" not in message and "hunter2" not in repr(store)
+        assert "postgresql://app:***@127.0.0.1:1/app" in message
+        assert "nothing was changed" in message
+
+    run(go())
+    assert redact("postgres://u:p@h/db") == "postgres://u:***@h/db"
+    assert redact("postgresql://h/db") == "postgresql://h/db"
+    with pytest.raises(StoreError, match=r"not a PostgreSQL URL.*postgresql://user"):
+        PostgresStore("mysql://u:secret@h/db")
+
+
+def test_a_database_restarted_under_a_store_fails_commits_cleanly_then_serves_again(
+        postgres_url, stores):
+    async def go() -> None:
+        store = open_store(stores, postgres_url, wait=3)
+        await commit(store, [event(0)])
+        postgres.stop()
+        try:
+            with pytest.raises(StoreError,
+                               match=r"could not commit todo/a .*may or may not be stored"):
+                await commit(store, [event(1)])
+            with pytest.raises(StoreError, match="could not load"):
+                await store.load("todo", "a")
+        finally:
+            postgres.start()
+        # the same store, without being told: connects again at the next call
+        assert (await store.load("todo", "a")).seq == 0  # type: ignore[union-attr]
+        await commit(store, [event(1)])
+        assert [e.seq for e in await store.journal("todo", "a")] == [0, 1]
+
+    run(go())
