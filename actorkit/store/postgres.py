@@ -16,9 +16,9 @@ small pool.
 The tables are made, and migrated to this version of actorkit, when the store is first used:
 under an advisory lock, so servers starting together on an empty database do it once.
 
-asyncpg was chosen over psycopg 3 by measurement on this commit path (a journal row and a
-snapshot upsert per transaction, against a local server): 276 against 377 us of wall time and
-74 against 187 us of client CPU per commit (psycopg's pipeline mode: 368 and 187).
+asyncpg was chosen over psycopg 3 by measurement on this commit path (``bench/pg_drivers.py``:
+a journal row and a snapshot upsert per transaction, against a local server): 225 against 335
+us of wall time and 71 against 187 us of client CPU per commit.
 """
 
 from __future__ import annotations
