@@ -29,7 +29,7 @@ from .jobs import Op
 from .journal import entries, spawn_entry
 from .schemas import SYSTEM_EVENTS
 from .statevalue import StateValue, matches_state
-from .store.base import Entry, StepTaken, Store, StoreError, outcome
+from .store.base import Entry, StepTaken, Store, Stored, StoreError, outcome
 from .sync import Frames, View, ViewCache, Views
 
 if TYPE_CHECKING:
@@ -44,6 +44,10 @@ E = TypeVar("E", bound=BaseException)
 
 #: The turns of the loop a batch's leader waits for more company once it has some.
 MAX_TURNS = 4
+
+#: How many times an operation runs again after finding that another server stored steps of
+#: its actor first (each time on the actor as stored then); past that it fails with StepTaken.
+CATCH_UP = 8
 
 
 class _Batch:
@@ -151,6 +155,7 @@ class Cell:
         self._batch: _Batch | None = None
         self._company = Company()  # whether a batch's leader waits for others to join
         self._published = actor.snapshot_json()
+        self.seq_published = actor.seq  # the step of the state connections were last shown
         self._views = self._make_views()
         self._shown = actor.view_parts()  # what the published views are made of
         self._value = actor.value
@@ -281,10 +286,18 @@ class Cell:
         return pending.result  # type: ignore[return-value]
 
     async def run(self, op: Op) -> Any:
-        """:meth:`step` under the actor's lock, then :meth:`settle`."""
-        async with self.hold():
-            pending = self.step(op) or await self.step_long(op)
-        return await self.settle(pending)
+        """:meth:`step` under the actor's lock, then :meth:`settle`. A step another server
+        went ahead of (:class:`StepTaken`: the cell has reloaded the actor from the store)
+        runs again on the actor as stored, up to :data:`CATCH_UP` times."""
+        for attempt in range(CATCH_UP + 1):
+            async with self.hold():
+                pending = self.step(op) or await self.step_long(op)
+            try:
+                return await self.settle(pending)
+            except StepTaken:
+                if attempt == CATCH_UP:
+                    raise
+        raise AssertionError("unreachable")
 
     async def _flush(self, batch: _Batch) -> None:
         """Store ``batch`` and publish it (the caller holds the lock), then wake its waiters;
@@ -350,12 +363,39 @@ class Cell:
         every connection and waiter up to it."""
         try:
             stored = await self.store.load(*self.key)
-            self.reset(stored.snapshot if stored is not None else before)
+            if stored is None:
+                self.reset(before)
+                return
+            await self._adopt(stored)
         except ActorkitError as e:  # unreadable, or of another chart version: keep ours
             log.warning("%s/%s could not be reloaded from its store: %s", *self.key, e)
             self.reset(before)
+
+    async def catch_up(self) -> None:
+        """Bring the actor up to its store, if another server committed steps of it since
+        this copy's last: its connections get their frames, its waiters see those steps."""
+        async with self.hold():
+            if self.system.get(*self.key) is not self.actor or self._batch is not None:
+                # put away meanwhile; or steps wait to be stored, and their commit will find
+                # out (StepTaken) and reload then
+                return
+            try:
+                stored = await self.store.load(*self.key)
+                if stored is not None and stored.seq > self.actor.seq:
+                    await self._adopt(stored)
+            except ActorkitError as e:
+                log.warning("%s/%s could not catch up with its store: %s", *self.key, e)
+
+    async def _adopt(self, stored: Stored) -> None:
+        """Make the actor the one ``stored`` and publish the steps it is ahead by (as its
+        journal tells them, for the waiters)."""
+        missed = await self.store.journal(*self.key, after=self.seq_published,
+                                          limit=min(stored.seq - self.seq_published, 100))
+        self.reset(stored.snapshot)
+        if self.actor.quarantine is not None:  # quarantined by another server
+            self.system.put_away_quarantined(self)
             return
-        self.published([])
+        self.published(steps_of(missed, self.actor.view_parts()))
         self.system.wake_at(self.key, self.actor.next_deadline)
 
     async def create(self) -> None:
@@ -394,6 +434,7 @@ class Cell:
         if self.actor.snapshot_json() is self._published:
             return
         self._published = self.actor.snapshot_json()
+        self.seq_published = self.actor.seq
         previous, self._views = self._views, self._make_views()
         shown, self._shown = self._shown, self.actor.view_parts()
         self._value = self.actor.value
@@ -518,6 +559,18 @@ def _view_changed(before: ViewParts, after: ViewParts, caller_id: str, default: 
 
 def _ignore(error: Quarantined) -> None:
     return None
+
+
+def steps_of(journal: list[Entry], parts: ViewParts) -> list[StepResult]:
+    """The steps ``journal`` tells of, as far as a waiter needs them, the last leaving the
+    views made of ``parts``. Which of them changed a view is not known, only that the span
+    did: so another caller's event can match a wait (by its type) only as the last step,
+    which is never more than a single server would have told."""
+    steps = [StepResult(e.seq, e.type, e.caller, e.time, e.data) for e in journal
+             if e.kind in ("event", "system", "timer") and e.error is None]
+    if steps:
+        steps[-1].view_parts = parts
+    return steps
 
 
 def _lifecycle_ran(steps: list[StepResult]) -> bool:

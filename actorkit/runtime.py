@@ -23,7 +23,7 @@ import orjson
 
 from . import deadline
 from .actor import Actor, StepResult
-from .cell import Cell, Connection
+from .cell import CATCH_UP, Cell, Connection
 from .chart import Chart
 from .errors import ActorkitError, Quarantined, SnapshotError, StepError
 from .events import WATCHER, Caller
@@ -31,7 +31,7 @@ from .jobs import Done, Job, Op, bring_back
 from .limits import Limits
 from .quarantine import NotQuarantined, Quarantines
 from .statevalue import StateValue
-from .store.base import Entry, Store, Stored, StoreError, page
+from .store.base import Entry, StepTaken, Store, Stored, StoreError, page
 from .store.default import default_store
 from .store.memory import MemoryStore
 from .sync import Frames, View
@@ -109,13 +109,29 @@ class ActorSystem:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Arm the wake-ups of stored actors (their timers survive restarts) and start putting
-        idle actors away."""
+        """Arm the wake-ups of stored actors (their timers survive restarts), follow what
+        other servers commit to the store (if it can tell), and start putting idle actors
+        away."""
         for due, actor_type, actor_id in await self.store.wakes():
             chart = self.charts.get(actor_type)
             if chart is not None and chart.persisted:
                 self.wake_at((actor_type, actor_id), due)
+        follow = getattr(self.store, "follow", None)
+        if follow is not None:
+            await follow(self._committed, self._missed)
         self._sweep_later()
+
+    def _committed(self, actor_type: str, actor_id: str, seq: int) -> None:
+        """The store committed step ``seq`` of an actor (perhaps on another server): a copy
+        held here that is behind catches up, its connections and waiters with it."""
+        cell = self._cells.get((actor_type, actor_id))
+        if cell is not None and cell.actor.seq < seq:  # not its own: ahead of it
+            self.spawn_task(cell.catch_up())
+
+    def _missed(self) -> None:
+        """Commits may have gone untold: every actor held here checks its store."""
+        for cell in list(self._cells.values()):
+            self.spawn_task(cell.catch_up())
 
     async def close(self) -> None:
         """Stop the timers and the worker processes (steps running there fail, rolled back),
@@ -188,17 +204,24 @@ class ActorSystem:
     async def _activate(self, chart: Chart, actor_id: str, caller: Caller | None,
                         input: Any) -> Cell | None:
         store = self.store_for(chart)
-        stored = await store.load(chart.actor_type, actor_id)
-        if stored is None:
-            if caller is None:
-                return None
-            actor = await self._spawn(chart, actor_id, caller, input)
-            cell = Cell(self, actor, store)
-            await cell.create()
-        else:
-            cell = await self._restore(chart, stored, store)
-        self._cells[cell.key] = cell
-        return cell
+        for attempt in range(CATCH_UP + 1):
+            stored = await store.load(chart.actor_type, actor_id)
+            try:
+                if stored is None:
+                    if caller is None:
+                        return None
+                    actor = await self._spawn(chart, actor_id, caller, input)
+                    cell = Cell(self, actor, store)
+                    await cell.create()
+                else:
+                    cell = await self._restore(chart, stored, store)
+            except StepTaken:  # another server made it, or brought it back, first
+                if attempt == CATCH_UP:
+                    raise
+                continue
+            self._cells[cell.key] = cell
+            return cell
+        raise AssertionError("unreachable")
 
     async def _spawn(self, chart: Chart, actor_id: str, caller: Caller, input: Any) -> Actor:
         ran, actor = deadline.attempt(
@@ -287,6 +310,12 @@ class ActorSystem:
             log.warning("%s/%s could not be put in quarantine: %s", *cell.key, e)
             return
         cell.reset(marked)  # operations already waiting for the cell find it quarantined
+        self.put_away_quarantined(cell)
+
+    def put_away_quarantined(self, cell: Cell) -> None:
+        """Take ``cell``, whose actor is quarantined in the store, out of memory, its
+        connections told and closed."""
+        self.quarantines.note(cell.key, cell.actor.quarantine or {})
         if self._cells.get(cell.key) is cell:
             del self._cells[cell.key]
         self._wakes.pop(cell.key, None)

@@ -24,8 +24,9 @@ us of wall time and 71 against 187 us of client CPU per commit.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -35,6 +36,8 @@ from .base import Entry, StepTaken, Stored, StoreError, entry_bytes, outcome
 
 if TYPE_CHECKING:
     import asyncpg
+
+log = logging.getLogger("actorkit")
 
 __all__ = ["PostgresStore", "is_postgres_url", "redact"]
 
@@ -89,6 +92,8 @@ MIGRATIONS: list[str] = [
             IF NOT FOUND THEN
                 RAISE unique_violation;
             END IF;
+            -- delivered to every listening server when (and if) the transaction commits
+            PERFORM pg_notify('actorkit_commits', json_build_array(p_type, p_id, p_seq)::text);
         EXCEPTION WHEN unique_violation THEN
             RETURN coalesce((SELECT max(seq) FROM actorkit_journal
                              WHERE type = p_type AND id = p_id), -1);
@@ -100,6 +105,12 @@ MIGRATIONS: list[str] = [
 
 #: The advisory lock migrations run under (any constant: "actorkit" in ASCII).
 _MIGRATION_LOCK = 0x6163746F726B6974
+
+#: The channel commits are told on (the payload: ``[type, id, seq]``, under 300 bytes).
+_CHANNEL = "actorkit_commits"
+
+#: Seconds between checks that the listening connection still stands.
+_LISTEN_CHECK = 1.0
 
 _COMMIT = "SELECT actorkit_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
 
@@ -156,6 +167,7 @@ class PostgresStore:
         self._writing: asyncio.Task[None] | None = None
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # the connections' own
+        self._following: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"PostgresStore({redact(self.url)!r})"
@@ -215,7 +227,10 @@ class PostgresStore:
                 self._writer.terminate()
             if self._pool is not None:
                 self._pool.terminate()
+            if self._following is not None:
+                self._following.cancel()
             self._writer, self._pool, self._opening, self._writing = None, None, None, None
+            self._following = None
             self._loop = loop
 
     async def _writer_connection(self) -> asyncpg.Connection:
@@ -341,11 +356,78 @@ class PostgresStore:
                                  "ORDER BY id LIMIT $3", actor_type, after, limit)
         return [r[0] for r in rows]
 
+    # -- following the commits of other servers -----------------------------------------------
+
+    async def follow(self, committed: Callable[[str, str, int], None],
+                     missed: Callable[[], None]) -> None:
+        """Tell ``committed(actor_type, actor_id, seq)`` of every commit to the database, by
+        any server, from now on (in commit order, this store's own included). If the
+        connection that listens breaks, the store connects again on its own and then calls
+        ``missed()``: what was committed meanwhile was not told, so read again what you hold.
+        Raises StoreError if it cannot listen at first."""
+        self._same_loop()
+        if self._following is not None:
+            raise StoreError("this store already tells of commits to one follower")
+        listener = await self._listen(committed)
+        self._following = asyncio.create_task(self._keep_listening(listener, committed, missed))
+
+    async def _listen(self, committed: Callable[[str, str, int], None]) -> asyncpg.Connection:
+        import asyncpg
+
+        def notified(_db: object, _pid: int, _channel: str, payload: str) -> None:
+            try:
+                actor_type, actor_id, seq = orjson.loads(payload)
+            except (ValueError, TypeError):
+                log.warning("ignored a notification that is not actorkit's: %.100r", payload)
+                return
+            committed(actor_type, actor_id, seq)
+
+        await self._ready()
+        try:
+            db = await asyncio.wait_for(asyncpg.connect(self.url, command_timeout=self.wait),
+                                        self.wait)
+            await db.add_listener(_CHANNEL, notified)
+        except Exception as e:
+            raise self._failed("listen for commits", e) from e
+        return db
+
+    async def _keep_listening(self, db: asyncpg.Connection,
+                              committed: Callable[[str, str, int], None],
+                              missed: Callable[[], None]) -> None:
+        """Check the listening connection every :data:`_LISTEN_CHECK` seconds; when it has
+        broken, connect again (retrying with backoff) and call ``missed``."""
+        pause = _LISTEN_CHECK
+        try:
+            while not self._closed:
+                await asyncio.sleep(pause)
+                if not db.is_closed():
+                    try:
+                        await db.execute("SELECT 1", timeout=self.wait)
+                        pause = _LISTEN_CHECK
+                        continue
+                    except Exception:
+                        db.terminate()
+                try:
+                    db = await self._listen(committed)
+                except StoreError as e:
+                    log.warning("%s", e)
+                    pause = min(pause * 2, 5.0)
+                    continue
+                log.info("listening for commits again on %s", redact(self.url))
+                pause = _LISTEN_CHECK
+                missed()
+        finally:
+            db.terminate()
+
     async def close(self) -> None:
         if self._closed:
             return
         self._same_loop()
         self._closed = True
+        if self._following is not None:
+            self._following.cancel()
+            await asyncio.gather(self._following, return_exceptions=True)
+            self._following = None
         if self._writing is not None:
             await asyncio.gather(self._writing, return_exceptions=True)
         if self._writer is not None:

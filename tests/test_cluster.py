@@ -1,0 +1,128 @@
+"""Several actor systems (as several servers would) on one PostgreSQL database: one order of
+steps per actor, a stale copy catching up before it answers, no actor made twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+from support import ROOT, FakeClock, alice, bob
+
+from actorkit import Caller, load_chart
+from actorkit.journal import replay
+from actorkit.runtime import ActorSystem
+from actorkit.store import PostgresStore
+
+TODO = load_chart(ROOT / "charts" / "todo.yaml")
+
+
+async def node(url: str, clock: FakeClock) -> ActorSystem:
+    s = ActorSystem({"todo": TODO}, store=PostgresStore(url), clock=clock)
+    await s.start()
+    return s
+
+
+def add(s: ActorSystem, actor: str, text: str, caller: Caller = alice) -> Any:
+    return s.send("todo", actor, caller, {"type": "ADD_TODO", "text": text})
+
+
+async def texts(s: ActorSystem, actor: str) -> list[str]:
+    return [t["text"] for t in (await s.snapshot("todo", actor, bob)).data["public"]["todos"]]
+
+
+async def assert_journal_replays_to_stored(s: ActorSystem, actor: str, steps: int) -> None:
+    journal = await s.journal("todo", actor, limit=1000)
+    assert [e.seq for e in journal] == list(range(steps))
+    stored = await s.store.load("todo", actor)
+    assert stored is not None
+    assert replay(TODO, actor, journal).snapshot_json() == stored.snapshot
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the event loop run until ``condition()`` holds (a commit told between servers
+    takes a round trip or two)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "the condition did not come true in time"
+        await asyncio.sleep(0.01)
+
+
+def test_a_node_whose_copy_is_stale_catches_up_and_runs_the_event_on_the_stored_state(
+        postgres_url, clock):
+    async def go() -> None:
+        a, b = await node(postgres_url, clock), await node(postgres_url, clock)
+        try:
+            await add(a, "x", "from a")
+            assert await texts(b, "x") == ["from a"]  # b holds x now
+            await add(a, "x", "again from a")  # b's copy is behind
+            result, _ = await add(b, "x", "from b")
+            assert result.seq == 3  # after a's two steps, not beside them
+            assert await texts(b, "x") == ["from a", "again from a", "from b"]
+            await assert_journal_replays_to_stored(a, "x", 4)
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(go())
+
+
+def test_nodes_sending_to_one_actor_at_once_get_one_journal_and_every_event_in_it(
+        postgres_url, clock):
+    async def go() -> None:
+        nodes = [await node(postgres_url, clock) for _ in range(3)]
+        try:
+            # the actor does not exist yet: each node makes it, once
+            await asyncio.gather(*(add(nodes[i % 3], "hot", f"t{i}") for i in range(30)))
+            last = nodes[0]
+            await assert_journal_replays_to_stored(last, "hot", 31)  # one spawn, 30 events
+            everything = sorted(f"t{i}" for i in range(30))
+            for s in nodes:  # each node's copy ends as stored
+                await eventually(lambda s=s: s.get("todo", "hot").seq == 30)  # type: ignore[misc, union-attr]
+                assert sorted(await texts(s, "hot")) == everything
+            spawns = [e for e in await last.journal("todo", "hot", limit=1000)
+                      if e.kind == "spawn"]
+            assert len(spawns) == 1
+        finally:
+            for s in nodes:
+                await s.close()
+
+    asyncio.run(go())
+
+
+def test_a_clients_connection_and_waits_on_one_node_see_what_another_node_commits(
+        postgres_url, clock):
+    async def go() -> None:
+        a, b = await node(postgres_url, clock), await node(postgres_url, clock)
+        try:
+            await add(a, "x", "first")
+            frames: list[Any] = []
+            conn = await b.connect("todo", "x", bob, lambda f: frames.append(orjson.loads(f)))
+            await eventually(lambda: len(frames) == 1)  # CONNECT, or the state as it is
+            waiting = asyncio.ensure_future(b.snapshot(
+                "todo", "x", alice, wait_for_event={"type": "ADD_TODO", "text": "second"},
+                timeout=10))
+            await asyncio.sleep(0.05)
+            assert not waiting.done()
+            await add(a, "x", "second")  # alice's own event, on the other node
+            view = await waiting
+            assert [t["text"] for t in view.data["public"]["todos"]] == ["first", "second"]
+            # bob's connection on b got the frame that brings it there
+            await eventually(lambda: any(
+                "second" in orjson.dumps(f).decode() for f in frames[1:]))
+            assert (await b.snapshot("todo", "x", bob)).checksum == \
+                (await a.snapshot("todo", "x", bob)).checksum
+            await b.disconnect(conn)
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(go())
