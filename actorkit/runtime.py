@@ -15,7 +15,7 @@ import inspect
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -105,6 +105,11 @@ class ActorSystem:
         self._timer: asyncio.TimerHandle | None = None
         self._timer_due: float | None = None
         self._sweeper: asyncio.TimerHandle | None = None
+        self._claimer: asyncio.TimerHandle | None = None  # the next claim of wake-ups
+        # a store shared by several servers (PostgresStore) hands out the wake-ups to fire
+        self._claim: Callable[[float], Awaitable[list[tuple[float, str, str]]]] | None = \
+            getattr(self.store, "claim_wakes", None)
+        self._closing = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -112,14 +117,32 @@ class ActorSystem:
         """Arm the wake-ups of stored actors (their timers survive restarts), follow what
         other servers commit to the store (if it can tell), and start putting idle actors
         away."""
-        for due, actor_type, actor_id in await self.store.wakes():
-            chart = self.charts.get(actor_type)
-            if chart is not None and chart.persisted:
-                self.wake_at((actor_type, actor_id), due)
+        if self._claim is not None:
+            await self._claim_wakes()  # shared with other servers: only those none holds
+        else:
+            self._arm_wakes(await self.store.wakes())
         follow = getattr(self.store, "follow", None)
         if follow is not None:
             await follow(self._committed, self._missed)
         self._sweep_later()
+
+    def _arm_wakes(self, wakes: list[tuple[float, str, str]]) -> None:
+        for due, actor_type, actor_id in wakes:
+            chart = self.charts.get(actor_type)
+            if chart is not None and chart.persisted:
+                self.wake_at((actor_type, actor_id), due)
+
+    async def _claim_wakes(self) -> None:
+        """Arm the wake-ups the store lets this server claim (due soon, and held by no other
+        server), then look again in ``wake_poll`` seconds."""
+        assert self._claim is not None
+        try:
+            self._arm_wakes(await self._claim(self.clock()))
+        except StoreError as e:
+            log.warning("could not claim the wake-ups due: %s", e)
+        if not self._closing:
+            self._claimer = asyncio.get_running_loop().call_later(
+                getattr(self.store, "wake_poll", 1.0), lambda: self.spawn_task(self._claim_wakes()))
 
     def _committed(self, actor_type: str, actor_id: str, seq: int) -> None:
         """The store committed step ``seq`` of an actor (perhaps on another server): a copy
@@ -136,10 +159,11 @@ class ActorSystem:
     async def close(self) -> None:
         """Stop the timers and the worker processes (steps running there fail, rolled back),
         wait for running steps, release the store."""
-        for handle in (self._timer, self._sweeper):
+        self._closing = True
+        for handle in (self._timer, self._sweeper, self._claimer):
             if handle is not None:
                 handle.cancel()
-        self._timer = self._sweeper = None
+        self._timer = self._sweeper = self._claimer = None
         leaving = [(cell, *due) for cell in self._cells.values() for due in cell.leaving.values()]
         for _, handle, _ in leaving:
             handle.cancel()

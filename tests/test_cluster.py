@@ -126,3 +126,42 @@ def test_a_clients_connection_and_waits_on_one_node_see_what_another_node_commit
             await b.close()
 
     asyncio.run(go())
+
+
+def test_a_timer_armed_by_a_server_that_died_fires_once_on_another(postgres_url, clock):
+    timers = load_chart(ROOT / "tests" / "charts" / "timers.yaml")
+
+    async def go() -> None:
+        def server() -> ActorSystem:
+            return ActorSystem({"timers": timers}, clock=clock,
+                               store=PostgresStore(postgres_url, wake_lease=0.5, wake_poll=0.05))
+
+        a = server()
+        await a.start()
+        await a.send("timers", "t", alice, {"type": "REMIND", "in": 1})
+        due = a.get("timers", "t").next_deadline  # type: ignore[union-attr]
+        a._closing = True  # a dies: it fires nothing from now on
+        for handle in (a._timer, a._claimer):
+            if handle is not None:
+                handle.cancel()
+        survivors = [server(), server()]
+        for s in survivors:
+            await s.start()
+        clock.t = due + 0.1  # due, and a's claim still holds: nobody fires it
+        await asyncio.sleep(0.3)
+        journal = await survivors[0].journal("timers", "t", limit=100)
+        assert [e.kind for e in journal] == ["spawn", "event"]
+        clock.t = due + 1  # a's claim has lapsed: one survivor claims and fires it
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while len(await survivors[0].journal("timers", "t", limit=100)) < 3:
+            assert loop.time() < deadline, "the timer did not fire"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # time for a second firing, which must not come
+        journal = await survivors[0].journal("timers", "t", limit=100)
+        assert [(e.kind, e.type) for e in journal] == [
+            ("spawn", None), ("event", "REMIND"), ("timer", "REMINDER")]
+        for s in (*survivors, a):
+            await s.close()
+
+    asyncio.run(go())

@@ -157,3 +157,25 @@ def test_a_database_restarted_under_a_store_fails_commits_cleanly_then_serves_ag
         assert [e.seq for e in await store.journal("todo", "a")] == [0, 1]
 
     run(go())
+
+
+def test_a_wake_up_is_claimed_by_one_server_once_its_own_server_let_it_lapse(
+        postgres_url, stores):
+    async def go() -> None:
+        a = open_store(stores, postgres_url, wake_lease=5, wake_poll=1)
+        b = open_store(stores, postgres_url, wake_lease=5, wake_poll=1)
+        c = open_store(stores, postgres_url, wake_lease=5, wake_poll=1)
+        await commit(a, [event(0)], actor="timed", wake=100.0)  # a holds it until 105
+        await commit(a, [event(0)], actor="later", wake=500.0)
+        assert await b.claim_wakes(99.5) == []  # due soon, but a has it armed
+        assert await b.claim_wakes(104.0) == []  # late, but a's lease runs to 105
+        claimed = await asyncio.gather(b.claim_wakes(105.0), c.claim_wakes(105.0))
+        assert sorted(claimed, key=len) == [[], [(100.0, "todo", "timed")]]  # one of them
+        assert await c.claim_wakes(106.0) == []  # b's now, until 111
+        assert await c.claim_wakes(111.0) == [(100.0, "todo", "timed")]  # b did not fire it
+        # a new wake-up committed is its committer's again
+        await commit(b, [event(1)], actor="timed", wake=200.0)
+        assert await c.claim_wakes(204.0) == []
+        assert await c.claim_wakes(205.0) == [(200.0, "todo", "timed")]
+
+    run(go())

@@ -54,6 +54,9 @@ MIGRATIONS: list[str] = [
         seq bigint NOT NULL,
         snapshot bytea NOT NULL,
         wake double precision,
+        -- until when the server that last committed (or claimed) the wake-up has it armed:
+        -- past that, any server may claim it (see claim_wakes)
+        claimed_until double precision,
         PRIMARY KEY (type, id)
     );
     CREATE INDEX actorkit_actors_wakes ON actorkit_actors (wake, type, id)
@@ -76,18 +79,19 @@ MIGRATIONS: list[str] = [
     -- without entries) the stored snapshot is newer.
     CREATE FUNCTION actorkit_commit(
         p_type text, p_id text, p_version integer, p_seq bigint, p_snapshot bytea,
-        p_wake double precision, j_seq bigint[], j_time double precision[], j_kind text[],
-        j_caller_type text[], j_caller_id text[], j_event text[], j_data bytea[],
-        j_error text[]) RETURNS bigint LANGUAGE plpgsql AS $$
+        p_wake double precision, p_claimed_until double precision, j_seq bigint[],
+        j_time double precision[], j_kind text[], j_caller_type text[], j_caller_id text[],
+        j_event text[], j_data bytea[], j_error text[]) RETURNS bigint LANGUAGE plpgsql AS $$
     BEGIN
         BEGIN
             INSERT INTO actorkit_journal
                 SELECT p_type, p_id, e.* FROM unnest(j_seq, j_time, j_kind, j_caller_type,
                     j_caller_id, j_event, j_data, j_error) AS e;
             INSERT INTO actorkit_actors VALUES (p_type, p_id, p_version, p_seq, p_snapshot,
-                                                p_wake)
+                                                p_wake, p_claimed_until)
                 ON CONFLICT (type, id) DO UPDATE SET version = excluded.version,
-                    seq = excluded.seq, snapshot = excluded.snapshot, wake = excluded.wake
+                    seq = excluded.seq, snapshot = excluded.snapshot, wake = excluded.wake,
+                    claimed_until = excluded.claimed_until
                 WHERE actorkit_actors.seq <= excluded.seq;
             IF NOT FOUND THEN
                 RAISE unique_violation;
@@ -112,7 +116,19 @@ _CHANNEL = "actorkit_commits"
 #: Seconds between checks that the listening connection still stands.
 _LISTEN_CHECK = 1.0
 
-_COMMIT = "SELECT actorkit_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+_COMMIT = ("SELECT actorkit_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
+           "$14, $15)")
+
+# Due (or soon due) wake-ups no server has armed, or whose server let its claim lapse: taken
+# by this one until $3, skipping those another server is claiming at this moment.
+_CLAIM = """
+UPDATE actorkit_actors AS a SET claimed_until = $3
+FROM (SELECT type, id FROM actorkit_actors
+      WHERE wake <= $1 AND (claimed_until IS NULL OR claimed_until <= $2)
+      ORDER BY wake LIMIT $4 FOR UPDATE SKIP LOCKED) AS due
+WHERE a.type = due.type AND a.id = due.id
+RETURNING a.wake, a.type, a.id
+"""
 
 
 def is_postgres_url(text: str) -> bool:
@@ -142,13 +158,19 @@ class PostgresStore:
     any one call to the database may take before it is refused with a :class:`StoreError`
     (the database down or unreachable); the store connects again on its own at the next call.
     ``pool`` is the most connections it opens for reads, besides the one that writes.
+
+    Wake-ups (an actor's next timer) are fired once across the servers on the database: the
+    server that commits a wake-up has it armed, and holds it for ``wake_lease`` seconds past
+    its due time; a wake-up whose server has not fired it by then (it died, or is stopped)
+    is claimed by another, which looks every ``wake_poll`` seconds (:meth:`claim_wakes`).
     """
 
     #: Commits are written by a task of the store's own; a caller cancelled while its commit
     #: is on its way still gets the outcome (see :class:`Store`).
     commits_outlive_cancel = True
 
-    def __init__(self, url: str, *, wait: float = 5.0, pool: int = 4) -> None:
+    def __init__(self, url: str, *, wait: float = 5.0, pool: int = 4, wake_lease: float = 5.0,
+                 wake_poll: float = 1.0) -> None:
         if not is_postgres_url(url):
             raise StoreError(f"{redact(url)!r} is not a PostgreSQL URL: write it as "
                              f"postgresql://user:password@host:port/database")
@@ -159,6 +181,8 @@ class PostgresStore:
                              '"actorkit[postgres]"') from None
         self.url = url
         self.wait = wait
+        self.wake_lease = wake_lease
+        self.wake_poll = wake_poll
         self._pool_size = pool
         self._pool: asyncpg.Pool | None = None
         self._writer: asyncpg.Connection | None = None
@@ -270,6 +294,7 @@ class PostgresStore:
             raise StoreError(f"the store on {redact(self.url)} is closed")
         self._same_loop()
         args = (actor_type, actor_id, version, seq, snapshot, wake,
+                None if wake is None else wake + self.wake_lease,
                 [e.seq for e in entries], [e.time for e in entries],
                 [e.kind for e in entries], [e.caller.type for e in entries],
                 [e.caller.id for e in entries], [e.type for e in entries],
@@ -315,7 +340,7 @@ class PostgresStore:
             if last is None:
                 w.done.set_result(None)
             else:
-                taken = next((seq for seq in w.args[6] if seq <= last), last)
+                taken = next((seq for seq in w.args[7] if seq <= last), last)
                 w.done.set_exception(StepTaken(
                     f"journal of {w.actor_type}/{w.actor_id} already has step {taken}: "
                     f"another server, or another copy of the actor, went ahead"))
@@ -348,6 +373,15 @@ class PostgresStore:
                                  "SELECT wake, type, id FROM actorkit_actors "
                                  "WHERE wake IS NOT NULL ORDER BY wake, type, id")
         return [(float(r[0]), r[1], r[2]) for r in rows]
+
+    async def claim_wakes(self, now: float, *, limit: int = 100) -> list[tuple[float, str, str]]:
+        """Claim for this server the wake-ups due by ``now + wake_poll`` that no server holds
+        (none armed them, or the one that did let ``wake_lease`` pass): ``(due, actor_type,
+        actor_id)``, soonest first, at most ``limit``. Each is claimed by one server only, for
+        ``wake_lease`` seconds past its due time."""
+        rows = await self._fetch("claim the wake-ups due", _CLAIM, now + self.wake_poll, now,
+                                 now + self.wake_poll + self.wake_lease, limit)
+        return sorted((float(r[0]), r[1], r[2]) for r in rows)
 
     async def actor_ids(self, actor_type: str, *, after: str = "",
                         limit: int = 100) -> list[str]:
