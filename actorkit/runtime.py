@@ -374,6 +374,19 @@ class ActorSystem:
         assert cell is not None  # with a caller, cell() spawns
         return cell
 
+    async def _current_cell(self, actor_type: str, actor_id: str, caller: Caller,
+                            input: Any = None) -> Cell:
+        """:meth:`_cell`, caught up with its store first if other servers share the store
+        and one of them stored steps this copy has not heard of yet: what a caller is shown
+        is never older than what another server already acknowledged."""
+        cell = await self._cell(actor_type, actor_id, caller, input)
+        stored_seq = getattr(cell.store, "stored_seq", None)
+        if stored_seq is not None:
+            seq = await stored_seq(actor_type, actor_id)
+            if seq is not None and seq > cell.actor.seq:
+                await cell.catch_up()
+        return cell
+
     async def send(self, actor_type: str, actor_id: str, caller: Caller,
                    event: Mapping[str, Any], *, input: Any = None) -> tuple[StepResult, str]:
         """Run ``event`` from ``caller``; returns the step and ``caller``'s new checksum once
@@ -402,7 +415,7 @@ class ActorSystem:
         or ``wait_for_event`` (a later event of that type with those fields, matched only as
         far as ``caller`` may know of it: see :meth:`Cell.wait`), waits up to ``timeout``
         seconds and raises :class:`WaitTimeout` if it does not come."""
-        cell = await self._cell(actor_type, actor_id, caller, input)
+        cell = await self._current_cell(actor_type, actor_id, caller, input)
         cell.touch()
         if (wait_for_state is not None or wait_for_event is not None) and not await cell.wait(
                 caller, wait_for_state, wait_for_event, timeout):
@@ -418,7 +431,7 @@ class ActorSystem:
         current one; nothing is sent if ``checksum`` is current. The caller's first connection
         sends CONNECT (if the chart handles it). ``end`` is told if the actor goes away for
         good while connected (it is quarantined)."""
-        cell = await self._cell(actor_type, actor_id, caller, input)
+        cell = await self._current_cell(actor_type, actor_id, caller, input)
         async with cell.hold():
             conn = Connection(cell, caller, deliver, end)
             conn.view = cell.known(caller, checksum)

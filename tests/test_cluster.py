@@ -165,3 +165,21 @@ def test_a_timer_armed_by_a_server_that_died_fires_once_on_another(postgres_url,
             await s.close()
 
     asyncio.run(go())
+
+
+def test_a_read_on_one_node_is_never_older_than_what_another_node_acknowledged(
+        postgres_url, clock):
+    async def go() -> None:
+        a, b = await node(postgres_url, clock), await node(postgres_url, clock)
+        try:
+            await add(a, "x", "first")
+            assert await texts(b, "x") == ["first"]
+            b.store._following.cancel()  # type: ignore[attr-defined]  (b hears of nothing)
+            await asyncio.sleep(0)
+            await add(a, "x", "second")
+            assert await texts(b, "x") == ["first", "second"]  # read where it is stored
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(go())

@@ -285,6 +285,14 @@ class PostgresStore:
         version, seq, snapshot = rows[0]
         return Stored(actor_type, actor_id, int(version), int(seq), bytes(snapshot))
 
+    async def stored_seq(self, actor_type: str, actor_id: str) -> int | None:
+        """The step the actor's stored snapshot is at (``None``: not stored), without
+        reading the snapshot: for a server to learn whether its copy is behind."""
+        rows = await self._fetch(f"read the step of {actor_type}/{actor_id}",
+                                 "SELECT seq FROM actorkit_actors WHERE type = $1 AND id = $2",
+                                 actor_type, actor_id)
+        return int(rows[0][0]) if rows else None
+
     async def commit(self, actor_type: str, actor_id: str, entries: Sequence[Entry],
                      snapshot: bytes, *, version: int, seq: int,
                      wake: float | None) -> None:
