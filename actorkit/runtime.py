@@ -123,7 +123,7 @@ class ActorSystem:
             self._arm_wakes(await self.store.wakes())
         follow = getattr(self.store, "follow", None)
         if follow is not None:
-            await follow(self._committed, self._missed)
+            await follow(self._committed, self._missed, self._left_elsewhere)
         self._sweep_later()
 
     def _arm_wakes(self, wakes: list[tuple[float, str, str]]) -> None:
@@ -152,9 +152,38 @@ class ActorSystem:
             self.spawn_task(cell.catch_up())
 
     def _missed(self) -> None:
-        """Commits may have gone untold: every actor held here checks its store."""
+        """Commits may have gone untold (and this server's callers been given up by the
+        others): every actor held here checks its store, and says again who is connected
+        here."""
         for cell in list(self._cells.values()):
-            self.spawn_task(cell.catch_up())
+            self.spawn_task(self._rejoin(cell))
+
+    async def _rejoin(self, cell: Cell) -> None:
+        await cell.catch_up()
+        present = getattr(cell.store, "present", None)
+        if present is None:
+            return
+        callers = {conn.caller.id: conn.caller for conn in cell.connections}
+        for caller in callers.values():
+            try:
+                if await present(*cell.key, caller):  # the others had sent DISCONNECT
+                    await cell.run(Op("connect", (caller,)))
+            except ActorkitError as e:
+                log.warning("CONNECT of %s to %s/%s again failed: %s", caller.id, *cell.key, e)
+
+    def _left_elsewhere(self, actor_type: str, actor_id: str, caller: Caller) -> None:
+        """``caller`` was connected only through a server now given up: DISCONNECT."""
+        async def disconnect() -> None:
+            try:
+                cell = await self.cell(actor_type, actor_id, None)
+                if cell is not None:
+                    await cell.run(Op("disconnect", (caller,)))
+            except ActorkitError as e:
+                log.warning("DISCONNECT of %s from %s/%s (its server was given up) failed: "
+                            "%s", caller.id, actor_type, actor_id, e)
+
+        if actor_type in self.charts:
+            self.spawn_task(disconnect())
 
     async def close(self) -> None:
         """Stop the timers and the worker processes (steps running there fail, rolled back),
@@ -444,6 +473,16 @@ class ActorSystem:
             if first and caller.id in cell.leaving:  # back within the grace: never gone
                 cell.leaving.pop(caller.id)[0].cancel()
                 first = False
+            present = getattr(cell.store, "present", None)
+            if first and present is not None:  # first here: perhaps not first anywhere
+                try:
+                    first = await present(actor_type, actor_id, caller)
+                except BaseException:
+                    cell.connections.remove(conn)
+                    cell.callers[caller.id] -= 1
+                    if not cell.callers[caller.id]:
+                        del cell.callers[caller.id]
+                    raise
             connect = Op("connect", (caller,))
             pending = (cell.step(connect) or await cell.step_long(connect)) if first else None
         if pending is not None:
@@ -487,6 +526,14 @@ class ActorSystem:
         """DISCONNECT ``caller``, unless it came back meanwhile."""
         async with cell.hold():
             if cell.leaving.pop(caller.id, None) is None:
+                return
+            absent = getattr(cell.store, "absent", None)
+            try:
+                if absent is not None and not await absent(*cell.key, caller):
+                    return  # still connected through another server
+            except StoreError as e:
+                log.warning("DISCONNECT of %s from %s/%s is left to the other servers: %s",
+                            caller.id, *cell.key, e)
                 return
             disconnect = Op("disconnect", (caller,))
             pending = cell.step(disconnect) or await cell.step_long(disconnect)

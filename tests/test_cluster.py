@@ -183,3 +183,60 @@ def test_a_read_on_one_node_is_never_older_than_what_another_node_acknowledged(
             await b.close()
 
     asyncio.run(go())
+
+
+ROOM = load_chart(ROOT / "tests" / "charts" / "lifecycle.yaml")
+
+
+async def room_node(url: str, clock: FakeClock, **options: float) -> ActorSystem:
+    from actorkit.limits import Limits
+
+    s = ActorSystem({"room": ROOM}, store=PostgresStore(url, **options),  # type: ignore[arg-type]
+                    clock=clock, limits=Limits(reconnect_grace=0.05))
+    await s.start()
+    return s
+
+
+async def presence_steps(s: ActorSystem) -> list[tuple[str | None, str]]:
+    return [(e.type, e.data["connectingCaller" if e.type == "CONNECT" else
+                             "disconnectingCaller"]["id"])
+            for e in await s.journal("room", "r", limit=100)
+            if e.type in ("CONNECT", "DISCONNECT")]
+
+
+def test_a_caller_connected_through_two_nodes_is_connected_once(postgres_url, clock):
+    async def go() -> None:
+        a, b = await room_node(postgres_url, clock), await room_node(postgres_url, clock)
+        try:
+            on_a = await a.connect("room", "r", alice, lambda f: None, input={"topic": "t"})
+            on_b = await b.connect("room", "r", alice, lambda f: None)
+            assert await presence_steps(a) == [("CONNECT", "alice")]
+            await a.disconnect(on_a)
+            await asyncio.sleep(0.3)  # past the grace: alice is still connected through b
+            assert await presence_steps(a) == [("CONNECT", "alice")]
+            await b.disconnect(on_b)
+            await eventually(lambda: len(b.get("room", "r").view(alice)["public"]["online"])  # type: ignore[union-attr]
+                             == 0)
+            assert await presence_steps(a) == [("CONNECT", "alice"), ("DISCONNECT", "alice")]
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(go())
+
+
+def test_the_callers_of_a_node_that_died_are_disconnected_by_the_others(postgres_url, clock):
+    async def go() -> None:
+        a = await room_node(postgres_url, clock, node_timeout=0.5)
+        b = await room_node(postgres_url, clock, node_timeout=0.5)
+        await a.connect("room", "r", alice, lambda f: None, input={"topic": "t"})
+        await b.connect("room", "r", bob, lambda f: None)
+        a.store._following.cancel()  # type: ignore[attr-defined]  (a dies: silent from now)
+        await eventually(lambda: b.get("room", "r") is not None and
+                         b.get("room", "r").view(bob)["public"]["online"] == ["bob"])  # type: ignore[union-attr]
+        assert await presence_steps(b) == [
+            ("CONNECT", "alice"), ("CONNECT", "bob"), ("DISCONNECT", "alice")]
+        await b.close()
+        await a.close()
+
+    asyncio.run(go())

@@ -25,7 +25,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import socket
+import uuid
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -74,6 +77,23 @@ MIGRATIONS: list[str] = [
         error text,
         PRIMARY KEY (type, id, seq)
     );
+    -- The servers following the database, and when each last said it was alive (its clock
+    -- is the database's).
+    CREATE TABLE actorkit_nodes (
+        node text PRIMARY KEY,
+        beat double precision NOT NULL
+    );
+    -- Which server has a caller connected to an actor (a row per server: a caller is
+    -- connected while it has a row, and CONNECT and DISCONNECT go with the first and last).
+    CREATE TABLE actorkit_presence (
+        type text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        caller_id text NOT NULL,
+        node text NOT NULL,
+        caller_type text NOT NULL,
+        PRIMARY KEY (type, id, caller_id, node)
+    );
+    CREATE INDEX actorkit_presence_nodes ON actorkit_presence (node);
     -- One actor's commit. NULL when written; else the last step the journal has (-1: none),
     -- and nothing of it is written: a step it holds is already journaled, or (a commit
     -- without entries) the stored snapshot is newer.
@@ -113,8 +133,16 @@ _MIGRATION_LOCK = 0x6163746F726B6974
 #: The channel commits are told on (the payload: ``[type, id, seq]``, under 300 bytes).
 _CHANNEL = "actorkit_commits"
 
-#: Seconds between checks that the listening connection still stands.
+#: Seconds between checks that the listening connection still stands (each also says this
+#: server is alive, and looks for servers that are not).
 _LISTEN_CHECK = 1.0
+
+_NOW = "extract(epoch from clock_timestamp())"
+
+# One caller's presence changes one at a time (whichever servers it connects through).
+_CALLER_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1 || '/' || $2 || '/' || $3, 0))"
+_CONNECTIONS = ("SELECT count(*) FROM actorkit_presence "
+                "WHERE type = $1 AND id = $2 AND caller_id = $3")
 
 _COMMIT = ("SELECT actorkit_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
            "$14, $15)")
@@ -163,6 +191,8 @@ class PostgresStore:
     server that commits a wake-up has it armed, and holds it for ``wake_lease`` seconds past
     its due time; a wake-up whose server has not fired it by then (it died, or is stopped)
     is claimed by another, which looks every ``wake_poll`` seconds (:meth:`claim_wakes`).
+    A server not heard from for ``node_timeout`` seconds is given up: the callers connected
+    only through it are told gone (see :meth:`follow`).
     """
 
     #: Commits are written by a task of the store's own; a caller cancelled while its commit
@@ -170,7 +200,7 @@ class PostgresStore:
     commits_outlive_cancel = True
 
     def __init__(self, url: str, *, wait: float = 5.0, pool: int = 4, wake_lease: float = 5.0,
-                 wake_poll: float = 1.0) -> None:
+                 wake_poll: float = 1.0, node_timeout: float = 5.0) -> None:
         if not is_postgres_url(url):
             raise StoreError(f"{redact(url)!r} is not a PostgreSQL URL: write it as "
                              f"postgresql://user:password@host:port/database")
@@ -183,6 +213,10 @@ class PostgresStore:
         self.wait = wait
         self.wake_lease = wake_lease
         self.wake_poll = wake_poll
+        self.node_timeout = node_timeout
+        #: this store's name among the servers on the database
+        self.node = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._known = False  # whether this server's row was made (by its first beat)
         self._pool_size = pool
         self._pool: asyncpg.Pool | None = None
         self._writer: asyncpg.Connection | None = None
@@ -401,17 +435,90 @@ class PostgresStore:
     # -- following the commits of other servers -----------------------------------------------
 
     async def follow(self, committed: Callable[[str, str, int], None],
-                     missed: Callable[[], None]) -> None:
+                     missed: Callable[[], None],
+                     left: Callable[[str, str, Caller], None] | None = None) -> None:
         """Tell ``committed(actor_type, actor_id, seq)`` of every commit to the database, by
         any server, from now on (in commit order, this store's own included). If the
         connection that listens breaks, the store connects again on its own and then calls
-        ``missed()``: what was committed meanwhile was not told, so read again what you hold.
-        Raises StoreError if it cannot listen at first."""
+        ``missed()``: what was committed meanwhile was not told, so read again what you hold
+        (and say again who is connected here: :meth:`present`). ``left(actor_type,
+        actor_id, caller)`` is told of callers who were connected only through a server
+        that stopped following (no sign of it for ``node_timeout`` seconds): send their
+        DISCONNECT. Raises StoreError if it cannot listen at first."""
         self._same_loop()
         if self._following is not None:
             raise StoreError("this store already tells of commits to one follower")
         listener = await self._listen(committed)
-        self._following = asyncio.create_task(self._keep_listening(listener, committed, missed))
+        await self._beat()
+        self._following = asyncio.create_task(
+            self._keep_listening(listener, committed, missed, left))
+
+    async def _beat(self) -> bool:
+        """Say that this server is alive; True if it had been given up for dead (its
+        presence rows are gone: say again who is connected here)."""
+        rows = await self._fetch(
+            "say this server is alive",
+            f"INSERT INTO actorkit_nodes VALUES ($1, {_NOW}) ON CONFLICT (node) DO UPDATE "
+            f"SET beat = excluded.beat RETURNING (xmax = 0) AS new", self.node)
+        new = bool(rows[0][0])
+        was_known, self._known = self._known, True
+        return new and was_known
+
+    async def _reap(self) -> list[tuple[str, str, Caller]]:
+        """Give up the servers not seen for ``node_timeout`` seconds: their presence goes,
+        and the callers left connected nowhere are returned."""
+        try:
+            pool = await self._ready()
+            async with pool.acquire(timeout=self.wait) as db, db.transaction():
+                dead = [r[0] for r in await db.fetch(
+                    f"SELECT node FROM actorkit_nodes WHERE beat < {_NOW} - $1 "
+                    f"FOR UPDATE SKIP LOCKED", self.node_timeout, timeout=self.wait)]
+                if not dead:
+                    return []
+                gone = await db.fetch(
+                    "DELETE FROM actorkit_presence WHERE node = ANY($1::text[]) "
+                    "RETURNING type, id, caller_id, caller_type", dead, timeout=self.wait)
+                await db.execute("DELETE FROM actorkit_nodes WHERE node = ANY($1::text[])",
+                                 dead, timeout=self.wait)
+                left = []
+                for actor_type, actor_id, caller_id, caller_type in gone:
+                    await db.execute(_CALLER_LOCK, actor_type, actor_id, caller_id)
+                    if not await db.fetchval(_CONNECTIONS, actor_type, actor_id, caller_id):
+                        left.append((actor_type, actor_id, Caller(caller_type, caller_id)))
+        except Exception as e:
+            raise self._failed("give up the servers not heard from", e) from e
+        log.warning("gave up %d server(s) not heard from for %g s: %s", len(dead),
+                    self.node_timeout, ", ".join(dead))
+        return left
+
+    async def present(self, actor_type: str, actor_id: str, caller: Caller) -> bool:
+        """Note that ``caller`` is connected to the actor through this server; True if it
+        was connected through none (send CONNECT)."""
+        return await self._presence(actor_type, actor_id, caller, joining=True)
+
+    async def absent(self, actor_type: str, actor_id: str, caller: Caller) -> bool:
+        """Note that ``caller`` is no longer connected to the actor through this server;
+        True if it is now connected through none (send DISCONNECT)."""
+        return await self._presence(actor_type, actor_id, caller, joining=False)
+
+    async def _presence(self, actor_type: str, actor_id: str, caller: Caller, *,
+                        joining: bool) -> bool:
+        change = ("INSERT INTO actorkit_presence VALUES ($1, $2, $3, $4, $5) "
+                  "ON CONFLICT DO NOTHING" if joining else
+                  "DELETE FROM actorkit_presence WHERE type = $1 AND id = $2 "
+                  "AND caller_id = $3 AND node = $4 AND caller_type = $5")
+        try:
+            pool = await self._ready()
+            async with pool.acquire(timeout=self.wait) as db, db.transaction():
+                await db.execute(_CALLER_LOCK, actor_type, actor_id, caller.id,
+                                 timeout=self.wait)
+                await db.execute(change, actor_type, actor_id, caller.id, self.node,
+                                 caller.type, timeout=self.wait)
+                count = await db.fetchval(_CONNECTIONS, actor_type, actor_id, caller.id,
+                                          timeout=self.wait)
+        except Exception as e:
+            raise self._failed(f"note who is connected to {actor_type}/{actor_id}", e) from e
+        return bool(count == 1 if joining else count == 0)
 
     async def _listen(self, committed: Callable[[str, str, int], None]) -> asyncpg.Connection:
         import asyncpg
@@ -435,13 +542,25 @@ class PostgresStore:
 
     async def _keep_listening(self, db: asyncpg.Connection,
                               committed: Callable[[str, str, int], None],
-                              missed: Callable[[], None]) -> None:
-        """Check the listening connection every :data:`_LISTEN_CHECK` seconds; when it has
-        broken, connect again (retrying with backoff) and call ``missed``."""
+                              missed: Callable[[], None],
+                              left: Callable[[str, str, Caller], None] | None) -> None:
+        """Every :data:`_LISTEN_CHECK` seconds: say this server is alive, give up those
+        that are not (``left`` told of their callers), and check the listening connection;
+        when it has broken, connect again (retrying with backoff) and call ``missed``."""
         pause = _LISTEN_CHECK
         try:
             while not self._closed:
                 await asyncio.sleep(pause)
+                try:
+                    if await self._beat():
+                        log.warning("this server was given up for dead (paused, or cut off "
+                                    "from the database): it reads again what it holds")
+                        missed()
+                    for actor_type, actor_id, caller in await self._reap():
+                        if left is not None:
+                            left(actor_type, actor_id, caller)
+                except StoreError as e:
+                    log.warning("%s", e)
                 if not db.is_closed():
                     try:
                         await db.execute("SELECT 1", timeout=self.wait)
