@@ -491,6 +491,20 @@ class PostgresStore:
                     self.node_timeout, ", ".join(dead))
         return left
 
+    async def _leave(self) -> None:
+        """Stop being one of the servers: who is connected through it is forgotten, as a
+        server that stops forgets it (the next connection of each caller is a CONNECT)."""
+        if self._pool is None:
+            return
+        try:
+            async with self._pool.acquire(timeout=self.wait) as db, db.transaction():
+                await db.execute("DELETE FROM actorkit_presence WHERE node = $1", self.node,
+                                 timeout=self.wait)
+                await db.execute("DELETE FROM actorkit_nodes WHERE node = $1", self.node,
+                                 timeout=self.wait)
+        except Exception as e:  # the others give it up in node_timeout seconds instead
+            log.warning("%s", self._failed("leave the servers on the database", e))
+
     async def present(self, actor_type: str, actor_id: str, caller: Caller) -> bool:
         """Note that ``caller`` is connected to the actor through this server; True if it
         was connected through none (send CONNECT)."""
@@ -589,6 +603,7 @@ class PostgresStore:
             self._following.cancel()
             await asyncio.gather(self._following, return_exceptions=True)
             self._following = None
+            await self._leave()
         if self._writing is not None:
             await asyncio.gather(self._writing, return_exceptions=True)
         if self._writer is not None:
