@@ -12,7 +12,8 @@ import pytest
 from test_store import _one_loop, commit, event, run, snapshot  # noqa: F401  (a fixture)
 
 from actorkit.store import StepTaken, StoreError
-from actorkit.store.postgres import MIGRATIONS, PostgresStore, redact
+from actorkit.store.pgschema import MIGRATIONS
+from actorkit.store.postgres import PostgresStore, redact
 
 
 @pytest.fixture
