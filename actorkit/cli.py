@@ -19,7 +19,7 @@ from .diagnostics import RULES, Severity
 
 if TYPE_CHECKING:
     from .chart import Chart
-    from .store import SqliteStore, Store
+    from .store import Store
 
 __all__ = ["main"]
 
@@ -236,9 +236,21 @@ def _serve(args: argparse.Namespace) -> int:
     from .errors import ActorkitError, ChartError
     from .limits import Limits
     from .lint import load_charts
+    from .store.default import store_location
 
     project = Path(args.project).resolve()
     dev = not args.production and args.host in _LOOPBACK
+    if args.store:
+        os.environ["ACTORKIT_STORE"] = args.store  # for the app uvicorn makes (each worker's)
+    shared = isinstance(store_location(project), str)
+    if args.workers > 1 and not shared:
+        print(f"actorkit serve: --workers {args.workers} needs a PostgreSQL store (--store "
+              f"postgresql://...): a SQLite file is held by one process. Serve with one "
+              f"worker, or put the actors in PostgreSQL", file=sys.stderr)
+        return 2
+    if args.workers > 1 and args.reload:
+        print("actorkit serve: --reload runs one process: drop --workers", file=sys.stderr)
+        return 2
     try:
         limits = Limits.from_env()  # a limit set wrong stops the server before it starts
         charts = load_charts([project / "charts"])
@@ -258,7 +270,9 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ.update(ACTORKIT_PROJECT=str(project), ACTOR_KIT_SECRET=secret,
                       ACTORKIT_DEV="1" if dev else "0")
     base = f"http://{args.host}:{args.port}{args.prefix}"
-    print(f"actorkit serving {', '.join(sorted(charts))} at {base}/{{actor_type}}/{{actor_id}}")
+    workers = f" in {args.workers} processes" if args.workers > 1 else ""
+    print(f"actorkit serving {', '.join(sorted(charts))} at {base}/{{actor_type}}/{{actor_id}}"
+          f"{workers}, actors in {_store_name(argparse.Namespace(project=project, db=None))}")
     if inspector:
         print(f"inspector: http://{args.host}:{args.port}/_inspect/")
     if not had_secret:
@@ -283,6 +297,7 @@ def _serve(args: argparse.Namespace) -> int:
     # The protocol holds request heads, idle connections and their number to the limits.
     try:
         uvicorn.run(app, factory=True, host=args.host, port=args.port, reload=args.reload,
+                    workers=args.workers if args.workers > 1 else None,
                     **watch, log_level=args.log_level, http=PATH, ws_max_size=limits.max_body,
                     # seconds, as uvicorn uses it (asyncio.timeout), though typed as int there
                     timeout_graceful_shutdown=limits.stop_grace)  # type: ignore[arg-type]
@@ -340,33 +355,39 @@ def _duration(text: str) -> float:
     return value
 
 
-def _store_path(args: argparse.Namespace) -> Path:
-    from .store.default import store_path
+def _store_name(args: argparse.Namespace) -> str:
+    """The project's actor store as messages name it (a URL without its password)."""
+    from .store.default import store_location
+    from .store.postgres import redact
 
-    return store_path(args.project, args.db)
+    where = store_location(args.project, args.db)
+    return redact(where) if isinstance(where, str) else str(where)
 
 
 async def _open_project(command: str, args: argparse.Namespace, *, lock: bool = True,
-                        ) -> tuple[dict[str, Chart], SqliteStore] | None:
+                        ) -> tuple[dict[str, Chart], Store] | None:
     """The project's charts and its actor store, or ``None`` after saying why not. ``lock``:
-    hold the store as a server does (to write to it); else read it beside a running one."""
+    hold a SQLite store as a server does (to write to it); else read it beside a running
+    one."""
     from .errors import ChartError
     from .lint import load_charts
-    from .store import SqliteStore, StoreError
+    from .store import StoreError
+    from .store.default import open_store, store_location
 
-    db = _store_path(args)
-    if not db.is_file():
-        print(f"actorkit {command}: no actor store at {db} (give --db)", file=sys.stderr)
+    where = store_location(args.project, args.db)
+    if isinstance(where, Path) and not where.is_file():
+        print(f"actorkit {command}: no actor store at {where} (give --db)", file=sys.stderr)
         return None
     try:
-        return load_charts([Path(args.project) / "charts"]), SqliteStore(db, lock=lock)
+        return load_charts([Path(args.project) / "charts"]), open_store(args.project, args.db,
+                                                                         lock=lock)
     except (ChartError, StoreError) as e:
         print(f"actorkit {command}: {e}", file=sys.stderr)
         return None
 
 
 def _on_store(command: str, args: argparse.Namespace,
-              body: Callable[[dict[str, Chart], SqliteStore], Awaitable[int]], *,
+              body: Callable[[dict[str, Chart], Store], Awaitable[int]], *,
               lock: bool = True) -> int:
     """Run ``body`` on the project's charts and actor store, then close the store; exit code
     2 when the store cannot be opened or read."""
@@ -397,9 +418,9 @@ def _on_store(command: str, args: argparse.Namespace,
 def _replay(args: argparse.Namespace) -> int:
     from .journal import ReplayError, verify
 
-    db = _store_path(args)
+    db = _store_name(args)
 
-    async def replay(charts: dict[str, Chart], store: SqliteStore) -> int:
+    async def replay(charts: dict[str, Chart], store: Store) -> int:
         chart = charts[args.type]
         if args.to is not None:
             return await replay_to(chart, store)
@@ -472,7 +493,7 @@ def _quarantine(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
 
-    async def quarantine(charts: dict[str, Chart], store: SqliteStore) -> int:
+    async def quarantine(charts: dict[str, Chart], store: Store) -> int:
         system = ActorSystem(charts, store=store)
         if args.action == "lift":
             try:
@@ -626,6 +647,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="refuse to start without ACTOR_KIT_SECRET (implied off 127.0.0.1)")
     serve.add_argument("--log-level", default="info",
                        choices=("critical", "error", "warning", "info", "debug"))
+    serve.add_argument("--store", metavar="STORE",
+                       help="where the actors are: a postgresql:// URL or a SQLite file "
+                            "(default: ACTORKIT_STORE, ACTORKIT_DB, DATABASE_URL if PostgreSQL, "
+                            "or .actorkit/actors.db)")
+    serve.add_argument("--workers", type=_positive_int, default=1, metavar="N",
+                       help="serving processes on this machine (more than 1 needs a "
+                            "PostgreSQL store)")
     serve.set_defaults(run=_serve)
 
     token = sub.add_parser("token", help="print an access token for trying things out",
@@ -680,10 +708,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _store_options(command: argparse.ArgumentParser) -> None:
-    """The options of a command that opens a project's actor store (see _store_path)."""
+    """The options of a command that opens a project's actor store (see _open_project)."""
     command.add_argument("--project", default=".", help="the project folder (default: here)")
-    command.add_argument("--db", help="the actor store (default: ACTORKIT_DB or "
-                                      ".actorkit/actors.db)")
+    command.add_argument("--db", "--store", dest="db", metavar="STORE",
+                         help="the actor store: a SQLite file or a postgresql:// URL (default: "
+                              "ACTORKIT_STORE, ACTORKIT_DB, DATABASE_URL if PostgreSQL, or "
+                              ".actorkit/actors.db)")
 
 
 #: The exit code of a command whose output was cut off by a closed pipe (``| head``): what

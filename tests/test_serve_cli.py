@@ -213,3 +213,13 @@ def test_serve_reload_follows_charts_and_schemas_and_reports_a_broken_chart(tmp_
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait(timeout=15)
+
+
+def test_serve_refuses_several_workers_on_a_sqlite_store(tmp_path):
+    folder = project(tmp_path)
+    done = cli("serve", "--port", str(free_port()), "--workers", "3", cwd=folder,
+               env={"ACTORKIT_STORE": "", "DATABASE_URL": ""})
+    assert done.returncode == 2
+    assert "--workers 3 needs a PostgreSQL store (--store postgresql://...)" in done.stderr
+    done = cli("serve", "--workers", "0", cwd=folder)
+    assert done.returncode == 2 and "at least 1, not 0" in done.stderr

@@ -1,9 +1,11 @@
-"""The actor store a project gets when it names none: a SQLite file in the project.
+"""The actor store a project gets when it names none.
 
 ``actorkit serve``, ``create_app()`` and an ``ActorSystem`` built without a store all keep
-their actors in the same file: ``ACTORKIT_DB``, else ``.actorkit/actors.db`` in the project
-folder (``ACTORKIT_PROJECT``, else the working directory), written as ``ACTORKIT_DURABILITY``
-says (``process``, the default, or ``power``).
+their actors in the same place (:func:`store_location`): a PostgreSQL database when
+``ACTORKIT_STORE`` (or ``DATABASE_URL``) names one, else a SQLite file, ``ACTORKIT_STORE`` or
+``ACTORKIT_DB``, else ``.actorkit/actors.db`` in the project folder (``ACTORKIT_PROJECT``,
+else the working directory), written as ``ACTORKIT_DURABILITY`` says (``process``, the
+default, or ``power``).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .base import StoreError
+from .base import Store, StoreError
+from .postgres import PostgresStore, is_postgres_url
 from .sqlite import Durability, SqliteStore
 
-__all__ = ["default_store", "project_folder", "state_dir", "store_path"]
+__all__ = ["default_store", "open_store", "project_folder", "state_dir", "store_location",
+           "store_path"]
 
 
 def project_folder(project: str | Path | None = None) -> Path:
@@ -33,11 +37,30 @@ def state_dir(project: Path) -> Path:
     return folder
 
 
+def store_location(project: str | Path | None = None,
+                   store: str | Path | None = None) -> str | Path:
+    """Where the project's actors are: ``store`` (a PostgreSQL URL or a SQLite file), else
+    ``ACTORKIT_STORE`` (either), else ``ACTORKIT_DB`` (a SQLite file), else ``DATABASE_URL``
+    if it is a PostgreSQL URL, else ``<project>/.actorkit/actors.db``. A URL is returned as
+    text, a file as a path."""
+    for given in (store, os.environ.get("ACTORKIT_STORE")):
+        if given:
+            return str(given) if is_postgres_url(str(given)) else Path(given)
+    if os.environ.get("ACTORKIT_DB"):
+        return Path(os.environ["ACTORKIT_DB"])
+    url = os.environ.get("DATABASE_URL", "")
+    if is_postgres_url(url):
+        return url
+    return project_folder(project) / ".actorkit" / "actors.db"
+
+
 def store_path(project: str | Path | None = None, db: str | Path | None = None) -> Path:
-    """The project's actor store: ``db``, else ``ACTORKIT_DB``, else
-    ``<project>/.actorkit/actors.db``."""
-    return Path(db or os.environ.get("ACTORKIT_DB")
-                or project_folder(project) / ".actorkit" / "actors.db")
+    """The project's SQLite store: as :func:`store_location` finds it; StoreError if that
+    is a PostgreSQL database."""
+    where = store_location(project, db)
+    if isinstance(where, str):
+        raise StoreError("the project's actors are in PostgreSQL, not in a SQLite file")
+    return where
 
 
 def _durability() -> Durability:
@@ -50,12 +73,21 @@ def _durability() -> Durability:
                      f"for the default (process)")
 
 
-def default_store(project: str | Path | None = None, *, wait: float = 5.0) -> SqliteStore:
-    """The project's SQLite store (see :func:`store_path`), held by this process alone until
-    closed; ``wait``: seconds a commit may wait for another process's write lock.
-    :class:`StoreError` when it cannot be opened (another server holds it, say)."""
+def open_store(project: str | Path | None = None, store: str | Path | None = None, *,
+               wait: float = 5.0, lock: bool = True) -> Store:
+    """The project's actor store (see :func:`store_location`). ``wait``: seconds a call may
+    wait for the database, or a commit for another process's lock on a SQLite file; ``lock``
+    (SQLite): hold the file for this process alone until closed (a server), else open it
+    beside one (to read it). :class:`StoreError` when it cannot be opened."""
+    where = store_location(project, store)
+    if isinstance(where, str):
+        return PostgresStore(where, wait=wait)
     durability = _durability()
-    folder = project_folder(project)
-    if not os.environ.get("ACTORKIT_DB"):
-        state_dir(folder)  # the default place: made with the .gitignore that keeps it out of git
-    return SqliteStore(store_path(folder), durability=durability, wait=wait)
+    if where == project_folder(project) / ".actorkit" / "actors.db":
+        state_dir(project_folder(project))  # made with the .gitignore that keeps it out of git
+    return SqliteStore(where, durability=durability, wait=wait, lock=lock)
+
+
+def default_store(project: str | Path | None = None, *, wait: float = 5.0) -> Store:
+    """The project's actor store for a server (:func:`open_store`)."""
+    return open_store(project, wait=wait)
