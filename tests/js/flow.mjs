@@ -11,7 +11,10 @@ import {
 // Node 20 has no WebSocket of its own; the browser client uses the global one.
 globalThis.WebSocket = WebSocket;
 
-const host = process.env.AK_HOST;
+// AK_HOSTS: servers on one store, comma-separated: alice, bob and the service each go
+// through the next one (one server: all through it).
+const hosts = (process.env.AK_HOSTS ?? process.env.AK_HOST).split(",");
+const hostOf = (n) => hosts[n % hosts.length];
 const signingKey = process.env.AK_SECRET;
 const actorId = process.env.AK_ACTOR;
 const actorType = "todo";
@@ -22,11 +25,12 @@ const [ALICE, BOB, SYNC] = [uuid(1), uuid(2), uuid(3)];
 const out = { errors: [] };
 const token = (callerId, callerType = "client") =>
   createAccessToken({ signingKey, actorId, actorType, callerId, callerType });
-const fetchTodo = createActorFetch({ actorType, host });
+const fetchTodo = createActorFetch({ actorType, host: hostOf(0) });
 
-async function live(callerId, callerType = "client") {
+async function live(callerId, callerType = "client", n = 0) {
   const accessToken = await token(callerId, callerType);
-  const first = await fetchTodo({ actorId, accessToken, input: {} });
+  const host = hostOf(n);
+  const first = await createActorFetch({ actorType, host })({ actorId, accessToken, input: {} });
   const client = createActorKitClient({
     host, actorType, actorId, accessToken,
     checksum: first.checksum,
@@ -49,7 +53,7 @@ try {
   const alice = await live(ALICE);
   out.firstSnapshot = alice.first.snapshot;
   out.firstChecksum = alice.first.checksum;
-  const bob = await live(BOB);
+  const bob = await live(BOB, "client", 1);
 
   alice.client.send({ type: "ADD_TODO", text: "Buy milk" });
   await step("bob sees alice's todo",
@@ -67,7 +71,7 @@ try {
   // A client may not send a service event: refused, nobody's state changes.
   alice.client.send({ type: "SYNC_TODOS", todos: [] });
 
-  const sync = await live(SYNC, "service");
+  const sync = await live(SYNC, "service", 2);
   sync.client.send({ type: "SYNC_TODOS", todos: [
     { id: "a", text: "from the service", completed: false },
     { id: "b", text: "also synced", completed: true },
@@ -100,7 +104,8 @@ try {
 
   // What each client ended with, and what the server says.
   const finalAlice = await fetchTodo({ actorId, accessToken: alice.accessToken });
-  const finalBob = await fetchTodo({ actorId, accessToken: bob.accessToken });
+  const finalBob = await createActorFetch({ actorType, host: hostOf(1) })(
+    { actorId, accessToken: bob.accessToken });
   out.alice = alice.client.getState();
   out.bob = bob.client.getState();
   out.serverAlice = finalAlice.snapshot;
