@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import traceback
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -47,7 +48,7 @@ MAX_TURNS = 4
 
 #: How many times an operation runs again after finding that another server stored steps of
 #: its actor first (each time on the actor as stored then); past that it fails with StepTaken.
-CATCH_UP = 8
+CATCH_UP = 16
 
 
 class _Batch:
@@ -297,7 +298,21 @@ class Cell:
             except StepTaken:
                 if attempt == CATCH_UP:
                     raise
+                # servers racing for one actor would collide again at once: each waits a
+                # random while, longer each time (at most 64 ms), then reads what was
+                # stored meanwhile
+                await asyncio.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 6)))
+                await self.freshen()
         raise AssertionError("unreachable")
+
+    async def freshen(self) -> None:
+        """Catch up with the store if another server stored steps this copy has not heard
+        of yet (a store shared by several servers says which step it is at)."""
+        stored_seq = getattr(self.store, "stored_seq", None)
+        if stored_seq is not None:
+            seq = await stored_seq(*self.key)
+            if seq is not None and seq > self.actor.seq:
+                await self.catch_up()
 
     async def _flush(self, batch: _Batch) -> None:
         """Store ``batch`` and publish it (the caller holds the lock), then wake its waiters;
@@ -389,8 +404,10 @@ class Cell:
     async def _adopt(self, stored: Stored) -> None:
         """Make the actor the one ``stored`` and publish the steps it is ahead by (as its
         journal tells them, for the waiters)."""
-        missed = await self.store.journal(*self.key, after=self.seq_published,
-                                          limit=min(stored.seq - self.seq_published, 100))
+        missed: list[Entry] = []
+        if self.waiters:  # only a wait for an event needs to know which steps they were
+            missed = await self.store.journal(*self.key, after=self.seq_published,
+                                              limit=min(stored.seq - self.seq_published, 100))
         self.reset(stored.snapshot)
         if self.actor.quarantine is not None:  # quarantined by another server
             self.system.put_away_quarantined(self)

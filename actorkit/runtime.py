@@ -409,11 +409,7 @@ class ActorSystem:
         and one of them stored steps this copy has not heard of yet: what a caller is shown
         is never older than what another server already acknowledged."""
         cell = await self._cell(actor_type, actor_id, caller, input)
-        stored_seq = getattr(cell.store, "stored_seq", None)
-        if stored_seq is not None:
-            seq = await stored_seq(actor_type, actor_id)
-            if seq is not None and seq > cell.actor.seq:
-                await cell.catch_up()
+        await cell.freshen()
         return cell
 
     async def send(self, actor_type: str, actor_id: str, caller: Caller,

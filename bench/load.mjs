@@ -8,6 +8,9 @@
 //   http_open  {pool, port, conc}                       keep-alive connections (node:net)
 //   http_run   {pool, path, token, seconds, max}        ADD/TOGGLE/REMOVE cycles, one request in
 //                                                       flight per connection
+//   http_run_many {runs: [{pool, path, token}], seconds, max}
+//                                                       http_run on several pools at once
+//                                                       (each up to max); the sums
 //   ws_open    {group, port, paths, hello, deflate, timeoutMs}
 //                                                       WebSockets (ws); `hello`: wait for the
 //                                                       first frame the server sends on connect
@@ -179,6 +182,16 @@ async function httpRun({ pool, path, token, seconds, max }) {
            reopened, ...stats(lat, n) };
 }
 
+async function httpRunMany({ runs, seconds, max }) {
+  const all = await Promise.all(runs.map((r) => httpRun({ ...r, seconds, max })));
+  const sum = (k) => all.reduce((t, r) => t + r[k], 0);
+  return { requests: sum("requests"), errors: sum("errors"),
+           first_error: all.find((r) => r.first_error)?.first_error ?? null,
+           elapsed: Math.max(...all.map((r) => r.elapsed)),
+           client_cpu: Math.max(...all.map((r) => r.client_cpu)),  // the process's, in each
+           reopened: sum("reopened") };
+}
+
 function openSocket(url, hello, deflate, timeoutMs) {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: deflate });
@@ -316,8 +329,8 @@ async function close({ pool, group, timeoutMs = 10000 }) {
   return {};
 }
 
-const commands = { http_open: httpOpen, http_run: httpRun, ws_open: wsOpen, ws_run: wsRun,
-                   fanout, close };
+const commands = { http_open: httpOpen, http_run: httpRun, http_run_many: httpRunMany,
+                   ws_open: wsOpen, ws_run: wsRun, fanout, close };
 
 const rl = readline.createInterface({ input: process.stdin });
 let queue = Promise.resolve();
