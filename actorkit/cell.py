@@ -46,9 +46,11 @@ E = TypeVar("E", bound=BaseException)
 #: The turns of the loop a batch's leader waits for more company once it has some.
 MAX_TURNS = 4
 
-#: How many times an operation runs again after finding that another server stored steps of
-#: its actor first (each time on the actor as stored then); past that it fails with StepTaken.
-CATCH_UP = 16
+#: How many times an operation runs when another server stores steps of its actor first:
+#: RACES times as it is (each on the actor as stored then), then up to CATCH_UP times
+#: holding the actor (PostgresStore.hold); past that it fails with StepTaken.
+RACES = 5
+CATCH_UP = 8
 
 
 class _Batch:
@@ -290,20 +292,34 @@ class Cell:
         """:meth:`step` under the actor's lock, then :meth:`settle`. A step another server
         went ahead of (:class:`StepTaken`: the cell has reloaded the actor from the store)
         runs again on the actor as stored, up to :data:`CATCH_UP` times."""
-        for attempt in range(CATCH_UP + 1):
-            async with self.hold():
-                pending = self.step(op) or await self.step_long(op)
+        for attempt in range(RACES):
             try:
-                return await self.settle(pending)
+                return await self._run_once(op)
             except StepTaken:
-                if attempt == CATCH_UP:
-                    raise
-                # servers racing for one actor would collide again at once: each waits a
-                # random while, longer each time (at most 64 ms), then reads what was
-                # stored meanwhile
-                await asyncio.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 6)))
+                if getattr(self.store, "hold", None) is None and attempt:
+                    raise  # a store of one server: the cell has reloaded it; once more only
+            # servers racing for the actor would collide again at once: a random, growing
+            # while (at most 16 ms), then what was stored meanwhile
+            await asyncio.sleep(random.uniform(0, 0.001 * 2 ** attempt))
+            await self.freshen()
+        # Still losing (the other servers are faster at it): hold the actor, so that the
+        # others' commits wait their turn, and run the operation on what is stored.
+        hold = self.store.hold  # type: ignore[attr-defined]
+        for attempt in range(CATCH_UP):
+            async with hold(*self.key):
                 await self.freshen()
+                try:
+                    return await self._run_once(op)
+                except StepTaken:
+                    if attempt == CATCH_UP - 1:
+                        raise
+            await asyncio.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 6)))
         raise AssertionError("unreachable")
+
+    async def _run_once(self, op: Op) -> Any:
+        async with self.hold():
+            pending = self.step(op) or await self.step_long(op)
+        return await self.settle(pending)
 
     async def freshen(self) -> None:
         """Catch up with the store if another server stored steps this copy has not heard

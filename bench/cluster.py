@@ -171,7 +171,7 @@ def main() -> int:
         if "nodes" in args.sections:
             actors = [f"many-{i}" for i in range(24)]
             for n in (1, 2, 3):
-                for i, actor in enumerate(actors):
+                for i in range(len(actors)):
                     s = nodes[i % n]
                     agent.call("http_open", 30, pool=f"nodes{n}-{i}", port=s.port, conc=1)
             per_cpu: dict[int, list[float]] = {1: [], 2: [], 3: []}

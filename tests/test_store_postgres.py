@@ -180,3 +180,29 @@ def test_a_wake_up_is_claimed_by_one_server_once_its_own_server_let_it_lapse(
         assert await c.claim_wakes(205.0) == [(200.0, "todo", "timed")]
 
     run(go())
+
+
+def test_a_server_holding_an_actor_commits_it_alone_until_it_lets_go(postgres_url, stores):
+    async def go() -> None:
+        a = open_store(stores, postgres_url)
+        b = open_store(stores, postgres_url)
+        await commit(a, [event(0)])
+        async with a.hold("todo", "a"):
+            with pytest.raises(StepTaken, match="another server holds todo/a"):
+                await commit(b, [event(1, "from b")])
+            await commit(a, [event(1, "from a")])  # the holder's own commits are written
+            await commit(b, [event(0)], actor="other")  # other actors are not held
+            b_holds = b.hold("todo", "a")
+            waiting = asyncio.ensure_future(b_holds.__aenter__())
+            await asyncio.sleep(0.2)
+            assert not waiting.done()  # a second holder waits its turn
+        await asyncio.wait_for(waiting, 5)
+        await commit(b, [event(2, "from b")])  # b holds it now
+        with pytest.raises(StepTaken, match="another server holds"):
+            await commit(a, [event(3)])
+        await b_holds.__aexit__(None, None, None)
+        await commit(a, [event(3, "from a again")])  # let go: anyone commits
+        assert [e.data["text"] for e in await a.journal("todo", "a")] == [
+            "x", "from a", "from b", "from a again"]
+
+    run(go())

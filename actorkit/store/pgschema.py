@@ -14,8 +14,8 @@ from .base import StoreError
 if TYPE_CHECKING:
     import asyncpg
 
-__all__ = ["CALLER_LOCK", "CHANNEL", "CLAIM", "COMMIT", "CONNECTIONS", "MIGRATIONS", "NOW",
-           "migrate"]
+__all__ = ["CALLER_LOCK", "CHANNEL", "CLAIM", "COMMIT", "CONNECTIONS", "HOLD", "MIGRATIONS",
+           "NOW", "UNHOLD", "migrate"]
 
 #: The database schema, one step per version: a database at version n runs steps n+1 onward.
 #: Never edit a step once released: add one.
@@ -69,13 +69,20 @@ MIGRATIONS: list[str] = [
     CREATE INDEX actorkit_presence_nodes ON actorkit_presence (node);
     -- One actor's commit. NULL when written; else the last step the journal has (-1: none),
     -- and nothing of it is written: a step it holds is already journaled, or (a commit
-    -- without entries) the stored snapshot is newer.
+    -- without entries) the stored snapshot is newer; or -2: a server holds the actor for
+    -- itself while it catches up (pg_advisory_lock on the actor's key), and only its own
+    -- commits (p_exclusive) are written meanwhile.
     CREATE FUNCTION actorkit_commit(
         p_type text, p_id text, p_version integer, p_seq bigint, p_snapshot bytea,
         p_wake double precision, p_claimed_until double precision, j_seq bigint[],
         j_time double precision[], j_kind text[], j_caller_type text[], j_caller_id text[],
-        j_event text[], j_data bytea[], j_error text[]) RETURNS bigint LANGUAGE plpgsql AS $$
+        j_event text[], j_data bytea[], j_error text[], p_exclusive boolean)
+        RETURNS bigint LANGUAGE plpgsql AS $$
     BEGIN
+        IF NOT p_exclusive AND NOT pg_try_advisory_xact_lock_shared(
+                hashtextextended(p_type || '/' || p_id, 1)) THEN
+            RETURN -2;
+        END IF;
         BEGIN
             INSERT INTO actorkit_journal
                 SELECT p_type, p_id, e.* FROM unnest(j_seq, j_time, j_kind, j_caller_type,
@@ -114,7 +121,11 @@ CONNECTIONS = ("SELECT count(*) FROM actorkit_presence "
                 "WHERE type = $1 AND id = $2 AND caller_id = $3")
 
 COMMIT = ("SELECT actorkit_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, "
-           "$14, $15)")
+          "$14, $15, $16)")
+
+#: A server's hold on one actor while it catches up (released with the connection).
+HOLD = "SELECT pg_advisory_lock(hashtextextended($1 || '/' || $2, 1))"
+UNHOLD = "SELECT pg_advisory_unlock(hashtextextended($1 || '/' || $2, 1))"
 
 # Due (or soon due) wake-ups no server has armed, or whose server let its claim lapse: taken
 # by this one until $3, skipping those another server is claiming at this moment.

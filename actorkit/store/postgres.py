@@ -29,7 +29,8 @@ import os
 import re
 import socket
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -42,7 +43,9 @@ from .pgschema import (
     CLAIM,
     COMMIT,
     CONNECTIONS,
+    HOLD,
     NOW,
+    UNHOLD,
     migrate,
 )
 
@@ -125,6 +128,9 @@ class PostgresStore:
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # the connections' own
         self._following: asyncio.Task[None] | None = None
+        #: the actors this server holds (see hold), and the connection holding each
+        self._held: dict[tuple[str, str], asyncpg.Connection] = {}
+        self._holding: asyncpg.Pool | None = None  # the connections that hold them
 
     def __repr__(self) -> str:
         return f"PostgresStore({redact(self.url)!r})"
@@ -171,6 +177,8 @@ class PostgresStore:
                 except BaseException:
                     await pool.close()
                     raise
+                self._holding = await asyncpg.create_pool(
+                    self.url, min_size=0, max_size=self._pool_size, command_timeout=self.wait)
                 self._pool = pool
         return self._pool
 
@@ -182,12 +190,13 @@ class PostgresStore:
         if self._loop is not loop:
             if self._writer is not None:
                 self._writer.terminate()
-            if self._pool is not None:
-                self._pool.terminate()
+            for pool in (self._pool, self._holding):
+                if pool is not None:
+                    pool.terminate()
             if self._following is not None:
                 self._following.cancel()
             self._writer, self._pool, self._opening, self._writing = None, None, None, None
-            self._following = None
+            self._following = self._holding = None
             self._loop = loop
 
     async def _writer_connection(self) -> asyncpg.Connection:
@@ -234,14 +243,24 @@ class PostgresStore:
         if self._closed:
             raise StoreError(f"the store on {redact(self.url)} is closed")
         self._same_loop()
+        held = self._held.get((actor_type, actor_id))
         args = (actor_type, actor_id, version, seq, snapshot, wake,
                 None if wake is None else wake + self.wake_lease,
                 [e.seq for e in entries], [e.time for e in entries],
                 [e.kind for e in entries], [e.caller.type for e in entries],
                 [e.caller.id for e in entries], [e.type for e in entries],
-                [orjson.dumps(e.data) for e in entries], [e.error for e in entries])
+                [orjson.dumps(e.data) for e in entries], [e.error for e in entries],
+                held is not None)
         done = asyncio.get_running_loop().create_future()
-        self._queue.append(_Write(actor_type, actor_id, args, done))
+        write = _Write(actor_type, actor_id, args, done)
+        if held is not None:  # on the connection that holds the actor, in a turn of its own
+            try:
+                self._settle(write, await held.fetchval(COMMIT, *args, timeout=self.wait))
+            except Exception as e:
+                self._refuse([write], e, sent=True)
+            await done
+            return
+        self._queue.append(write)
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write_all())
         await outcome(done)
@@ -276,15 +295,58 @@ class PostgresStore:
                 results = [await db.fetchval(COMMIT, *w.args, timeout=self.wait)
                            for w in writes]
         for w, last in zip(writes, results, strict=True):
-            if w.done.done():  # its caller gave up twice
-                continue
-            if last is None:
-                w.done.set_result(None)
-            else:
-                taken = next((seq for seq in w.args[7] if seq <= last), last)
-                w.done.set_exception(StepTaken(
-                    f"journal of {w.actor_type}/{w.actor_id} already has step {taken}: "
-                    f"another server, or another copy of the actor, went ahead"))
+            self._settle(w, last)
+
+    @staticmethod
+    def _settle(w: _Write, last: int | None) -> None:
+        """Tell ``w``'s caller what ``actorkit_commit`` answered."""
+        if w.done.done():  # its caller gave up twice
+            return
+        if last is None:
+            w.done.set_result(None)
+        elif last == -2:
+            w.done.set_exception(StepTaken(
+                f"another server holds {w.actor_type}/{w.actor_id} while it catches up: "
+                f"this copy takes its turn"))
+        else:
+            taken = next((seq for seq in w.args[7] if seq <= last), last)
+            w.done.set_exception(StepTaken(
+                f"journal of {w.actor_type}/{w.actor_id} already has step {taken}: "
+                f"another server, or another copy of the actor, went ahead"))
+
+    @asynccontextmanager
+    async def hold(self, actor_type: str, actor_id: str) -> AsyncIterator[None]:
+        """Hold the actor for this server alone: while held, other servers' commits of it
+        are refused (StepTaken), and this server's are written. A server that lost a race
+        for an actor holds it to run the operation again, so that racing servers take
+        turns rather than lose to each other over and over. Waits up to ``wait`` seconds
+        for the hold (StoreError past that)."""
+        key = (actor_type, actor_id)
+        if key in self._held:  # held already (by another operation of this server)
+            yield
+            return
+        try:
+            await self._ready()
+            holding = self._holding
+            assert holding is not None
+            db: asyncpg.Connection = await holding.acquire(timeout=self.wait)
+        except Exception as e:
+            raise self._failed(f"hold {actor_type}/{actor_id}", e) from e
+        try:
+            try:
+                await db.execute(HOLD, actor_type, actor_id, timeout=self.wait)
+            except Exception as e:
+                db.terminate()  # its hold, if it came, goes with it
+                raise self._failed(f"hold {actor_type}/{actor_id}", e) from e
+            self._held[key] = db
+            yield
+        finally:
+            if self._held.pop(key, None) is not None:  # held: let go
+                try:
+                    await db.execute(UNHOLD, actor_type, actor_id, timeout=self.wait)
+                except Exception:
+                    db.terminate()  # and the hold with it
+            await holding.release(db)
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
                       limit: int = 100, max_bytes: int | None = None) -> list[Entry]:
@@ -508,9 +570,10 @@ class PostgresStore:
         if self._writer is not None:
             await self._writer.close(timeout=self.wait)
             self._writer = None
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        for pool in (self._pool, self._holding):
+            if pool is not None:
+                await pool.close()
+        self._pool = self._holding = None
 
 
 def _row_bytes(row: Any) -> int:
