@@ -454,7 +454,7 @@ def _replay(args: argparse.Namespace) -> int:
                 code = 1
         return code
 
-    async def replay_to(chart: Chart, store: SqliteStore) -> int:
+    async def replay_to(chart: Chart, store: Store) -> int:
         """Print the actor as it was after step ``args.to``, rebuilt from its journal."""
         import json
 
