@@ -147,8 +147,13 @@ class ActorSystem:
     def _committed(self, actor_type: str, actor_id: str, seq: int) -> None:
         """The store committed step ``seq`` of an actor (perhaps on another server): a copy
         held here that is behind catches up, its connections and waiters with it."""
-        cell = self._cells.get((actor_type, actor_id))
-        if cell is not None and cell.actor.seq < seq:  # not its own: ahead of it
+        key = (actor_type, actor_id)
+        cell = self._cells.get(key)
+        if cell is None or cell.actor.seq >= seq:  # not held here, or its own commit
+            return
+        if cell.idle:  # nobody here to show it to: put away, read again when next needed
+            del self._cells[key]
+        else:
             self.spawn_task(cell.catch_up())
 
     def _missed(self) -> None:
