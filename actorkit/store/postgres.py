@@ -81,6 +81,16 @@ class _Write:
         self.actor_type, self.actor_id, self.args, self.done = actor_type, actor_id, args, done
 
 
+class _Held:
+    """A hold on one actor (see PostgresStore.hold): its connection, how many operations
+    hold it, and a lock so that one thing at a time runs on the connection."""
+
+    __slots__ = ("db", "lock", "users")
+
+    def __init__(self, db: asyncpg.Connection) -> None:
+        self.db, self.users, self.lock = db, 1, asyncio.Lock()
+
+
 class PostgresStore:
     """Actors in the PostgreSQL database at ``url`` (``postgresql://user:password@host/db``).
 
@@ -129,7 +139,7 @@ class PostgresStore:
         self._loop: asyncio.AbstractEventLoop | None = None  # the connections' own
         self._following: asyncio.Task[None] | None = None
         #: the actors this server holds (see hold), and the connection holding each
-        self._held: dict[tuple[str, str], asyncpg.Connection] = {}
+        self._held: dict[tuple[str, str], _Held] = {}
         self._holding: asyncpg.Pool | None = None  # the connections that hold them
 
     def __repr__(self) -> str:
@@ -255,7 +265,9 @@ class PostgresStore:
         write = _Write(actor_type, actor_id, args, done)
         if held is not None:  # on the connection that holds the actor, in a turn of its own
             try:
-                self._settle(write, await held.fetchval(COMMIT, *args, timeout=self.wait))
+                async with held.lock:
+                    self._settle(write, await held.db.fetchval(COMMIT, *args,
+                                                               timeout=self.wait))
             except Exception as e:
                 self._refuse([write], e, sent=True)
             await done
@@ -322,31 +334,42 @@ class PostgresStore:
         turns rather than lose to each other over and over. Waits up to ``wait`` seconds
         for the hold (StoreError past that)."""
         key = (actor_type, actor_id)
-        if key in self._held:  # held already (by another operation of this server)
-            yield
-            return
-        try:
-            await self._ready()
-            holding = self._holding
-            assert holding is not None
-            db: asyncpg.Connection = await holding.acquire(timeout=self.wait)
-        except Exception as e:
-            raise self._failed(f"hold {actor_type}/{actor_id}", e) from e
-        try:
+        held = self._held.get(key)
+        if held is not None:  # held already, for another operation of this server
+            held.users += 1
+        else:
+            try:
+                await self._ready()
+                assert self._holding is not None
+                db: asyncpg.Connection = await self._holding.acquire(timeout=self.wait)
+            except Exception as e:
+                raise self._failed(f"hold {actor_type}/{actor_id}", e) from e
             try:
                 await db.execute(HOLD, actor_type, actor_id, timeout=self.wait)
             except Exception as e:
                 db.terminate()  # its hold, if it came, goes with it
+                await self._holding.release(db)
                 raise self._failed(f"hold {actor_type}/{actor_id}", e) from e
-            self._held[key] = db
+            held = self._held[key] = _Held(db)
+        try:
             yield
         finally:
-            if self._held.pop(key, None) is not None:  # held: let go
-                try:
-                    await db.execute(UNHOLD, actor_type, actor_id, timeout=self.wait)
-                except Exception:
-                    db.terminate()  # and the hold with it
-            await holding.release(db)
+            await self._let_go(key, held)
+
+    async def _let_go(self, key: tuple[str, str], held: _Held) -> None:
+        """One operation fewer holds the actor; the last lets go of it."""
+        held.users -= 1
+        if held.users:
+            return
+        if self._held.get(key) is held:
+            del self._held[key]
+        async with held.lock:  # after a commit on its way on that connection
+            try:
+                await held.db.execute(UNHOLD, *key, timeout=self.wait)
+            except Exception:
+                held.db.terminate()  # and the hold with it
+        if self._holding is not None:
+            await self._holding.release(held.db)
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
                       limit: int = 100, max_bytes: int | None = None) -> list[Entry]:
