@@ -47,10 +47,10 @@ E = TypeVar("E", bound=BaseException)
 MAX_TURNS = 4
 
 #: How many times an operation runs when another server stores steps of its actor first:
-#: RACES times as it is (each on the actor as stored then), then up to CATCH_UP times
-#: holding the actor (PostgresStore.hold); past that it fails with StepTaken.
+#: RACES times as it is (each on the actor as stored then), then, holding the actor
+#: (PostgresStore.hold), up to CATCH_UP times; past that it fails with StepTaken.
 RACES = 5
-CATCH_UP = 8
+CATCH_UP = 4
 
 
 class _Batch:
@@ -304,16 +304,16 @@ class Cell:
             await self.freshen()
         # Still losing (the other servers are faster at it): hold the actor, so that the
         # others' commits wait their turn, and run the operation on what is stored.
-        hold = self.store.hold  # type: ignore[attr-defined]
-        for attempt in range(CATCH_UP):
-            async with hold(*self.key):
+        # Once the hold is taken no other server commits the actor, so the copy read again
+        # after a refusal (another batch of this server's, already on its way) is current.
+        async with self.store.hold(*self.key):  # type: ignore[attr-defined]
+            for attempt in range(CATCH_UP):
                 await self.freshen()
                 try:
                     return await self._run_once(op)
                 except StepTaken:
                     if attempt == CATCH_UP - 1:
                         raise
-            await asyncio.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 6)))
         raise AssertionError("unreachable")
 
     async def _run_once(self, op: Op) -> Any:
