@@ -291,7 +291,16 @@ class Cell:
     async def run(self, op: Op) -> Any:
         """:meth:`step` under the actor's lock, then :meth:`settle`. A step another server
         went ahead of (:class:`StepTaken`: the cell has reloaded the actor from the store)
-        runs again on the actor as stored, up to :data:`CATCH_UP` times."""
+        runs again on the actor as stored (see :data:`RACES`). The cell is in use all the
+        while: it is not put away between tries, when a second cell of the actor would
+        take its place."""
+        self.users += 1
+        try:
+            return await self._run(op)
+        finally:
+            self.users -= 1
+
+    async def _run(self, op: Op) -> Any:
         for attempt in range(RACES):
             try:
                 return await self._run_once(op)

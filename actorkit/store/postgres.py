@@ -85,10 +85,11 @@ class _Held:
     """A hold on one actor (see PostgresStore.hold): its connection, how many operations
     hold it, and a lock so that one thing at a time runs on the connection."""
 
-    __slots__ = ("db", "lock", "users")
+    __slots__ = ("db", "lock", "released", "users")
 
     def __init__(self, db: asyncpg.Connection) -> None:
         self.db, self.users, self.lock = db, 1, asyncio.Lock()
+        self.released = False  # let go: commits that waited for it go the ordinary way
 
 
 class PostgresStore:
@@ -264,14 +265,17 @@ class PostgresStore:
         done = asyncio.get_running_loop().create_future()
         write = _Write(actor_type, actor_id, args, done)
         if held is not None:  # on the connection that holds the actor, in a turn of its own
-            try:
-                async with held.lock:
-                    self._settle(write, await held.db.fetchval(COMMIT, *args,
-                                                               timeout=self.wait))
-            except Exception as e:
-                self._refuse([write], e, sent=True)
-            await done
-            return
+            async with held.lock:
+                if not held.released:
+                    try:
+                        self._settle(write, await held.db.fetchval(COMMIT, *args,
+                                                                   timeout=self.wait))
+                    except Exception as e:
+                        self._refuse([write], e, sent=True)
+                    await done
+                    return
+            # let go while this commit waited for the connection: the ordinary way
+            write.args = (*args[:-1], False)
         self._queue.append(write)
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write_all())
@@ -364,6 +368,7 @@ class PostgresStore:
         if self._held.get(key) is held:
             del self._held[key]
         async with held.lock:  # after a commit on its way on that connection
+            held.released = True
             try:
                 await held.db.execute(UNHOLD, *key, timeout=self.wait)
             except Exception:
