@@ -227,6 +227,17 @@ class PostgresStore:
         except Exception as e:
             raise self._failed(doing, e) from e
 
+    @asynccontextmanager
+    async def _transaction(self, doing: str) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection in a transaction; whatever fails in it is the StoreError for
+        ``doing``."""
+        try:
+            pool = await self._ready()
+            async with pool.acquire(timeout=self.wait) as db, db.transaction():
+                yield db
+        except Exception as e:
+            raise self._failed(doing, e) from e
+
     # -- the Store interface ----------------------------------------------------------------
 
     async def load(self, actor_type: str, actor_id: str) -> Stored | None:
@@ -384,18 +395,14 @@ class PostgresStore:
                "ORDER BY seq LIMIT $4")
         rows: list[Any] = []
         total = 0
-        try:
-            pool = await self._ready()
-            async with pool.acquire(timeout=self.wait) as db, db.transaction():
-                async for row in db.cursor(sql, actor_type, actor_id, after, limit,
-                                           prefetch=16, timeout=self.wait):
-                    if max_bytes is not None:
-                        total += _row_bytes(row)
-                        if rows and total > max_bytes:
-                            break
-                    rows.append(row)
-        except Exception as e:
-            raise self._failed(f"read the journal of {actor_type}/{actor_id}", e) from e
+        async with self._transaction(f"read the journal of {actor_type}/{actor_id}") as db:
+            async for row in db.cursor(sql, actor_type, actor_id, after, limit, prefetch=16,
+                                       timeout=self.wait):
+                if max_bytes is not None:
+                    total += _row_bytes(row)
+                    if rows and total > max_bytes:
+                        break
+                rows.append(row)
         return [Entry(int(r[0]), float(r[1]), r[2], Caller(r[3], r[4]), r[5],
                       orjson.loads(r[6]) if r[6] is not None else None, r[7]) for r in rows]
 
@@ -456,26 +463,22 @@ class PostgresStore:
     async def _reap(self) -> list[tuple[str, str, Caller]]:
         """Give up the servers not seen for ``node_timeout`` seconds: their presence goes,
         and the callers left connected nowhere are returned."""
-        try:
-            pool = await self._ready()
-            async with pool.acquire(timeout=self.wait) as db, db.transaction():
-                dead = [r[0] for r in await db.fetch(
-                    f"SELECT node FROM actorkit_nodes WHERE beat < {NOW} - $1 "
-                    f"FOR UPDATE SKIP LOCKED", self.node_timeout, timeout=self.wait)]
-                if not dead:
-                    return []
-                gone = await db.fetch(
-                    "DELETE FROM actorkit_presence WHERE node = ANY($1::text[]) "
-                    "RETURNING type, id, caller_id, caller_type", dead, timeout=self.wait)
-                await db.execute("DELETE FROM actorkit_nodes WHERE node = ANY($1::text[])",
-                                 dead, timeout=self.wait)
-                left = []
-                for actor_type, actor_id, caller_id, caller_type in gone:
-                    await db.execute(CALLER_LOCK, actor_type, actor_id, caller_id)
-                    if not await db.fetchval(CONNECTIONS, actor_type, actor_id, caller_id):
-                        left.append((actor_type, actor_id, Caller(caller_type, caller_id)))
-        except Exception as e:
-            raise self._failed("give up the servers not heard from", e) from e
+        async with self._transaction("give up the servers not heard from") as db:
+            dead = [r[0] for r in await db.fetch(
+                f"SELECT node FROM actorkit_nodes WHERE beat < {NOW} - $1 "
+                f"FOR UPDATE SKIP LOCKED", self.node_timeout, timeout=self.wait)]
+            if not dead:
+                return []
+            gone = await db.fetch(
+                "DELETE FROM actorkit_presence WHERE node = ANY($1::text[]) "
+                "RETURNING type, id, caller_id, caller_type", dead, timeout=self.wait)
+            await db.execute("DELETE FROM actorkit_nodes WHERE node = ANY($1::text[])",
+                             dead, timeout=self.wait)
+            left = []
+            for actor_type, actor_id, caller_id, caller_type in gone:
+                await db.execute(CALLER_LOCK, actor_type, actor_id, caller_id)
+                if not await db.fetchval(CONNECTIONS, actor_type, actor_id, caller_id):
+                    left.append((actor_type, actor_id, Caller(caller_type, caller_id)))
         log.warning("gave up %d server(s) not heard from for %g s: %s", len(dead),
                     self.node_timeout, ", ".join(dead))
         return left
@@ -510,17 +513,12 @@ class PostgresStore:
                   "ON CONFLICT DO NOTHING" if joining else
                   "DELETE FROM actorkit_presence WHERE type = $1 AND id = $2 "
                   "AND caller_id = $3 AND node = $4 AND caller_type = $5")
-        try:
-            pool = await self._ready()
-            async with pool.acquire(timeout=self.wait) as db, db.transaction():
-                await db.execute(CALLER_LOCK, actor_type, actor_id, caller.id,
-                                 timeout=self.wait)
-                await db.execute(change, actor_type, actor_id, caller.id, self.node,
-                                 caller.type, timeout=self.wait)
-                count = await db.fetchval(CONNECTIONS, actor_type, actor_id, caller.id,
-                                          timeout=self.wait)
-        except Exception as e:
-            raise self._failed(f"note who is connected to {actor_type}/{actor_id}", e) from e
+        async with self._transaction(f"note who is connected to {actor_type}/{actor_id}") as db:
+            await db.execute(CALLER_LOCK, actor_type, actor_id, caller.id, timeout=self.wait)
+            await db.execute(change, actor_type, actor_id, caller.id, self.node, caller.type,
+                             timeout=self.wait)
+            count = await db.fetchval(CONNECTIONS, actor_type, actor_id, caller.id,
+                                      timeout=self.wait)
         return bool(count == 1 if joining else count == 0)
 
     async def _listen(self, committed: Callable[[str, str, int], None]) -> asyncpg.Connection:
