@@ -25,7 +25,7 @@ from . import deadline
 from .actor import Actor, StepResult, ViewParts
 from .company import Company
 from .errors import ActorkitError, Quarantined, StepError
-from .events import Caller
+from .events import WATCHER, Caller
 from .jobs import Op
 from .journal import entries, spawn_entry
 from .schemas import SYSTEM_EVENTS
@@ -170,6 +170,26 @@ class Cell:
         """Note that the actor was just used (it is put away last)."""
         self.used = self.system.clock()
         self.system.touched(self)
+
+    def join(self, conn: Connection) -> bool:
+        """Add ``conn``; whether it is its caller's first connection here (the inspector's
+        watcher only looks on: never counted, never a first)."""
+        self.connections.append(conn)
+        if conn.caller == WATCHER:
+            return False
+        self.callers[conn.caller.id] += 1
+        return self.callers[conn.caller.id] == 1
+
+    def leave(self, conn: Connection) -> bool:
+        """Take ``conn`` out; whether it was its caller's last connection here."""
+        self.connections.remove(conn)
+        if conn.caller == WATCHER:
+            return False
+        self.callers[conn.caller.id] -= 1
+        if self.callers[conn.caller.id]:
+            return False
+        del self.callers[conn.caller.id]
+        return True
 
     def hold(self) -> _Hold:
         """``async with cell.hold():`` takes the actor's lock; while an operation holds or

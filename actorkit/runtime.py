@@ -465,12 +465,7 @@ class ActorSystem:
         async with cell.hold():
             conn = Connection(cell, caller, deliver, end)
             conn.view = cell.known(caller, checksum)
-            cell.connections.append(conn)
-            # the inspector only looks on: no CONNECT, nobody the chart hears of joined
-            watching = caller == WATCHER
-            if not watching:
-                cell.callers[caller.id] += 1
-            first = not watching and cell.callers[caller.id] == 1
+            first = cell.join(conn)
             if first and caller.id in cell.leaving:  # back within the grace: never gone
                 cell.leaving.pop(caller.id)[0].cancel()
                 first = False
@@ -479,10 +474,7 @@ class ActorSystem:
                 try:
                     first = await present(actor_type, actor_id, caller)
                 except BaseException:
-                    cell.connections.remove(conn)
-                    cell.callers[caller.id] -= 1
-                    if not cell.callers[caller.id]:
-                        del cell.callers[caller.id]
+                    cell.leave(conn)
                     raise
             connect = Op("connect", (caller,))
             pending = (cell.step(connect) or await cell.step_long(connect)) if first else None
@@ -494,10 +486,7 @@ class ActorSystem:
                             *cell.key, e)
             except BaseException:  # the store refused CONNECT: no connection
                 async with cell.hold():
-                    cell.connections.remove(conn)
-                    cell.callers[caller.id] -= 1
-                    if not cell.callers[caller.id]:
-                        del cell.callers[caller.id]
+                    cell.leave(conn)
                 raise
         cell.update(conn, Frames())
         return conn
@@ -509,15 +498,8 @@ class ActorSystem:
         CONNECT, so reconnecting in a loop does not grow the journal."""
         cell = conn.cell
         async with cell.hold():
-            if conn not in cell.connections:
+            if conn not in cell.connections or not cell.leave(conn):
                 return
-            cell.connections.remove(conn)
-            if conn.caller == WATCHER:
-                return
-            cell.callers[conn.caller.id] -= 1
-            if cell.callers[conn.caller.id] > 0:
-                return
-            del cell.callers[conn.caller.id]
             caller = conn.caller
             handle = asyncio.get_running_loop().call_later(
                 self.limits.reconnect_grace, lambda: self.spawn_task(self._left(cell, caller)))
