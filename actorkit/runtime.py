@@ -32,7 +32,7 @@ from .limits import Limits
 from .quarantine import NotQuarantined, Quarantines
 from .statevalue import StateValue
 from .store.base import Entry, StepTaken, Store, Stored, StoreError, page
-from .store.default import default_store
+from .store.default import open_store
 from .store.memory import MemoryStore
 from .sync import Frames, View
 from .workers import Workers
@@ -65,11 +65,12 @@ class ActorSystem:
     """The actors of a set of charts, by ``(actor type, actor id)``.
 
     Actors of ``persisted`` charts live in ``store``; the others in a store in this
-    process's memory. ``store`` defaults to the project's SQLite file, where ``actorkit
-    serve`` keeps them (:func:`~actorkit.store.default.default_store`: ``ACTORKIT_DB``, else
-    ``.actorkit/actors.db`` in ``ACTORKIT_PROJECT`` or the working directory; no file when
-    no chart is persisted); pass a :class:`~actorkit.store.MemoryStore` for actors that need
-    not outlive the process.
+    process's memory. ``store`` defaults to the project's store, where ``actorkit serve``
+    keeps them (:func:`~actorkit.store.default.open_store`: ``ACTORKIT_STORE``,
+    ``ACTORKIT_DB``, ``DATABASE_URL`` if it names PostgreSQL, else ``.actorkit/actors.db``
+    in ``ACTORKIT_PROJECT`` or the working directory; nothing when no chart is persisted);
+    pass a :class:`~actorkit.store.MemoryStore` for actors that need not outlive the
+    process.
     ``clock`` is every actor's time source (epoch seconds).
     Views sent to connections and returned by :meth:`snapshot` are kept ``cache_ttl`` seconds
     (at most ``limits.view_cache`` bytes of them per actor) so reconnecting clients get a
@@ -91,7 +92,7 @@ class ActorSystem:
         self.quarantines = Quarantines(self.limits.quarantine_after)
         if store is None:  # a file only when some actor would be kept in it
             persisted = any(chart.persisted for chart in self.charts.values())
-            store = default_store(wait=self.limits.store_wait) if persisted else MemoryStore()
+            store = open_store(wait=self.limits.store_wait) if persisted else MemoryStore()
         self.store: Store = store
         self.memory: Store = MemoryStore(journal=False)
         self.clock = clock

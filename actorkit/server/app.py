@@ -28,7 +28,7 @@ from ..limits import Limits
 from ..lint import load_charts
 from ..runtime import ActorSystem
 from ..store import Store
-from ..store.default import default_store, project_folder, state_dir
+from ..store.default import open_store, project_folder, state_dir
 from .inspector import create_inspector, enabled
 from .openapi import describe
 from .router import ActorRoutes
@@ -224,7 +224,7 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
     if inspector is None:
         inspector = enabled(development_secret=development_secret)
     if store is None:
-        store = default_store(folder, wait=limits.store_wait)
+        store = open_store(folder, wait=limits.store_wait)
     if idle_after is None:
         idle_after = _seconds("ACTORKIT_IDLE_AFTER", 300.0)
     options: dict[str, Any] = {"cache_ttl": cache_ttl, "store": store, "limits": limits,

@@ -17,8 +17,7 @@ from .base import Store, StoreError
 from .postgres import PostgresStore, is_postgres_url
 from .sqlite import Durability, SqliteStore
 
-__all__ = ["default_store", "open_store", "project_folder", "state_dir", "store_location",
-           "store_path"]
+__all__ = ["open_store", "project_folder", "state_dir", "store_location", "store_path"]
 
 
 def project_folder(project: str | Path | None = None) -> Path:
@@ -86,8 +85,3 @@ def open_store(project: str | Path | None = None, store: str | Path | None = Non
     if where == project_folder(project) / ".actorkit" / "actors.db":
         state_dir(project_folder(project))  # made with the .gitignore that keeps it out of git
     return SqliteStore(where, durability=durability, wait=wait, lock=lock)
-
-
-def default_store(project: str | Path | None = None, *, wait: float = 5.0) -> Store:
-    """The project's actor store for a server (:func:`open_store`)."""
-    return open_store(project, wait=wait)
