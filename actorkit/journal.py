@@ -136,15 +136,15 @@ def _apply(actor: Actor, entry: Entry, failed: dict[int, str]) -> None:
 
 
 async def up_to(store: Store, actor_type: str, actor_id: str, seq: int, *,
-                most: int | None = None) -> list[Entry]:
-    """The actor's journal from its start up to and including step ``seq`` (read a page at a
-    time; with ``most``, no further than that many entries)."""
+                most: int | None = None, page: int = 1000) -> list[Entry]:
+    """The actor's journal from its start up to and including step ``seq`` (read ``page``
+    entries at a time; with ``most``, no further than that many entries)."""
     journal: list[Entry] = []
     while most is None or len(journal) < most:
         more = await store.journal(actor_type, actor_id,
-                                   after=journal[-1].seq if journal else -1, limit=1000)
+                                   after=journal[-1].seq if journal else -1, limit=page)
         journal.extend(e for e in more if e.seq <= seq)
-        if not more or more[-1].seq >= seq:
+        if len(more) < page or more[-1].seq >= seq:  # a short page is the last
             break
     return journal
 
@@ -176,13 +176,7 @@ async def verify(store: Store, chart: Chart, stored: Stored, *, page: int = 1000
                           f"is now version {chart.version}: it is migrated when it is next "
                           f"touched (serve it, or send it an event); replay it after that")
     # Up to the stored step only: a live server may have committed more since it was read.
-    journal: list[Entry] = []
-    while True:
-        more = await store.journal(stored.actor_type, stored.actor_id,
-                                   after=journal[-1].seq if journal else -1, limit=page)
-        journal.extend(e for e in more if e.seq <= stored.seq)
-        if len(more) < page or more[-1].seq >= stored.seq:
-            break
+    journal = await up_to(store, stored.actor_type, stored.actor_id, stored.seq, page=page)
     rebuilt = replay(chart, stored.actor_id, journal)
     ran = replayable(journal)
     verdict = Verdict(len(ran), ran[0].seq if ran[0].kind == "migrate" else None, rebuilt.seq,
