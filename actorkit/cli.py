@@ -242,8 +242,8 @@ def _serve(args: argparse.Namespace) -> int:
     dev = not args.production and args.host in _LOOPBACK
     if args.store:
         os.environ["ACTORKIT_STORE"] = args.store  # for the app uvicorn makes (each worker's)
-    shared = isinstance(store_location(project), str)
-    if args.workers > 1 and not shared:
+    where = store_location(project)
+    if args.workers > 1 and not isinstance(where, str):  # a SQLite file, not a URL
         print(f"actorkit serve: --workers {args.workers} needs a PostgreSQL store (--store "
               f"postgresql://...): a SQLite file is held by one process. Serve with one "
               f"worker, or put the actors in PostgreSQL", file=sys.stderr)
@@ -272,7 +272,7 @@ def _serve(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}{args.prefix}"
     workers = f" in {args.workers} processes" if args.workers > 1 else ""
     print(f"actorkit serving {', '.join(sorted(charts))} at {base}/{{actor_type}}/{{actor_id}}"
-          f"{workers}, actors in {_store_name(argparse.Namespace(project=project, db=None))}")
+          f"{workers}, actors in {_store_name(where)}")
     if inspector:
         print(f"inspector: http://{args.host}:{args.port}/_inspect/")
     if not had_secret:
@@ -355,12 +355,11 @@ def _duration(text: str) -> float:
     return value
 
 
-def _store_name(args: argparse.Namespace) -> str:
-    """The project's actor store as messages name it (a URL without its password)."""
-    from .store.default import store_location
+def _store_name(where: str | Path) -> str:
+    """An actor store's location (:func:`~actorkit.store.default.store_location`) as
+    messages name it (a URL without its password)."""
     from .store.postgres import redact
 
-    where = store_location(args.project, args.db)
     return redact(where) if isinstance(where, str) else str(where)
 
 
@@ -417,8 +416,9 @@ def _on_store(command: str, args: argparse.Namespace,
 
 def _replay(args: argparse.Namespace) -> int:
     from .journal import ReplayError, verify
+    from .store.default import store_location
 
-    db = _store_name(args)
+    db = _store_name(store_location(args.project, args.db))
 
     async def replay(charts: dict[str, Chart], store: Store) -> int:
         chart = charts[args.type]
