@@ -466,21 +466,11 @@ class Actor:
     def _takes(self, caller: Caller, at: float, event: ActorEvent) -> bool:
         """Whether ``event`` would take a transition now (for :meth:`can`: guards run and may
         leave this actor changed; throw it away after)."""
-        interp, evaluator = self._interp, self._evaluator
-        now = max(at, self._time)
-        self._clock.now = now
-        context = evaluator._context
-        evaluator.ctx = Ctx(interp=interp, context=context, caller=caller, actor_id=self.id,
-                            actor_type=self.chart.actor_type, input_json=self._input_json,
-                            initial_caller=self._initial_caller, now=now, seq=self._seq + 1,
-                            timers=self._timers, outputs=self.chart.schemas.output)
-        private = context["private"]
-        if isinstance(private, PrivateBuckets):
-            private.touched = set()
+        self._begin(caller, max(at, self._time), self._seq + 1)
         try:
             deadline.enter()  # from here to the finally: the chart's guards
             try:
-                return interp.takes(event)
+                return self._interp.takes(event)
             finally:
                 _guard.user = False  # first, before any call: see deadline.enter()
                 if _guard.async_sent:
@@ -500,7 +490,22 @@ class Actor:
             error.event_type = event.name
             raise error from e
         finally:
-            evaluator.ctx = None
+            self._evaluator.ctx = None
+
+    def _begin(self, caller: Caller, now: float, seq: int) -> Ctx:
+        """Ready the chart's code to run at ``now`` as step ``seq`` of ``caller``: the clock,
+        the ``ctx`` its hooks and guards see, and which private buckets they touch."""
+        self._clock.now = now
+        context = self._evaluator._context
+        ctx = self._evaluator.ctx = Ctx(
+            interp=self._interp, context=context, caller=caller, actor_id=self.id,
+            actor_type=self.chart.actor_type, input_json=self._input_json,
+            initial_caller=self._initial_caller, now=now, seq=seq, timers=self._timers,
+            outputs=self.chart.schemas.output)
+        private = context["private"]
+        if isinstance(private, PrivateBuckets):
+            private.touched = set()
+        return ctx
 
     def _step(self, caller: Caller, at: float, event: ActorEvent | None, *,
               initialize: bool = False, sent: bool = False,
@@ -508,16 +513,7 @@ class Actor:
         interp, evaluator = self._interp, self._evaluator
         now = max(at, self._time)
         seq = self._seq + 1 if self._committed or self._unsaved is not None else 0
-        self._clock.now = now
-        context = evaluator._context
-        ctx = Ctx(interp=interp, context=context, caller=caller, actor_id=self.id,
-                  actor_type=self.chart.actor_type, input_json=self._input_json,
-                  initial_caller=self._initial_caller, now=now, seq=seq, timers=self._timers,
-                  outputs=self.chart.schemas.output)
-        evaluator.ctx = ctx
-        private = context["private"]
-        if isinstance(private, PrivateBuckets):
-            private.touched = set()
+        ctx = self._begin(caller, now, seq)
         try:
             try:
                 if event is not None:
