@@ -185,14 +185,14 @@ def create_inspector(system: ActorSystem, *, secret: str, api_prefix: str = "/ap
             context = snap.get("context") or {}
             quarantine = snap.get("quarantine") or await system.quarantine_of(actor_type,
                                                                                actor_id)
+            connected = system.connected(actor_type, actor_id)
             return {"type": actor_type, "id": actor_id, "seq": snap["seq"],
                     "time": snap["time"], "value": snap["value"], "final": snap.get("final"),
                     "public": context.get("public", {}),
                     "internal": {k: v for k, v in context.items()
                                  if k not in ("public", "private")},
-                    "callers": _callers(snap, system.connected(actor_type, actor_id)),
-                    "connected": [c.to_json() for c in system.connected(actor_type,
-                                                                        actor_id)],
+                    "callers": _callers(snap, connected),
+                    "connected": [c.to_json() for c in connected],
                     "timers": snap.get("timers") or [], "wakeup": snap.get("wakeup"),
                     "quarantine": quarantine, "journaled": chart.persisted}
         return await answer(request, work)
