@@ -189,8 +189,7 @@ def create_inspector(system: ActorSystem, *, secret: str, api_prefix: str = "/ap
             return {"type": actor_type, "id": actor_id, "seq": snap["seq"],
                     "time": snap["time"], "value": snap["value"], "final": snap.get("final"),
                     "public": context.get("public", {}),
-                    "internal": {k: v for k, v in context.items()
-                                 if k not in ("public", "private")},
+                    "internal": _internal(context),
                     "callers": _callers(snap, connected),
                     "connected": [c.to_json() for c in connected],
                     "timers": snap.get("timers") or [], "wakeup": snap.get("wakeup"),
@@ -300,8 +299,12 @@ def _state(actor: Actor) -> dict[str, Any]:
     context = actor.context
     return {"value": actor.value, "public": context.get("public", {}),
             "private": dict(context.get("private") or {}),
-            "internal": {k: v for k, v in context.items() if k not in ("public", "private")},
-            "timers": actor.timers}
+            "internal": _internal(context), "timers": actor.timers}
+
+
+def _internal(context: dict[str, Any]) -> dict[str, Any]:
+    """The keys of a context that are neither public nor private: what no caller sees."""
+    return {k: v for k, v in context.items() if k not in ("public", "private")}
 
 
 async def _journal_to(system: ActorSystem, chart: Chart, actor_id: str,
