@@ -273,10 +273,13 @@ def _check_id(request: Request, actor_id: str) -> None:
 
 
 def _caller(text: str) -> Caller:
-    kind, sep, ident = text.partition(":")
-    if not sep or kind not in ("client", "service") or not ident:
+    try:
+        who = Caller.parse(text)
+    except ValueError:
+        who = None
+    if who is None or who.type == "system":  # the runtime's own caller is not looked through
         raise _Refused(400, f"a caller is client:<id> or service:<id>, not {text[:60]!r}")
-    return Caller(kind, ident)  # type: ignore[arg-type]
+    return who
 
 
 def _callers(snap: dict[str, Any], connected: list[Caller]) -> list[str]:
