@@ -156,12 +156,12 @@ def create_inspector(system: ActorSystem, *, secret: str, api_prefix: str = "/ap
             # A search reads the ids in pages and keeps those holding ``q``: bounded, so a
             # huge store answers with where it stopped (``next``), never with a long wait.
             found: list[str] = []
-            cursor, read = after, 0
+            cursor, read, wanted = after, 0, q.lower()
             while len(found) < size and read < 20_000:
                 page = await store.actor_ids(actor_type, after=cursor, limit=1000)
                 read += len(page)
                 for actor_id in page:
-                    if q.lower() in actor_id.lower():
+                    if wanted in actor_id.lower():
                         found.append(actor_id)
                     if len(found) == size:
                         return {"ids": found, "next": actor_id}
