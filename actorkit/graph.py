@@ -47,16 +47,11 @@ target; ``event`` the rest. An eventless or timer transition may have no target 
 state by state as the file has them, each state's in its own order.
 
 A coverage file (``actorkit test --coverage FILE`` writes it, ``actorkit graph --coverage
-FILE`` colours the picture with it) is JSON of this shape::
-
-    {"charts": {"<actor type>": {
-        "states": {"<state>": <times entered>},
-        "transitions": {"<source> -> <target or source> on <event or ''>#<index in source>":
-                        <times fired>}}}}
-
-e.g. ``"Watched -> Watched on CONNECT#0"`` for an internal transition and ``"Hammer ->
-Unsold on #1"`` for an eventless one. A state or transition whose count is 0, or that the
-file does not name, was never reached.
+FILE`` colours the picture with it; :mod:`actorkit.coverage` describes its format) counts
+states by name and transitions by :func:`transition_key`, e.g. ``"Watched -> Watched on
+CONNECT#0"`` for an internal transition and ``"Hammer -> Unsold on #1"`` for an eventless
+one. A state or transition whose count is 0, or that the file does not name, was never
+reached.
 """
 
 from __future__ import annotations
