@@ -189,10 +189,11 @@ def active_states(model: Mapping[str, Any], given: str) -> set[str]:
                 raise _unknown(name, parents, f"--state {given}")
     active = {root}
     for name in names:
-        at: dict[str, Any] | None = next(s for s, _ in _tree(model) if s["name"] == name)
+        at: str | None = name
         while at is not None:
-            active.add(at["name"])
-            at = parents[at["name"]]
+            active.add(at)
+            parent = parents[at]
+            at = parent["name"] if parent is not None else None
     return active
 
 
