@@ -11,7 +11,10 @@ median of the per-round ratios.
 2. ``nodes``: 24 actors, one connection each, spread over 1, 2 and 3 servers on one database:
    events per CPU-second of the servers (PostgreSQL's own CPU reported beside). These
    machines have 2 cores, so throughput cannot grow with servers here; what is measured is
-   the overhead of sharing. Target: 3 servers >= 0.8x of 1 server.
+   the overhead of sharing. Target: 3 servers >= 0.8x of 1 server. Beside it, two baselines
+   that share nothing: the same three servers' load on three servers each with a database of
+   its own ("apart": what splitting the load over processes costs here), and one server with
+   a third of the load (what each of the three sees).
 3. ``hot``: one actor, 12 connections, all on one server against 4 on each of 3 servers
    (their commits race: a server behind reloads the actor and runs the event again).
    Reported, no target.
@@ -135,6 +138,10 @@ def main() -> int:
     ok = True
     try:
         nodes = [server(f"node{i}", ACTORKIT_STORE=url) for i in range(3)]
+        # the same three servers' load, each on a database of its own: what splitting the
+        # load over processes costs on this machine when nothing is shared
+        apart = [server(f"apart{i}", ACTORKIT_STORE=postgres.new_database())
+                 for i in range(3)] if "nodes" in args.sections else []
         sqlite = server("sqlite", ACTORKIT_DB=str(folder / "actors.db"))
         for s in started:
             s.wait_ready()
@@ -171,18 +178,22 @@ def main() -> int:
 
         if "nodes" in args.sections:
             actors = [f"many-{i}" for i in range(24)]
-            for n in (1, 2, 3):
-                for i in range(len(actors)):
-                    s = nodes[i % n]
+            # 0 stands for the three servers apart (a database each), -1 for one server
+            # with a third of the load (8 of the actors): what each of the three has
+            groups = {1: nodes[:1], 2: nodes[:2], 3: nodes, 0: apart, -1: nodes[:1]}
+            load = {n: actors[:8] if n == -1 else actors for n in groups}
+            for n, group in groups.items():
+                for i in range(len(load[n])):
+                    s = group[i % len(group)]
                     agent.call("http_open", 30, pool=f"nodes{n}-{i}", port=s.port, conc=1)
-            per_cpu: dict[int, list[float]] = {1: [], 2: [], 3: []}
-            pg_share: dict[int, list[float]] = {1: [], 2: [], 3: []}
-            ratios = []
+            per_cpu: dict[int, list[float]] = {n: [] for n in groups}
+            pg_share: dict[int, list[float]] = {n: [] for n in groups}
+            ratios, apart_ratios, shared_ratios, third_ratios = [], [], [], []
             for r in range(args.rounds + 1):
-                for n in ((1, 2, 3) if r % 2 else (3, 2, 1)):
+                for n in ((1, 2, 3, 0, -1) if r % 2 else (-1, 0, 3, 2, 1)):
                     runs = [{"pool": f"nodes{n}-{i}", "path": f"/api/todo/{a}",
-                             "token": token(a)} for i, a in enumerate(actors)]
-                    got = run.round(nodes[:n], lambda runs=runs: agent.call(
+                             "token": token(a)} for i, a in enumerate(load[n])]
+                    got = run.round(groups[n], lambda runs=runs: agent.call(
                         "http_run_many", seconds + 30, runs=runs, seconds=seconds,
                         max=maximum), "requests")
                     if r:
@@ -190,6 +201,9 @@ def main() -> int:
                         pg_share[n].append(got["pg"] / got["work"] * 1e6)
                 if r:
                     ratios.append(per_cpu[3][-1] / per_cpu[1][-1])
+                    apart_ratios.append(per_cpu[0][-1] / per_cpu[1][-1])
+                    shared_ratios.append(per_cpu[3][-1] / per_cpu[0][-1])
+                    third_ratios.append(per_cpu[-1][-1] / per_cpu[1][-1])
                     print(f"  nodes round {r}/{args.rounds}", file=sys.stderr, flush=True)
             verdict = med(ratios) >= TARGETS["nodes"]
             ok &= verdict
@@ -197,9 +211,19 @@ def main() -> int:
                 lines.append(f"nodes: {n} server(s), 24 actors: {med(per_cpu[n]):,.0f} events "
                              f"per server CPU-second, PostgreSQL "
                              f"{med(pg_share[n]):.0f} us of CPU per event")
+            lines.append(f"nodes: 3 servers apart (a database each), 24 actors: "
+                         f"{med(per_cpu[0]):,.0f} events per server CPU-second, PostgreSQL "
+                         f"{med(pg_share[0]):.0f} us of CPU per event")
             lines.append(f"nodes: 3 servers / 1 server, events per CPU-second: "
                          f"{med(ratios):.2f}x{spread(ratios)} (target >= "
                          f"{TARGETS['nodes']}x) {'PASS' if verdict else 'FAIL'}")
+            lines.append(f"nodes: 3 servers apart / 1 server (splitting the load alone): "
+                         f"{med(apart_ratios):.2f}x{spread(apart_ratios)}; 3 servers sharing "
+                         f"/ 3 apart (sharing alone): {med(shared_ratios):.2f}x"
+                         f"{spread(shared_ratios)}")
+            lines.append(f"nodes: 1 server with a third of the load (8 actors): "
+                         f"{med(per_cpu[-1]):,.0f} events per server CPU-second, "
+                         f"{med(third_ratios):.2f}x{spread(third_ratios)} of 1 server with 24")
 
         if "hot" in args.sections:
             agent.call("http_open", 30, pool="hot-one", port=nodes[0].port, conc=12)
