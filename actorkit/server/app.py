@@ -131,14 +131,20 @@ class _DenialNoise(logging.Filter):
         return record.getMessage() not in self.NOISE
 
 
-# A token's value after `accessToken=` (up to the next parameter, space or quote), and anything
-# shaped like a JWT wherever else it is (a header, a path, a parameter of another name).
-_TOKEN = re.compile(r"(?<=accessToken=)[^&\s\"']+|eyJ[\w-]*\.[\w-]+\.[\w-]*")
+# A token's value after `accessToken=` or PartySocket's `token=` (up to the next parameter,
+# space or quote), and anything shaped like a JWT wherever else it is (a header, a path, a
+# parameter of another name).
+_TOKEN = re.compile(r"(?<=accessToken=)[^&\s\"']+|(?<=[?&]token=)[^&\s\"']+"
+                    r"|eyJ[\w-]*\.[\w-]+\.[\w-]*")
+
+
+def _has_token(text: str) -> bool:
+    return "accessToken=" in text or "token=" in text or "eyJ" in text
 
 
 def _redact(text: str) -> str:
     """``text`` with every access token in it replaced by ``[redacted]``."""
-    if "accessToken=" not in text and "eyJ" not in text:
+    if not _has_token(text):
         return text
     return _TOKEN.sub("[redacted]", text)
 
@@ -155,7 +161,7 @@ class _TokenRedaction(logging.Filter):
         args = record.args
         if type(args) is tuple:
             for arg in args:
-                if type(arg) is str and ("accessToken=" in arg or "eyJ" in arg):
+                if type(arg) is str and _has_token(arg):
                     record.args = tuple(_redact(a) if isinstance(a, str) else a for a in args)
                     break
         if record.exc_info and not record.exc_text:  # formatted here, once, as handlers would
@@ -195,9 +201,11 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
                dev: bool | None = None, prefix: str = "/api", store: Store | None = None,
                clock: Callable[[], float] | None = None, cache_ttl: float = 300.0,
                idle_after: float | None = None, limits: Limits | None = None,
-               inspector: bool | None = None, **fastapi: Any) -> FastAPI:
+               inspector: bool | None = None, parties: str | None = "/parties",
+               **fastapi: Any) -> FastAPI:
     """A FastAPI app serving every chart in ``<project>/charts`` at
-    ``{prefix}/{actor_type}/{actor_id}``.
+    ``{prefix}/{actor_type}/{actor_id}``, and its WebSocket also at
+    ``{parties}/{actor_type}/{actor_id}``, where PartySocket clients connect (``None``: not).
 
     ``project`` defaults to ``ACTORKIT_PROJECT`` or the working directory; ``secret`` to
     ``ACTOR_KIT_SECRET``; ``dev`` (development: the project's development secret is allowed,
@@ -240,7 +248,7 @@ def create_app(project: str | Path | None = None, *, secret: str | None = None,
         await system.close()
 
     _install_log_filters()
-    routes = ActorRoutes(system, secret=signing_key, prefix=prefix, dev=dev)
+    routes = ActorRoutes(system, secret=signing_key, prefix=prefix, dev=dev, parties=parties)
     app = _App(routes, title="actorkit", version=__version__, lifespan=lifespan, **fastapi)
     app.state.system = system
     # The actor routes go first in the app's own table: matched before the docs routes and

@@ -90,10 +90,13 @@ class ActorRoutes:
     finds the same endpoint for a request without Starlette's route table."""
 
     def __init__(self, system: ActorSystem, *, secret: str, prefix: str = "",
-                 dev: bool = False) -> None:
+                 dev: bool = False, parties: str | None = None) -> None:
         tokens = TokenVerifier(secret)
         self.system = system
         self.prefix = prefix
+        #: where PartySocket clients connect (``/parties/{party}/{room}``: party is the
+        #: actor type, room the actor id), or None
+        self.parties = parties
         self.http = _HTTP(system, tokens, dev=dev)
         self.journal = _Journal(system, tokens, dev=dev)
         self.quarantine = _Quarantine(system, tokens, dev=dev)
@@ -111,6 +114,8 @@ class ActorRoutes:
         router.add_route(path + "/quarantine", self.quarantine,  # type: ignore[arg-type]
                          include_in_schema=False, methods=_METHODS)
         router.add_websocket_route(path, self.socket)  # type: ignore[arg-type]
+        if self.parties is not None:
+            router.add_websocket_route(self.parties + PATH, self.socket)  # type: ignore[arg-type]
         return router
 
     def match(self, scope: Any) -> Any:
@@ -119,6 +124,14 @@ class ActorRoutes:
         a ``root_path``, a method Starlette itself answers."""
         path: str = scope["path"]
         prefix = self.prefix
+        if scope["type"] == "websocket" and self.parties is not None and \
+                path.startswith(self.parties) and not scope.get("root_path"):
+            prefix = self.parties  # PartySocket's path, tried first: "" is a prefix of it
+            parts = path[len(prefix) + 1:].split("/")
+            if path[len(prefix):len(prefix) + 1] == "/" and len(parts) == 2 and all(parts):
+                scope["path_params"] = {"actor_type": parts[0], "actor_id": parts[1]}
+                return self.socket
+            prefix = self.prefix
         if scope.get("root_path") or not path.startswith(prefix) or \
                 path[len(prefix):len(prefix) + 1] != "/":
             return None

@@ -36,7 +36,7 @@ from ..errors import (
 from ..runtime import ActorSystem, Connection, UnknownActorType
 from ..store.base import StoreError
 from .failures import Failure, failure
-from .query import Query
+from .query import BadRequest, Query
 from .wire import Malformed, check_path_id, loads
 
 __all__ = ["EXPIRED", "Outbox", "SocketEndpoint", "transport_of"]
@@ -245,8 +245,20 @@ async def _finish(coroutine: Coroutine[Any, Any, None], waiting: Any) -> None:
         coroutine.close()
 
 
+def _token(query: Query) -> str:
+    """The access token: Actor Kit's clients send ``accessToken``, PartySocket clients set up
+    as Actor Kit's README does send ``token`` (and their connection id as ``_pk``, which
+    the token's caller makes redundant)."""
+    given = query.get("accessToken")
+    other = query.get("token")
+    if given is not None and other is not None and given != other:
+        raise BadRequest("Invalid query: accessToken and token differ; give one of them")
+    return given or other or ""
+
+
 class SocketEndpoint:
-    """``/{actor_type}/{actor_id}?accessToken=...&checksum=...&input=...`` for WebSockets."""
+    """``/{actor_type}/{actor_id}?accessToken=...&checksum=...&input=...`` for WebSockets
+    (``token`` for ``accessToken`` as well, as PartySocket clients send it)."""
 
     def __init__(self, system: ActorSystem, tokens: TokenVerifier, *, dev: bool) -> None:
         self.system = system
@@ -262,8 +274,7 @@ class SocketEndpoint:
             check_path_id(scope, actor_id)
             self.system.chart(actor_type)
             query = Query(scope)
-            caller, lifetime = self.tokens.verify_until(query.get("accessToken") or "",
-                                                        actor_type, actor_id)
+            caller, lifetime = self.tokens.verify_until(_token(query), actor_type, actor_id)
             checksum = query.get("checksum") or None
             given = query.json("input")
         except (UnknownActorType, ActorIdError) as e:
