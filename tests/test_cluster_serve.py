@@ -20,13 +20,12 @@ from typing import Any
 import httpx
 import postgres
 import pytest
+from node import JS, npm_packages
 from servers import SECRET, Server, free_port, start_server
 from support import ROOT
 from test_js_client import bundle  # noqa: F401  (a fixture: the npm client, built once)
 
 from actorkit.client import ActorClient, Live
-
-JS = Path(__file__).resolve().parent / "js"
 
 
 @pytest.fixture
@@ -234,6 +233,28 @@ def test_actor_kits_own_client_through_three_servers(cluster):
         {"completed": False, "id": "a", "text": "from the service"}]
     assert out["bob"]["private"] == {"filter": "completed"}
     assert out["errors"] == []
+
+
+def test_a_partysocket_client_across_three_servers(cluster):
+    """A PartySocket client on server 0 sees what another caller posts through server 2,
+    and comes back through server 1 from where it was."""
+    npm_packages()
+    first, second, third = cluster.nodes
+    done = subprocess.run(
+        ["node", "partysocket.mjs"], cwd=JS, capture_output=True, text=True, timeout=120,
+        env={"PATH": os.environ["PATH"], "AK_HOST": f"127.0.0.1:{first.port}",
+             "AK_POST_HOST": f"127.0.0.1:{third.port}",
+             "AK_RESUME_HOST": f"127.0.0.1:{second.port}", "AK_ACTOR": "party-3",
+             "AK_TOKEN": token(first, "party-3", "client:alice"),
+             "AK_OTHER_TOKEN": token(third, "party-3", "client:bob")})
+    assert done.stdout, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["ok"], (out.get("failure"), out["frames"])
+    assert out["urls"][0].startswith(f"ws://127.0.0.1:{first.port}/parties/todo/party-3?")
+    assert out["urls"][1].startswith(f"ws://127.0.0.1:{second.port}/parties/todo/party-3?")
+    assert out["resumed"] == out["server"]
+    assert texts(out["server"]) == ["from a PartySocket", "while it was away"]
+    replay(cluster, "party-3")
 
 
 def test_a_server_killed_under_load_loses_no_acknowledged_event(cluster):

@@ -9,6 +9,10 @@ const host = process.env.AK_HOST;
 const actorId = process.env.AK_ACTOR;
 const token = process.env.AK_TOKEN;
 const otherToken = process.env.AK_OTHER_TOKEN;
+// Servers on one store: the other caller posts through AK_POST_HOST, and the socket comes
+// back through AK_RESUME_HOST (both AK_HOST when not given).
+const postHost = process.env.AK_POST_HOST ?? host;
+const resumeHost = process.env.AK_RESUME_HOST ?? host;
 const out = { urls: [], frames: [], errors: [] };
 
 let state = {};
@@ -62,18 +66,19 @@ try {
   const closed = new Promise((resolve) => socket.addEventListener("close", resolve, { once: true }));
   socket.close();
   await closed;
-  const posted = await fetch(`http://${host}/api/todo/${actorId}`, {
+  const posted = await fetch(`http://${postHost}/api/todo/${actorId}`, {
     method: "POST",
     headers: { Authorization: `Bearer ${otherToken}`, "Content-Type": "application/json" },
     body: JSON.stringify({ type: "ADD_TODO", text: "while it was away" }),
   });
   out.postStatus = posted.status;
+  if (resumeHost !== host) socket.updateProperties({ host: resumeHost });
   socket.reconnect();
   await next((f) => state.public.todos.length === 2, "the todo added while it was away");
   out.resumedFrames = out.frames.slice(before);
   out.resumed = state;
 
-  const got = await fetch(`http://${host}/api/todo/${actorId}`, {
+  const got = await fetch(`http://${resumeHost}/api/todo/${actorId}`, {
     headers: { Authorization: `Bearer ${token}` },
   });
   out.server = (await got.json()).snapshot;
