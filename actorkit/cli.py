@@ -212,6 +212,66 @@ def _graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _types(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+
+    from .chart import load_chart
+    from .codegen import generate_types
+    from .errors import ChartError
+
+    again = f"actorkit types {args.chart} --lang {args.lang} -o {args.output}"
+    if args.check and args.output is None:
+        print("actorkit types: --check compares with a file: name it with -o FILE",
+              file=sys.stderr)
+        return 2
+    if not Path(args.chart).is_file():
+        print(f"actorkit types: no chart file {args.chart}: name a chart's YAML file (e.g. "
+              f"charts/todo.yaml)", file=sys.stderr)
+        return 2
+    try:
+        chart = load_chart(args.chart)
+    except ChartError as e:
+        print(e, file=sys.stderr)
+        print(f"actorkit types: {args.chart} has errors: fix them first (actorkit lint "
+              f"{args.chart})", file=sys.stderr)
+        return 1
+    data = generate_types(chart, args.lang).encode()
+    if args.output is None:
+        sys.stdout.buffer.write(data)
+        return 0
+    out = Path(args.output)
+    if args.check:
+        try:
+            same = out.read_bytes() == data
+        except FileNotFoundError:
+            print(f"actorkit types: {out} does not exist: write it with `{again}`",
+                  file=sys.stderr)
+            return 1
+        except OSError as e:
+            print(f"actorkit types: cannot read {out}: {e.strerror or e}", file=sys.stderr)
+            return 2
+        if not same:
+            print(f"actorkit types: {out} is not the types of {args.chart} as they are now: "
+                  f"rewrite it with `{again}`", file=sys.stderr)
+            return 1
+        return 0
+    try:
+        # a whole file or none: written beside it, then put in its place
+        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.replace(tmp, out)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as e:
+        print(f"actorkit types: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -630,6 +690,23 @@ def _parser() -> argparse.ArgumentParser:
                             "reached green and what it never reached red")
     graph.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
     graph.set_defaults(run=_graph)
+
+    types = sub.add_parser(
+        "types", help="write a chart's types for front ends (TypeScript) or hooks (Python)",
+        description="Write the types of a chart's events (by caller type, and its output "
+                    "events), its input, its context, its state values and a caller's "
+                    "snapshot, from its schemas file and states: TypeScript for Actor Kit's "
+                    "createActorKitClient and createActorFetch, or Python TypedDicts. The same "
+                    "chart always gives the same bytes. Exit 0 written (or current, with "
+                    "--check), 1 the chart has errors (or the file is not current), 2 could "
+                    "not run.")
+    types.add_argument("chart", help="the chart file")
+    types.add_argument("--lang", required=True, choices=("ts", "python"),
+                       help="TypeScript or Python")
+    types.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    types.add_argument("--check", action="store_true",
+                       help="write nothing: exit 1 if FILE (-o) is not what would be written")
+    types.set_defaults(run=_types)
 
     serve = sub.add_parser(
         "serve", help="serve every chart in charts/ over HTTP and WebSocket",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -106,12 +106,13 @@ class ActorClient:
             raise ClientError(response.status_code, body)
         return Snapshot(body["snapshot"], body["checksum"])
 
-    async def send(self, event: dict[str, Any]) -> dict[str, Any]:
-        """``POST`` one event; returns the server's answer once the event is committed
+    async def send(self, event: Mapping[str, Any]) -> dict[str, Any]:
+        """``POST`` one event (a dict, or a TypedDict ``actorkit types`` wrote); returns the
+        server's answer once the event is committed
         (``{"success": true, "handled", "seq", "checksum", "outputs"}``; ``handled`` is
         false when no transition took the event, which then changed nothing)."""
         response = await self._http.post(self.path, params=self._input_params(),
-                                         content=orjson.dumps(event),
+                                         content=orjson.dumps(dict(event)),
                                          headers={"Content-Type": "application/json"})
         body = _body(response)
         if response.status_code != 200:
@@ -155,7 +156,7 @@ class Live:
         self._backoff = backoff
         self._max_attempts = max_attempts
         self._listeners: list[Callable[[View], None]] = []
-        self._queue: list[dict[str, Any]] = []
+        self._queue: list[Mapping[str, Any]] = []
         self._ws: Any = None
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Event()
@@ -189,12 +190,12 @@ class Live:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    async def send(self, event: dict[str, Any]) -> None:
+    async def send(self, event: Mapping[str, Any]) -> None:
         """Send an event over the WebSocket, or queue it (up to 100, dropping the oldest)
         until the connection is back."""
         if self._ws is not None and self.connected.is_set():
             try:
-                await self._ws.send(orjson.dumps(event).decode())
+                await self._ws.send(orjson.dumps(dict(event)).decode())
                 return
             except ConnectionClosed:
                 pass
@@ -274,7 +275,7 @@ class Live:
     async def _flush(self) -> None:
         while self._queue and self._ws is not None:
             event = self._queue.pop(0)
-            await self._ws.send(orjson.dumps(event).decode())
+            await self._ws.send(orjson.dumps(dict(event)).decode())
 
     def _apply(self, message: str | bytes) -> bool:
         """Apply one frame; ``False`` when the view must be fetched whole again."""

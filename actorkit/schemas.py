@@ -192,6 +192,8 @@ class ActorSchemas:
     service: dict[str, Validator] = field(default_factory=dict)
     output: dict[str, Validator] = field(default_factory=dict)
     internal: frozenset[str] = frozenset()
+    #: the file's shared schemas, by name (``#/definitions/<name>`` in every schema above)
+    definitions: dict[str, Any] = field(default_factory=dict)
     #: events declared with a schema that has a problem (AK106/AK108): declared all the same
     invalid_events: frozenset[str] = frozenset()
 
@@ -332,7 +334,8 @@ def schemas_from_source(src: Source) -> tuple[ActorSchemas | None, list[Diagnost
         return None, diags
 
     definitions = data.get("definitions")
-    out = ActorSchemas(path=src.path, internal=frozenset(data.get("internal") or ()))
+    out = ActorSchemas(path=src.path, internal=frozenset(data.get("internal") or ()),
+                       definitions=dict(definitions or {}))
 
     def check_at(node: tuple[Any, ...], schema: Any) -> bool:
         try:
