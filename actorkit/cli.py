@@ -213,14 +213,10 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _types(args: argparse.Namespace) -> int:
-    import os
-    import tempfile
-
     from .chart import load_chart
-    from .codegen import generate_types
+    from .codegen import generate_types, same_types, write_types
     from .errors import ChartError
 
-    again = f"actorkit types {args.chart} --lang {args.lang} -o {args.output}"
     if args.check and args.output is None:
         print("actorkit types: --check compares with a file: name it with -o FILE",
               file=sys.stderr)
@@ -240,36 +236,23 @@ def _types(args: argparse.Namespace) -> int:
     if args.output is None:
         sys.stdout.buffer.write(data)
         return 0
-    out = Path(args.output)
-    if args.check:
-        try:
-            same = out.read_bytes() == data
-        except FileNotFoundError:
-            print(f"actorkit types: {out} does not exist: write it with `{again}`",
-                  file=sys.stderr)
-            return 1
-        except OSError as e:
-            print(f"actorkit types: cannot read {out}: {e.strerror or e}", file=sys.stderr)
-            return 2
-        if not same:
-            print(f"actorkit types: {out} is not the types of {args.chart} as they are now: "
-                  f"rewrite it with `{again}`", file=sys.stderr)
-            return 1
-        return 0
+    out, again = Path(args.output), f"actorkit types {args.chart} --lang {args.lang} -o " \
+                                     f"{args.output}"
     try:
-        # a whole file or none: written beside it, then put in its place
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, out)
-        except BaseException:
-            os.unlink(tmp)
-            raise
+        if not args.check:
+            write_types(out, data)
+            return 0
+        same = same_types(out, data)
     except OSError as e:
-        print(f"actorkit types: cannot write {out}: {e.strerror or e}", file=sys.stderr)
+        print(f"actorkit types: cannot {'read' if args.check else 'write'} {out}: "
+              f"{e.strerror or e}", file=sys.stderr)
         return 2
-    return 0
+    if same is None:
+        print(f"actorkit types: {out} does not exist: write it with `{again}`", file=sys.stderr)
+    elif not same:
+        print(f"actorkit types: {out} is not the types of {args.chart} as they are now: "
+              f"rewrite it with `{again}`", file=sys.stderr)
+    return 0 if same else 1
 
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")

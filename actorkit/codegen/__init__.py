@@ -9,7 +9,9 @@ a time or an absolute path, so committed types can be checked for being current.
 from __future__ import annotations
 
 import json
-from pathlib import PurePath
+import os
+import tempfile
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Literal
 
 from . import python, typescript
@@ -18,7 +20,7 @@ from .model import chart_types
 if TYPE_CHECKING:
     from ..chart import Chart
 
-__all__ = ["LANGUAGES", "Language", "generate_types"]
+__all__ = ["LANGUAGES", "Language", "generate_types", "same_types", "write_types"]
 
 Language = Literal["ts", "python"]
 #: The languages, with the file extension their modules take.
@@ -46,3 +48,25 @@ def generate_types(chart: Chart, lang: Language) -> str:
     if lang == "python":
         return python.render(model, header)
     raise ValueError(f"no types for language {lang!r}: use one of {', '.join(LANGUAGES)}")
+
+
+def same_types(path: Path, data: bytes) -> bool | None:
+    """Whether the file at ``path`` holds exactly ``data`` (``None``: there is no such file);
+    :class:`OSError` when it cannot be read."""
+    try:
+        return path.read_bytes() == data
+    except FileNotFoundError:
+        return None
+
+
+def write_types(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` whole or not at all (beside it, then put in its place), so
+    a file that cannot be written keeps its old types; :class:`OSError` when it cannot."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
