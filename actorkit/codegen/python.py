@@ -119,13 +119,13 @@ class _Writer:
             self.defined.add(name)
         return f"{name}: TypeAlias = {text}"
 
-    def typed_dict(self, name: str, obj: Object, *, base: str = "TypedDict",
-                   description: str | None = None) -> list[str]:
+    def typed_dict(self, name: str, obj: Object, description: str | None) -> list[str]:
+        """A TypedDict of ``obj``'s properties: a class, or the functional form when a key is
+        not a Python name."""
         lines = _comment(description)
-        if base == "TypedDict":
-            self.used.add("TypedDict")
+        self.used.add("TypedDict")
         if all(p.name.isidentifier() and not keyword.iskeyword(p.name) for p in obj.props):
-            lines.append(f"class {name}({base}):")
+            lines.append(f"class {name}(TypedDict):")
             for p in obj.props:
                 lines += _comment(p.description, "    ")
                 lines.append(f"    {p.name}: {self.field(p.type, p.required)}")
@@ -133,7 +133,6 @@ class _Writer:
                 lines.append("    pass")
             self.defined.add(name)
             return lines
-        # keys that are not Python names: the functional form
         items = [f"    {_str(p.name)}: {self.field(p.type, p.required)}," for p in obj.props]
         self.defined.add(name)
         return [*lines, f"{name} = TypedDict({_str(name)}, {{", *items, "})"]
@@ -207,11 +206,11 @@ def _declaration(w: _Writer, decl: Decl) -> list[str]:
     t, event = decl.type, decl.event
     if event is None:
         if isinstance(t, Object) and t.props:
-            return w.typed_dict(decl.name, t, description=decl.description)
+            return w.typed_dict(decl.name, t, decl.description)
         return [*_comment(decl.description), w.alias(decl.name, t)]
     w.used.add("Literal")
     if isinstance(t, Object) and (t.props or t.extra is None):
-        lines = w.typed_dict(event.data_name, t, description=decl.description)
+        lines = w.typed_dict(event.data_name, t, decl.description)
         base = event.data_name
     else:  # not an object TypedDict can say: the payload's own alias, the event apart
         lines = [*_comment(decl.description), w.alias(event.data_name, t)]
