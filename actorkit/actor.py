@@ -42,6 +42,7 @@ from .events import ActorEvent, Caller
 from .hooks import Ctx, HookEvaluator, PrivateBuckets, Timer
 from .ids import check_actor_id
 from .schemas import Problem, pointer
+from .scxml import ScxmlInterpreter
 from .statevalue import StateValue
 
 __all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult", "ViewParts"]
@@ -150,7 +151,7 @@ class Actor:
             hooks_file=chart.hooks_file, run_preamble=run_preamble)
         try:
             self._interp = deadline.chart_code(  # the preamble runs here
-                lambda: ActorInterpreter(
+                lambda: (ScxmlInterpreter if chart.semantics == "scxml" else ActorInterpreter)(
                     chart.statechart, evaluator_klass=evaluator, initial_context=context,
                     clock=self._clock, ignore_contract=not chart.contracts),
                 "preamble", "preamble", "the statechart preamble")
@@ -603,6 +604,9 @@ class Actor:
         interp = self._interp
         skip = not self.chart.contracts
         steps: list[MacroStep] = []
+        # The event a step's hooks see is the one it consumed: none yet (the scxml
+        # interpreter keeps it for the eventless transitions that follow it).
+        interp.current_event = None
         while True:
             step = interp.execute_once()
             if step is None:

@@ -23,7 +23,9 @@ import orjson
 from sismic.exceptions import StatechartError
 from sismic.io.datadict import import_from_dict
 
+from . import scxmltree
 from .checks import ChartModel, Finding, sent_event_names
+from .descriptors import descriptors, matches_any
 from .diagnostics import Diagnostic, Severity
 from .document import chart_schema, document_diagnostics
 from .engine import FrozenStatechart, freeze
@@ -81,6 +83,8 @@ class Chart:
     #: a worker process loads the chart again and checks it is the same one
     file: str = ""
     fingerprint: str = ""
+    #: how the statechart runs: ``sismic`` (sismic's semantics) or ``scxml`` (W3C SCXML)
+    semantics: str = "sismic"
     # compiled inline code, shared by all actors of this chart
     code_cache: tuple[dict[str, Any], dict[str, Any]] = field(
         default_factory=lambda: ({}, {}), repr=False)
@@ -113,8 +117,13 @@ class Chart:
         return found[1]
 
     def handles(self, event_type: str) -> bool:
-        """Whether some transition of the chart waits for ``event_type``."""
-        return event_type in self.handled_events
+        """Whether some transition of the chart waits for ``event_type`` (under ``scxml``:
+        some event descriptor matches it)."""
+        if event_type in self.handled_events:
+            return True
+        # `*` does not ask for the system events: a chart names those it wants.
+        return self.semantics == "scxml" and matches_any(
+            (d for d in self.handled_events if d != "*"), event_type)
 
 
 @dataclass
@@ -217,10 +226,11 @@ class _Builder:
             return self._done(None)
         hooks = self._hooks(data)
         schemas = self._schemas(data)
-        model = ChartModel(data["statechart"])
+        semantics = data.get("semantics", "sismic")
+        model = ChartModel(data["statechart"], semantics=semantics)
         for f in model.structure():
             self.finding(f, schemas)
-        statechart = None if self.diags_since_errors() else self._sismic(data)
+        statechart = None if self.diags_since_errors() else self._sismic(data, semantics)
         plans, inline = self._code(model, data, hooks)
         self._initial_context(data, schemas)
         hooks_path = getattr(hooks, "__file__", None)
@@ -243,12 +253,15 @@ class _Builder:
                 hooks_module=hooks,
                 plans=plans,
                 contracts=_has_contracts(model),
-                handled_events=frozenset(t.event for t in model.transitions() if t.event),
+                handled_events=frozenset(
+                    d for t in model.transitions() if t.event
+                    for d in (descriptors(t.event) if semantics == "scxml" else (t.event,))),
                 source=self.src,
                 deadline=data.get("deadline"),
                 max_state=_size(data.get("max_state")),
                 file=str(self.file.resolve()),
                 fingerprint=_fingerprint(data, self.schemas_src, hooks_source),
+                semantics=semantics,
             )
         return self._done(chart)
 
@@ -312,8 +325,10 @@ class _Builder:
 
     # -- the statechart ------------------------------------------------------------------------
 
-    def _sismic(self, data: dict[str, Any]) -> FrozenStatechart | None:
+    def _sismic(self, data: dict[str, Any], semantics: str) -> FrozenStatechart | None:
         try:
+            if semantics == "scxml":
+                return scxmltree.build(data["statechart"])
             statechart = import_from_dict({"statechart": _for_sismic(data["statechart"])})
         except StatechartError as e:
             cause = e.__cause__ if e.__cause__ is not None else e

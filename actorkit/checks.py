@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .descriptors import descriptors, matches, matches_any
 from .schemas import SYSTEM_EVENTS, ActorSchemas
+from .scxmlchecks import (
+    done_state,
+    scxml_behaviour,
+    scxml_memory,
+    scxml_structure,
+    sismic_refusals,
+)
 
 __all__ = ["ChartModel", "Finding", "Sent", "StateInfo", "TransitionInfo", "sent_event_names"]
 
@@ -44,6 +52,10 @@ class TransitionInfo:
     guard: str | None
     action: Any
     priority: int
+    #: every target (``target`` is the first); more than one only under ``semantics: scxml``
+    targets: tuple[str, ...] = ()
+    #: ``type: internal`` (``semantics: scxml``)
+    internal: bool = False
 
 
 @dataclass
@@ -54,9 +66,19 @@ class StateInfo:
     kind: str  # atomic | compound | orthogonal | final | shallow history | deep history
     initial: str | None = None
     memory: str | None = None
+    #: every initial / default history state (more than one only under ``semantics: scxml``)
+    initials: tuple[str, ...] = ()
+    memories: tuple[str, ...] = ()
     children: list[str] = field(default_factory=list)
     transitions: list[TransitionInfo] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """A state name or (``semantics: scxml``) a list of them, as a tuple."""
+    if value is None:
+        return ()
+    return tuple(str(v) for v in value) if isinstance(value, list) else (str(value),)
 
 
 def _priority(value: Any) -> int:
@@ -66,7 +88,10 @@ def _priority(value: Any) -> int:
 class ChartModel:
     """The states and transitions of a statechart section, indexed by name, with positions."""
 
-    def __init__(self, statechart: dict[str, Any], base: NodePath = ("statechart",)) -> None:
+    def __init__(self, statechart: dict[str, Any], base: NodePath = ("statechart",),
+                 semantics: str = "sismic") -> None:
+        self.semantics = semantics
+        self.scxml = semantics == "scxml"
         self.states: dict[str, StateInfo] = {}
         self.order: list[StateInfo] = []
         self.duplicates: list[StateInfo] = []
@@ -78,18 +103,22 @@ class ChartModel:
         if kind is None:
             kind = ("orthogonal" if "parallel states" in raw
                     else "compound" if "states" in raw else "atomic")
+        initials, memories = _names(raw.get("initial")), _names(raw.get("memory"))
         info = StateInfo(name, path, parent, kind, raw=raw,
-                         initial=None if raw.get("initial") is None else str(raw["initial"]),
-                         memory=None if raw.get("memory") is None else str(raw["memory"]))
+                         initial=initials[0] if initials else None,
+                         memory=memories[0] if memories else None,
+                         initials=initials, memories=memories)
         if name in self.states:
             self.duplicates.append(info)
         else:
             self.states[name] = info
         self.order.append(info)
         for i, t in enumerate(raw.get("transitions") or []):
+            targets = _names(t.get("target"))
             info.transitions.append(TransitionInfo(
                 source=name, index=i, path=(*path, "transitions", i),
-                target=None if t.get("target") is None else str(t["target"]),
+                target=targets[0] if targets else None, targets=targets,
+                internal=t.get("type") == "internal",
                 event=None if t.get("event") is None else str(t["event"]).strip(),
                 guard=t.get("guard"), action=t.get("action"),
                 priority=_priority(t.get("priority"))))
@@ -125,11 +154,18 @@ class ChartModel:
         for state in self.order:
             out.extend(self._state_structure(state))
         for t in self.transitions():
-            if t.target is not None and t.target not in self.states:
-                out.append(Finding("AK203", (*t.path, "target"),
-                                   f"transition targets unknown state {t.target!r}"
-                                   f"{self._did_you_mean(t.target)}"))
+            listed = isinstance(self.raw_of(t).get("target"), list)
+            for i, target in enumerate(t.targets):
+                if target not in self.states:
+                    out.append(Finding("AK203", (*t.path, "target", *((i,) if listed else ())),
+                                       f"transition targets unknown state {target!r}"
+                                       f"{self._did_you_mean(target)}"))
+        out.extend(scxml_structure(self) if self.scxml else sismic_refusals(self))
         return out
+
+    def raw_of(self, t: TransitionInfo) -> dict[str, Any]:
+        """The transition's own mapping in the chart document."""
+        return self.states[t.source].raw["transitions"][t.index]  # type: ignore[no-any-return]
 
     def _did_you_mean(self, name: str) -> str:
         close = difflib.get_close_matches(name, list(self.states), n=1)
@@ -143,11 +179,18 @@ class ChartModel:
         return close[0] if close else name
 
     def _state_structure(self, s: StateInfo) -> Iterator[Finding]:
-        if s.initial is not None:
+        if s.initial is not None and (self.scxml or len(s.initials) == 1):
             if s.kind != "compound":
                 yield Finding("AK204", (*s.path, "initial"),
                               f"`initial` has no effect on {s.kind} state {s.name!r}: only a "
                               f"state with `states` uses it; remove it")
+            elif self.scxml:
+                listed = isinstance(s.raw.get("initial"), list)
+                for i, name in enumerate(s.initials):
+                    if name not in self.states or not self.is_descendant(name, s.name):
+                        yield Finding("AK204", (*s.path, "initial", *((i,) if listed else ())),
+                                      f"initial state {name!r} of {s.name!r} is not a state "
+                                      f"inside it: name one of its descendants")
             elif s.initial not in s.children:
                 where = ("is not a state" if s.initial not in self.states
                          else "is not a direct child of it")
@@ -162,12 +205,16 @@ class ChartModel:
                 yield Finding("AK201", (*s.path, "type"),
                               f"history state {s.name!r} cannot be the root state: put it "
                               f"inside a compound state")
-            elif parent.kind == "orthogonal":
+            elif parent.kind == "orthogonal" and not self.scxml:
                 yield Finding("AK201", (*s.path, "type"),
                               f"history state {s.name!r} cannot be a region of parallel state "
-                              f"{parent.name!r}: put it inside a compound state")
-            if s.memory is not None and (s.memory == s.name or s.memory not in self.states
-                                         or self.states[s.memory].parent != s.parent):
+                              f"{parent.name!r}: put it inside a compound state, or set "
+                              f"`semantics: scxml`, where history may sit in a parallel state")
+            if self.scxml:
+                yield from scxml_memory(self, s)
+            elif s.memory is not None and len(s.memories) == 1 and not self._deeper(s) and (
+                    s.memory == s.name or s.memory not in self.states
+                    or self.states[s.memory].parent != s.parent):
                 siblings = [c for c in (parent.children if parent else [])
                             if c != s.name and not self.states[c].kind.endswith("history")]
                 yield Finding("AK209", (*s.path, "memory"),
@@ -193,14 +240,27 @@ class ChartModel:
                     yield Finding("AK201", (*s.path, key),
                                   f"{s.kind} state {s.name!r} cannot have children")
 
+    def _deeper(self, s: StateInfo) -> bool:
+        """Whether history state ``s``'s default is below one of its siblings (AK213 under
+        ``sismic``, legal under ``scxml``)."""
+        m = s.memory
+        return (m is not None and s.parent is not None and m in self.states and m != s.name
+                and self.states[m].parent != s.parent and self.is_descendant(m, s.parent))
+
     def behaviour(self, schemas: ActorSchemas | None, sent: dict[str, Sent]) -> list[Finding]:
         """Problems in how the chart behaves: AK205, AK206, AK208, AK210, AK211, AK212,
         AK301, AK302, AK303."""
         out: list[Finding] = []
-        out.extend(self._no_initial())
+        if not self.scxml:  # SCXML enters a compound state's first child by default
+            out.extend(self._no_initial())
         out.extend(self._unreachable())
-        out.extend(self._partial_parallel_entries())
-        out.extend(self._nondeterministic())
+        if self.scxml:
+            # SCXML enters every region, lets a transition cross regions and picks the first
+            # enabled transition in document order: AK208, AK211 and AK212 do not apply.
+            out.extend(scxml_behaviour(self))
+        else:
+            out.extend(self._partial_parallel_entries())
+            out.extend(self._nondeterministic())
         out.extend(self._eventless_loops())
         out.extend(self._events(schemas, sent))
         return out
@@ -210,12 +270,11 @@ class ChartModel:
         out = {self.root}
         for s in self.order:
             if s.kind == "compound" and s.initial:
-                out.add(s.initial)
+                out.update(s.initials)
             if s.kind == "orthogonal":
                 out.update(s.children)
-            if s.memory:
-                out.add(s.memory)
-        out.update(t.target for t in self.transitions() if t.target)
+            out.update(s.memories)
+        out.update(target for t in self.transitions() for target in t.targets)
         return out
 
     def _no_initial(self) -> Iterator[Finding]:
@@ -239,7 +298,12 @@ class ChartModel:
             for anc in self.ancestors(name):
                 enter(anc)
             if s.kind == "compound" and s.initial:
-                enter(self._meant(s.initial))
+                for name in s.initials:
+                    enter(self._meant(name))
+            elif s.kind == "compound" and self.scxml:  # its first child, by default
+                first = [c for c in s.children if not self.states[c].kind.endswith("history")]
+                for c in first[:1]:
+                    enter(c)
             elif s.kind == "compound":  # no `initial` (AK205): any child might be meant
                 for c in s.children:
                     if not self.states[c].kind.endswith("history"):
@@ -247,16 +311,17 @@ class ChartModel:
             if s.kind == "orthogonal":
                 for c in s.children:
                     enter(c)
-            if s.memory:
-                enter(self._meant(s.memory))
+            for name in s.memories:
+                enter(self._meant(name))
 
         enter(self.root)
         changed = True
         while changed:
             before = len(seen)
             for t in self.transitions():
-                if t.source in seen and t.target:
-                    enter(self._meant(t.target))
+                if t.source in seen:
+                    for target in t.targets:
+                        enter(self._meant(target))
             changed = len(seen) != before
         return seen
 
@@ -380,12 +445,30 @@ class ChartModel:
                     break
                 child = state
 
+    def handles(self, name: str) -> bool:
+        """Whether some transition waits for the event ``name`` (under ``scxml``: some
+        descriptor matches it)."""
+        if not self.scxml:
+            return any(t.event == name for t in self.transitions())
+        return any(matches_any(descriptors(t.event), name) for t in self.transitions())
+
+    def _fed(self, descriptor: str, declared: set[str]) -> bool:
+        """Under ``scxml``: whether an event that can happen matches ``descriptor``."""
+        if done_state(self, descriptor) is not None:
+            return True  # AK214 checks the state it names
+        if any(matches(descriptor, n) for n in declared):
+            return True
+        # `done` or `done.state` match the done events of any compound or parallel state
+        return any(matches(descriptor, f"done.state.{s.name}") for s in self.order
+                   if s.kind in ("compound", "orthogonal"))
+
     def _events(self, schemas: ActorSchemas | None, sent: dict[str, Sent],
                 ) -> Iterator[Finding]:
-        handled = {t.event for t in self.transitions() if t.event is not None}
+        handled = sorted({d for t in self.transitions() for d in (
+            descriptors(t.event) if self.scxml else (t.event,)) if d is not None})
         for name, where in sorted(sent.items()):
-            if name not in handled:
-                close = difflib.get_close_matches(name, sorted(handled), n=1)
+            if not self.handles(name):
+                close = difflib.get_close_matches(name, handled, n=1)
                 fix = (f"did you mean {close[0]!r}?" if close
                        else "add a transition for it or stop sending it")
                 yield Finding("AK303", where.node or (), f"event {name!r} is sent by the chart "
@@ -398,8 +481,11 @@ class ChartModel:
         for t in self.transitions():
             if t.event is None:
                 continue
-            if t.event not in declared:
-                close = difflib.get_close_matches(t.event, sorted(names), n=1)
+            waits = descriptors(t.event) if self.scxml else (t.event,)
+            for event in waits:
+                if event in declared or (self.scxml and self._fed(event, declared)):
+                    continue
+                close = difflib.get_close_matches(event, sorted(names), n=1)
                 fix = f"did you mean {close[0]!r}? If not, declare it" if close else "declare it"
                 if schemas.path:
                     fix += (f" under `client:` or `service:` in {schemas.path} (or under "
@@ -407,12 +493,13 @@ class ChartModel:
                 else:
                     fix += (" in a schemas file: add `schemas: schemas/<actor>.yaml` to the chart "
                             "and declare it there under `client:` or `service:`")
+                what = ("matches no event the schemas declare or the chart sends"
+                        if self.scxml else "is not declared and the chart does not send it")
                 yield Finding("AK301", (*t.path, "event"),
-                              f"event {t.event!r} is not declared and the chart does not send "
-                              f"it: {fix}")
+                              f"event {event!r} {what}: {fix}")
         for section in ("client", "service"):
             for name in getattr(schemas, section):
-                if name not in handled:
+                if not self.handles(name):
                     yield Finding("AK302", ("schemas", section, name),
                                   f"{section} event {name!r} is declared but no transition "
                                   f"handles it: add a transition or remove the declaration")

@@ -63,6 +63,14 @@ RULES: dict[str, Rule] = {
                                                     "state leaves its other regions inactive"),
         Rule("AK212", "cross-region", _E, "a transition goes from one region of a parallel "
                                           "state to another"),
+        Rule("AK213", "needs-scxml", _E, "a key or shape only `semantics: scxml` runs (several "
+                                         "targets, `type:`, history in a parallel state)"),
+        Rule("AK214", "unknown-done-state", _E, "a `done.state.X` event names no compound or "
+                                                "parallel state"),
+        Rule("AK215", "multi-target", _E, "the targets of one transition cannot be active "
+                                          "together"),
+        Rule("AK216", "scxml-priority", _E, "a transition has a `priority` under `semantics: "
+                                            "scxml`, where document order decides"),
         Rule("AK301", "undeclared-event", _E, "a transition waits for an event no schema declares "
                                               "and nothing sends"),
         Rule("AK302", "unhandled-event", _W, "a declared client or service event has no "

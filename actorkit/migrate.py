@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
-from sismic.model import CompoundState, OrthogonalState
+from sismic.model import CompoundState, DeepHistoryState, OrthogonalState, ShallowHistoryState
 
 from . import deadline
 from .chart import Chart
@@ -58,6 +58,11 @@ def migrate_snapshot(chart: Chart, snapshot: Mapping[str, Any]) -> dict[str, Any
                 raise SnapshotError(f"the migrate hook must return the snapshot (a dict) or "
                                     f"None, not {type(result).__name__}")
             snap = orjson.loads(orjson.dumps(result))
+    # A new version may change the chart's semantics: the migrated snapshot runs on under
+    # the new one (the default, sismic's, is not written).
+    snap.pop("semantics", None)
+    if chart.semantics != "sismic":
+        snap["semantics"] = chart.semantics
     _add_defaults(chart, snap)
     _settle_states(chart, snap)
     snap["actor"]["version"] = new
@@ -102,13 +107,17 @@ def _settle_states(chart: Chart, snap: dict[str, Any]) -> None:
             children = sc.children_for(name)
             if isinstance(state, OrthogonalState):
                 for child in children:
-                    enter(child)
+                    # a history state in a parallel state (scxml) is never active
+                    if not isinstance(sc.state_for(child), DeepHistoryState | ShallowHistoryState):
+                        enter(child)
             elif isinstance(state, CompoundState):
                 active = [c for c in children if c in old]
                 if active:
                     enter(active[0])
-                elif state.initial:
-                    enter(state.initial)
+                else:
+                    child = _default_child(chart, name)
+                    if child is not None:
+                        enter(child)
 
         root = sc.root
         if root is not None:
@@ -135,6 +144,19 @@ def _settle_states(chart: Chart, snap: dict[str, Any]) -> None:
     snap.pop("old", None)  # contract __old__ values refer to the old chart's states
     value = final if final is not None else chart.value_of(snap["configuration"])
     snap["value"] = orjson.loads(orjson.dumps(value))  # the state value of the new states
+
+
+def _default_child(chart: Chart, name: str) -> str | None:
+    """The child compound state ``name`` enters by default: its ``initial`` (under
+    ``scxml``, the child holding its first initial state, or else its first child)."""
+    sc = chart.statechart
+    if chart.semantics != "scxml":
+        return sc.state_for(name).initial  # type: ignore[no-any-return]
+    tree = sc.tree
+    kids: tuple[str, ...] = tree.children[name]
+    first = tree.initial[name][0] if tree.initial[name] else None
+    return next((c for c in kids if first is not None and (
+        c == first or tree.is_descendant(first, c))), kids[0] if kids else None)
 
 
 def _check_context(chart: Chart, snap: dict[str, Any], name: str, old: int) -> None:

@@ -65,6 +65,10 @@ def capture(chart: Chart, interp: ActorInterpreter, *, copy: bool = False) -> di
         "queue": [_queued(due, e) for due, e in
                   (*interp._internal_queue, *interp._external_queue)],
     }
+    if chart.semantics != "sismic":
+        # A snapshot runs on only under the semantics it was taken with (sismic's, the
+        # default, is not written, so its snapshots stay as they were).
+        out["semantics"] = chart.semantics
     memory = interp._evaluator._memory
     if chart.contracts and memory:
         keys = _contract_keys(chart)
@@ -116,6 +120,13 @@ def check_fits(chart: Chart, snap: dict[str, Any]) -> None:
         raise SnapshotError(f"snapshot was taken with version {actor.get('version')} of chart "
                             f"{chart.actor_type!r}, which is now version {chart.version}: "
                             f"migrate the snapshot first")
+    semantics = snap.get("semantics", "sismic")
+    if semantics != chart.semantics:
+        raise SnapshotError(f"snapshot was taken under `semantics: {semantics}`, but chart "
+                            f"{chart.actor_type!r} now runs `semantics: {chart.semantics}`, "
+                            f"where it could continue differently: restore it with the chart "
+                            f"it was taken with, or bump the chart's version so that the "
+                            f"snapshot is migrated")
     states = set(chart.statechart.states)
     unknown = sorted({*snap.get("configuration", []), *snap.get("memory", {})} - states)
     for names in (snap.get("memory") or {}).values():

@@ -106,6 +106,18 @@ CASES = [
     Case("ak212_cross_region.yaml", "AK212", 13, 40,
          ("crosses from region 'board' to region 'clock' of parallel state 'game'",
           "send an event that region handles")),
+    # A list of targets is SCXML's: under sismic's semantics lint says what to add.
+    Case("ak213_needs_scxml.yaml", "AK213", 13, 40,
+         ("a list of targets needs `semantics: scxml`", "add it")),
+    Case("ak214_done_state.yaml", "AK214", 14, 25,
+         ("'done.state.playing' never happens", "'playing' is an atomic state",
+          "name a compound or parallel state")),
+    # A state and its own region cannot both be entered by one transition.
+    Case("ak215_multi_target.yaml", "AK215", 14, 40,
+         ("'setup' and 'board' cannot be active together", "different region")),
+    # The fallback written the sismic way: under scxml document order already makes it one.
+    Case("ak216_scxml_priority.yaml", "AK216", 18, 23,
+         ("document order decides", "remove `priority`")),
     Case("ak301_undeclared_event.yaml", "AK301", 10, 16,
          ("'ADD_TOOD' is not declared", "did you mean 'ADD_TODO'?")),
     Case("ak302_unhandled_event.yaml", "AK302", 4, 3,
