@@ -290,3 +290,10 @@ statechart:
     found = [(d.line, d.column, d.code) for d in inspect_chart(path).diagnostics]
     # scxml: `foo` takes foo.bar; done.state.a names an atomic state
     assert found == [(13, 21, "AK214"), (3, 3, "AK302")]
+
+
+def test_the_property_tester_runs_scxml_charts():
+    run = run_actorkit("test", PROJECT / "charts", "--max-examples", "5", "--steps", "10",
+                       "--seed", "1")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("every property held") == 8

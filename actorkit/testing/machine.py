@@ -22,6 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 from ..chart import Chart
 from ..coverage import Coverage
+from ..descriptors import descriptors, matches_any
 from ..events import Caller
 from .harness import Harness, Invariant, PropertyFailure, Step, as_chart, chart_source, named
 from .steering import Steering
@@ -228,9 +229,15 @@ class ChartMachine(RuleBasedStateMachine):
         found = self._handled.get(active)
         if found is None:
             statechart = self.chart.statechart
-            found = self._handled[active] = frozenset(
+            found = frozenset(
                 t.event for name in active for t in statechart.transitions_from(name)
                 if t.event is not None)
+            if self.chart.semantics == "scxml":  # descriptors: the declared events they match
+                waits = {d for e in found for d in descriptors(e)}
+                found = frozenset(n for kind in ("client", "service")
+                                  for n in self.chart.schemas.events_for(kind)
+                                  if matches_any(waits, n))
+            self._handled[active] = found
         return found
 
 

@@ -22,6 +22,7 @@ from sismic.model import (
 )
 
 from ..coverage import Coverage
+from ..descriptors import descriptors, matches_any
 
 __all__ = ["Steering"]
 
@@ -34,6 +35,7 @@ class Steering:
 
     def __init__(self, statechart: Statechart, coverage: Coverage) -> None:
         self.statechart = statechart
+        self.scxml = hasattr(statechart, "tree")  # run under semantics: scxml
         transitions = statechart.transitions
         unreached = {name for name, times in coverage.states.items() if not times}
         # the states a transition may leave active, and those it may enter
@@ -69,7 +71,7 @@ class Steering:
         if not self.active:
             return None
         near = self._nearest(configuration)
-        found = [near.get(e, math.inf) for e in events]
+        found = [self._near_for(near, e) for e in events]
         if all(d == math.inf for d in found):
             return None
         best = min(found)
@@ -83,6 +85,14 @@ class Steering:
         near = self._nearest(configuration)
         timed = near.get(None, math.inf)
         return any(d < timed for e, d in near.items() if e is not None)
+
+    def _near_for(self, near: dict[str | None, float], event: str) -> float:
+        """The least distance of the transitions ``event`` takes (under ``semantics: scxml``,
+        those with a descriptor that matches it)."""
+        if not self.scxml:
+            return near.get(event, math.inf)
+        return min((d for e, d in near.items() if e is not None
+                    and matches_any(descriptors(e), event)), default=math.inf)
 
     def _nearest(self, configuration: Collection[str]) -> dict[str | None, float]:
         """Per event (``None``: eventless), the least distance of its transitions from the
