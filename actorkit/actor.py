@@ -345,6 +345,10 @@ class Actor:
             raise EventRejected("system events come only from the actorkit runtime; send as a "
                                 "client or service caller")
         etype, payload = self.chart.schemas.validate_event(caller.type, event)
+        if self.chart.semantics == "scxml" and etype.startswith("done.state."):
+            raise EventRejected(f"{etype} is raised by the chart itself when a state is done "
+                                f"(semantics: scxml); no caller may send it: remove it from "
+                                f"the schemas", event_type=etype)
         if self._quarantine is not None:
             raise Quarantined.of(self.type, self.id, self._quarantine)
         if self._final is not None:

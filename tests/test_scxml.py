@@ -83,10 +83,32 @@ def test_done_state_events_of_a_compound_and_a_parallel_state():
     assert actor.value == "over"
 
 
-def test_callers_cannot_send_done_events():
-    actor = run("done")
-    with pytest.raises(EventRejected):
+def test_callers_cannot_send_done_events(tmp_path):
+    with pytest.raises(EventRejected, match="unknown event type"):
+        run("done").send({"type": "done.state.job"}, alice)
+    # not even when a schema declares one
+    project = tmp_path / "declared"
+    shutil.copytree(PROJECT, project)
+    schemas = project / "schemas" / "scxml.yaml"
+    schemas.write_text(schemas.read_text() + "  done.state.job: {}\n")
+    actor = Actor.spawn(load_chart(project / "charts" / "done.yaml"), "d", caller=alice)
+    with pytest.raises(EventRejected, match="raised by the chart itself"):
         actor.send({"type": "done.state.job"}, alice)
+    assert actor.value == {"job": "step"}
+
+
+def test_a_final_child_of_the_root_ends_the_actor(tmp_path):
+    project = tmp_path / "ends"
+    shutil.copytree(PROJECT, project)
+    path = project / "charts" / "ends.yaml"
+    path.write_text((PROJECT / "charts" / "done.yaml").read_text().replace(
+        "      - name: over\n", "      - name: over\n        type: final\n").replace(
+        "actor: done", "actor: ends"))
+    actor = Actor.spawn(load_chart(path), "e", caller=alice)
+    for e in ("NEXT", "FINISH_L", "FINISH_R"):
+        actor.send({"type": e}, alice)
+    assert actor.done and actor.value == "over" and actor.configuration == []
+    assert log(actor) == ["done.state.job", "done.state.left", "done.state.work"]
 
 
 def test_event_descriptors_match_by_prefix_and_star():
