@@ -71,7 +71,7 @@ class Chart:
     plans: dict[str, tuple[HookFn, ...]] = field(default_factory=dict)
     #: whether any state or transition has a sismic contract (checked only then)
     contracts: bool = False
-    #: events some transition waits for
+    #: events some transition waits for (under ``scxml``: its event descriptors)
     handled_events: frozenset[str] = frozenset()
     #: the chart document with positions, for tools that point into it
     source: Source | None = field(default=None, repr=False)

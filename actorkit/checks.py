@@ -14,10 +14,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .descriptors import descriptors, matches, matches_any
+from .descriptors import descriptors, matches_any
 from .schemas import SYSTEM_EVENTS, ActorSchemas
 from .scxmlchecks import (
-    done_state,
+    deeper_default,
+    fed,
     scxml_behaviour,
     scxml_memory,
     scxml_structure,
@@ -212,7 +213,7 @@ class ChartModel:
                               f"`semantics: scxml`, where history may sit in a parallel state")
             if self.scxml:
                 yield from scxml_memory(self, s)
-            elif s.memory is not None and len(s.memories) == 1 and not self._deeper(s) and (
+            elif s.memory is not None and len(s.memories) == 1 and not deeper_default(self, s) and (
                     s.memory == s.name or s.memory not in self.states
                     or self.states[s.memory].parent != s.parent):
                 siblings = [c for c in (parent.children if parent else [])
@@ -239,13 +240,6 @@ class ChartModel:
                 if s.raw.get(key):
                     yield Finding("AK201", (*s.path, key),
                                   f"{s.kind} state {s.name!r} cannot have children")
-
-    def _deeper(self, s: StateInfo) -> bool:
-        """Whether history state ``s``'s default is below one of its siblings (AK213 under
-        ``sismic``, legal under ``scxml``)."""
-        m = s.memory
-        return (m is not None and s.parent is not None and m in self.states and m != s.name
-                and self.states[m].parent != s.parent and self.is_descendant(m, s.parent))
 
     def behaviour(self, schemas: ActorSchemas | None, sent: dict[str, Sent]) -> list[Finding]:
         """Problems in how the chart behaves: AK205, AK206, AK208, AK210, AK211, AK212,
@@ -452,16 +446,6 @@ class ChartModel:
             return any(t.event == name for t in self.transitions())
         return any(matches_any(descriptors(t.event), name) for t in self.transitions())
 
-    def _fed(self, descriptor: str, declared: set[str]) -> bool:
-        """Under ``scxml``: whether an event that can happen matches ``descriptor``."""
-        if done_state(self, descriptor) is not None:
-            return True  # AK214 checks the state it names
-        if any(matches(descriptor, n) for n in declared):
-            return True
-        # `done` or `done.state` match the done events of any compound or parallel state
-        return any(matches(descriptor, f"done.state.{s.name}") for s in self.order
-                   if s.kind in ("compound", "orthogonal"))
-
     def _events(self, schemas: ActorSchemas | None, sent: dict[str, Sent],
                 ) -> Iterator[Finding]:
         handled = sorted({d for t in self.transitions() for d in (
@@ -483,7 +467,7 @@ class ChartModel:
                 continue
             waits = descriptors(t.event) if self.scxml else (t.event,)
             for event in waits:
-                if event in declared or (self.scxml and self._fed(event, declared)):
+                if event in declared or (self.scxml and fed(self, event, declared)):
                     continue
                 close = difflib.get_close_matches(event, sorted(names), n=1)
                 fix = f"did you mean {close[0]!r}? If not, declare it" if close else "declare it"

@@ -87,7 +87,7 @@ class ScxmlInterpreter(ActorInterpreter):
                         chosen = t
                         break
                 if chosen is not None:
-                    if chosen not in found:
+                    if all(chosen is not f for f in found):
                         found.append(chosen)
                     break
         return self._without_conflicts(tree, found) if len(found) > 1 else found
@@ -113,7 +113,7 @@ class ScxmlInterpreter(ActorInterpreter):
                         preempted = True
                         break
             if not preempted:
-                kept = [t for t in kept if t not in dropped]
+                kept = [t for t in kept if all(t is not d for d in dropped)]
                 kept.append(t1)
         return kept
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from .descriptors import descriptors
+from .descriptors import descriptors, matches
 
 if TYPE_CHECKING:
     from .checks import ChartModel, Finding, StateInfo
 
-__all__ = ["done_state", "scxml_behaviour", "scxml_memory", "scxml_structure",
-           "sismic_refusals"]
+__all__ = ["deeper_default", "done_state", "fed", "scxml_behaviour", "scxml_memory",
+           "scxml_structure", "sismic_refusals"]
 
 _DONE = "done.state."
 
@@ -34,13 +34,9 @@ def sismic_refusals(model: ChartModel) -> Iterator[Finding]:
             if isinstance(s.raw.get(key), list):
                 yield _finding("AK213", (*s.path, key),
                                _needs(f"a list of {key} states for {s.name!r}"))
-        if s.kind.endswith("history") and s.memory is not None and len(s.memories) == 1:
-            parent = model.states.get(s.parent) if s.parent else None
-            if (parent is not None and s.memory in model.states and s.memory != s.name
-                    and model.states[s.memory].parent != s.parent
-                    and model.is_descendant(s.memory, parent.name)):
-                yield _finding("AK213", (*s.path, "memory"), _needs(
-                    f"a history default below a child of {parent.name!r}"))
+        if s.kind.endswith("history") and len(s.memories) == 1 and deeper_default(model, s):
+            yield _finding("AK213", (*s.path, "memory"), _needs(
+                f"a history default below a child of {s.parent!r}"))
     for t in model.transitions():
         raw = model.raw_of(t)
         if isinstance(raw.get("target"), list):
@@ -94,6 +90,26 @@ def _apart(model: ChartModel, a: str, b: str) -> bool:
         return False
     common = next(x for x in up_a if x in up_b)
     return model.states[common].kind == "orthogonal"
+
+
+def fed(model: ChartModel, descriptor: str, declared: set[str]) -> bool:
+    """Under ``scxml``: whether an event that can happen (``declared``, or a done event of
+    the chart's) matches ``descriptor``."""
+    if done_state(model, descriptor) is not None:
+        return True  # AK214 checks the state it names
+    if any(matches(descriptor, n) for n in declared):
+        return True
+    # `done` or `done.state` match the done events of any compound or parallel state
+    return any(matches(descriptor, f"done.state.{s.name}") for s in model.order
+               if s.kind in ("compound", "orthogonal"))
+
+
+def deeper_default(model: ChartModel, s: StateInfo) -> bool:
+    """Whether history state ``s``'s default is below one of its siblings (AK213 under
+    ``sismic``, legal under ``scxml``)."""
+    m = s.memory
+    return (m is not None and s.parent is not None and m in model.states and m != s.name
+            and model.states[m].parent != s.parent and model.is_descendant(m, s.parent))
 
 
 def done_state(model: ChartModel, descriptor: str) -> str | None:

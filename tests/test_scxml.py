@@ -319,3 +319,36 @@ def test_the_property_tester_runs_scxml_charts():
                        "--seed", "1")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.count("every property held") == 8
+
+
+def test_contracts_hold_under_scxml(tmp_path):
+    from actorkit import ContractError
+    project = tmp_path / "contracts"
+    shutil.copytree(PROJECT, project)
+    path = project / "charts" / "counted.yaml"
+    path.write_text("""
+actor: counted
+semantics: scxml
+schemas: schemas/scxml.yaml
+context: {n: 0}
+statechart:
+  name: counted
+  root state:
+    name: root
+    initial: a
+    contract:
+      - always: n < 2
+    states:
+      - name: a
+        transitions:
+          - {event: GO, target: b, action: n += 1, contract: [{after: n == 1}]}
+      - name: b
+        transitions:
+          - {event: GO, target: a, action: n += 1}
+""")
+    actor = Actor.spawn(load_chart(path), "c", caller=alice)
+    actor.send({"type": "GO"}, alice)
+    assert actor.value == "b"
+    with pytest.raises(ContractError, match="invariant `n < 2`"):
+        actor.send({"type": "GO"}, alice)
+    assert actor.value == "b" and actor.context["n"] == 1
