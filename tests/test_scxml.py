@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 from support import ROOT, FakeClock, alice, run_actorkit
 
-from actorkit import Actor, Chart, EventRejected, SnapshotError, inspect_chart, load_chart
+from actorkit import (
+    Actor,
+    Chart,
+    ContractError,
+    EventRejected,
+    SnapshotError,
+    inspect_chart,
+    load_chart,
+)
 from actorkit.journal import entries, replay, spawn_entry
 from actorkit.migrate import migrate_snapshot
 from actorkit.runtime import ActorSystem
@@ -36,6 +44,16 @@ def run(name: str, *events: str, restore: bool = False) -> Actor:
             actor = Actor.restore(c, actor.snapshot_json(), clock=clock)
         actor.send({"type": e}, alice)
     return actor
+
+
+def chart_beside(tmp_path: Path, name: str, text: str) -> Chart:
+    """Chart ``name`` with the YAML ``text``, in a copy of the fixtures' project (so its
+    hooks and schemas are found)."""
+    project = tmp_path / name
+    shutil.copytree(PROJECT, project)
+    path = project / "charts" / f"{name}.yaml"
+    path.write_text(text)
+    return load_chart(path)
 
 
 def log(actor: Actor) -> list[Any]:
@@ -98,13 +116,10 @@ def test_callers_cannot_send_done_events(tmp_path):
 
 
 def test_a_final_child_of_the_root_ends_the_actor(tmp_path):
-    project = tmp_path / "ends"
-    shutil.copytree(PROJECT, project)
-    path = project / "charts" / "ends.yaml"
-    path.write_text((PROJECT / "charts" / "done.yaml").read_text().replace(
+    ends = chart_beside(tmp_path, "ends", (PROJECT / "charts" / "done.yaml").read_text().replace(
         "      - name: over\n", "      - name: over\n        type: final\n").replace(
         "actor: done", "actor: ends"))
-    actor = Actor.spawn(load_chart(path), "e", caller=alice)
+    actor = Actor.spawn(ends, "e", caller=alice)
     for e in ("NEXT", "FINISH_L", "FINISH_R"):
         actor.send({"type": e}, alice)
     assert actor.done and actor.value == "over" and actor.configuration == []
@@ -197,10 +212,7 @@ def test_a_migration_to_a_new_version_under_scxml(tmp_path):
 
 
 def test_after_guards_wake_the_actor_under_scxml(tmp_path):
-    project = tmp_path / "timers"
-    shutil.copytree(PROJECT, project)
-    path = project / "charts" / "late.yaml"
-    path.write_text("""
+    c = chart_beside(tmp_path, "late", """
 actor: late
 semantics: scxml
 schemas: schemas/scxml.yaml
@@ -218,7 +230,6 @@ statechart:
       - name: early
 """)
     clock = FakeClock()
-    c = load_chart(path)
     actor = Actor.spawn(c, "t", caller=alice, clock=clock)
     assert actor.next_deadline == clock.t + 10
     actor = Actor.restore(c, actor.snapshot_json(), clock=clock)
@@ -322,11 +333,7 @@ def test_the_property_tester_runs_scxml_charts():
 
 
 def test_contracts_hold_under_scxml(tmp_path):
-    from actorkit import ContractError
-    project = tmp_path / "contracts"
-    shutil.copytree(PROJECT, project)
-    path = project / "charts" / "counted.yaml"
-    path.write_text("""
+    counted = chart_beside(tmp_path, "counted", """
 actor: counted
 semantics: scxml
 schemas: schemas/scxml.yaml
@@ -346,7 +353,7 @@ statechart:
         transitions:
           - {event: GO, target: a, action: n += 1}
 """)
-    actor = Actor.spawn(load_chart(path), "c", caller=alice)
+    actor = Actor.spawn(counted, "c", caller=alice)
     actor.send({"type": "GO"}, alice)
     assert actor.value == "b"
     with pytest.raises(ContractError, match="invariant `n < 2`"):
