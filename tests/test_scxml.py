@@ -21,6 +21,7 @@ from actorkit import (
     inspect_chart,
     load_chart,
 )
+from actorkit.coverage import Coverage
 from actorkit.journal import entries, replay, spawn_entry
 from actorkit.migrate import migrate_snapshot
 from actorkit.runtime import ActorSystem
@@ -359,3 +360,13 @@ statechart:
     with pytest.raises(ContractError, match="invariant `n < 2`"):
         actor.send({"type": "GO"}, alice)
     assert actor.value == "b" and actor.context["n"] == 1
+
+
+def test_coverage_counts_history_states_under_scxml():
+    c = chart("history")
+    coverage = Coverage.of("history", c.statechart)
+    actor = Actor.spawn(c, "h", caller=alice, on_commit=coverage.count)
+    for e in ("NEXT", "OUT", "BACK", "OUT", "DEEP"):
+        actor.send({"type": e}, alice)
+    assert coverage.states["h"] == 1 and coverage.states["dh"] == 1
+    assert coverage.states["p"] == 2 and coverage.states["y2"] == 1
