@@ -76,6 +76,9 @@ class StepResult:
     committed (``seq`` is that of the last committed step) and nothing is journaled.
     ``view_parts`` are :meth:`Actor.view_parts` as the step left them (what every
     caller's view was made of right after it; ``None`` for a failed step).
+    ``message`` is the ``(seq, index)`` of a told message the step took in (a receiver's
+    step, from an ``actor`` caller) or took out of the outbox (the sender's ``DELIVERED``
+    or ``MESSAGE_FAILED`` step); ``None`` for any other step.
     """
 
     seq: int
@@ -89,6 +92,7 @@ class StepResult:
     view_parts: ViewParts | None = field(
         default=None, repr=False, compare=False)
     handled: bool = True
+    message: tuple[int, int] | None = None
 
 
 class Actor:
@@ -101,8 +105,8 @@ class Actor:
     """
 
     __slots__ = (
-        "_buckets", "_clock", "_committed", "_evaluator", "_final", "_initial_caller",
-        "_input_json", "_interp", "_log", "_now", "_private_json", "_public_json",
+        "_buckets", "_clock", "_committed", "_evaluator", "_final", "_inbox", "_initial_caller",
+        "_input_json", "_interp", "_log", "_now", "_outbox", "_private_json", "_public_json",
         "_quarantine", "_seq", "_size",
         "_time", "_timers", "_unsaved", "_value", "_value_json", "_wakeup", "chart", "id",
         "max_state", "on_commit", "record_steps",
@@ -124,6 +128,11 @@ class Actor:
         self._wakeup: float | None = None
         self._final: str | None = None
         self._quarantine: dict[str, Any] | None = None
+        # Messages told (ctx.tell) and not yet taken out by their delivery, oldest first:
+        # {"seq", "index", "to", "event"[, "input"]}. And per sending actor (caller id), the
+        # [seq, index] of the last message taken in: what is at or below it is a duplicate.
+        self._outbox: list[dict[str, Any]] = []
+        self._inbox: dict[str, list[int]] = {}
         self._value: StateValue = {}
         # The committed state as canonical JSON, made when first asked for: until then (a
         # step whose state nobody read before the next step replaced it) its parts, frozen.
@@ -293,6 +302,35 @@ class Actor:
         ) if t is not None]
         return min(due) if due else None
 
+    @property
+    def next_wake(self) -> float | None:
+        """When the runtime should next wake the actor: :attr:`next_deadline`, or at once (the
+        time of its last step) while its outbox holds messages to deliver, even once it is
+        done; ``None`` while it is quarantined."""
+        if self._quarantine is not None:
+            return None
+        due = self.next_deadline
+        if self._outbox:
+            return self._time if due is None else min(due, self._time)
+        return due
+
+    @property
+    def outbox(self) -> list[dict[str, Any]]:
+        """The messages told with ``ctx.tell()`` and not delivered yet, oldest first: each
+        ``{"seq", "index", "to": {"type", "id"}, "event": {"type", ...}}`` (and ``"input"``
+        if told with one), ``seq`` the step that told it and ``index`` its place there."""
+        return _copy(self._outbox)  # type: ignore[no-any-return]
+
+    @property
+    def outbox_size(self) -> int:
+        """How many messages wait in the :attr:`outbox`."""
+        return len(self._outbox)
+
+    @property
+    def outbox_head(self) -> dict[str, Any] | None:
+        """The oldest message of the :attr:`outbox` (a copy), the next to deliver."""
+        return _copy(self._outbox[0]) if self._outbox else None
+
     def take_steps(self) -> list[StepResult]:
         """The steps committed since the last call, oldest first, while :attr:`record_steps`
         is on (a journal uses it): every step, including timer steps run before an event that
@@ -341,9 +379,10 @@ class Actor:
         journal's replay: journals written before such events were left out hold them as
         steps).
         """
-        if caller.type == "system":
-            raise EventRejected("system events come only from the actorkit runtime; send as a "
-                                "client or service caller")
+        if caller.type in ("system", "actor"):
+            raise EventRejected(f"{caller.type} events come only from the actorkit runtime "
+                                f"(an actor's arrive by ctx.tell()); send as a client or "
+                                f"service caller")
         etype, payload = self.chart.schemas.validate_event(caller.type, event)
         if self.chart.semantics == "scxml" and etype.startswith("done.state."):
             raise EventRejected(f"{etype} is raised by the chart itself when a state is done "
@@ -408,6 +447,77 @@ class Actor:
             results.append(self._fire(due, failed.get(self._seq + 1) if failed else None))
         raise StepLimitError(f"more than {MAX_TIMER_STEPS} timer steps were due at once: a "
                              f"timer keeps rescheduling itself with no delay")
+
+    def receive(self, message: Mapping[str, Any], sender: Caller) -> StepResult | None:
+        """Take in a message another actor told with ``ctx.tell()``: ``message`` as the
+        sender's :attr:`outbox` holds it, ``sender`` the sending actor
+        (:meth:`Caller.actor`). A step like :meth:`send`'s, with ``sender`` as its caller and
+        the event checked against the ``actor:`` schemas; it is committed even if no
+        transition takes it, and records the message as the last taken from ``sender``. A
+        message at or below that record was taken already: ``None``, nothing runs."""
+        if sender.type != "actor":
+            raise EventRejected(f"messages come from actor callers, not {sender.type}")
+        mark = (int(message["seq"]), int(message["index"]))
+        last = self._inbox.get(sender.id)
+        if last is not None and (last[0], last[1]) >= mark:
+            return None
+        etype, payload = self.chart.schemas.validate_event("actor", message["event"])
+        if self._quarantine is not None:
+            raise Quarantined.of(self.type, self.id, self._quarantine)
+        if self._final is not None:
+            raise EventRejected(f"the actor reached its final state {self._final!r} and takes "
+                                f"no more events", event_type=etype)
+        now = self._now()
+        fired = self.advance(now)
+        result = self._step(sender, now, ActorEvent(etype, payload, sender), sent=True,
+                            message=mark)
+        return replace(result, timers=tuple(fired)) if fired else result
+
+    def delivered(self, seq: int, index: int, error: str | None = None,
+                  failed: str | None = None) -> StepResult | None:
+        """Take message ``(seq, index)``, the head of the :attr:`outbox`, out of it: its
+        receiver took it (``error`` is ``None``: a ``DELIVERED`` step, which runs no chart
+        code) or refused it (``error`` says why: a ``MESSAGE_FAILED`` step, which sends the
+        chart ``MESSAGE_FAILED`` with ``{"to", "event", "error"}`` if it handles it; if that
+        fails, the message is taken out all the same and the step's ``error`` says why).
+        ``failed`` (a journal's replay) is that error: the handler is not run again.
+        ``None`` if the head is another message (it was taken out already)."""
+        head = self._outbox[0] if self._outbox else None
+        if head is None or (head["seq"], head["index"]) != (seq, index):
+            return None
+        if self._quarantine is not None:
+            raise Quarantined.of(self.type, self.id, self._quarantine)
+        mark = (seq, index)
+        now = max(self._now(), self._time)
+        system = Caller.system(self.id)
+        if error is None:
+            return self._take_out(now, "DELIVERED", {"to": head["to"]}, mark)
+        data = {"to": head["to"], "event": head["event"], "error": error}
+        if failed is None and self._final is None and self.chart.handles("MESSAGE_FAILED"):
+            self._outbox.pop(0)  # put back by the rollback if the step fails
+            try:
+                return self._step(system, now, ActorEvent("MESSAGE_FAILED", data, system),
+                                  message=mark)
+            except StepError as e:
+                failed = str(e)
+        return self._take_out(now, "MESSAGE_FAILED", data, mark, failed)
+
+    def _take_out(self, now: float, etype: str, data: dict[str, Any], mark: tuple[int, int],
+                  failed: str | None = None) -> StepResult:
+        """Take the head of the outbox out in a step that runs no chart code."""
+        self._outbox.pop(0)
+        try:
+            self._commit(self._seq + 1, now, [], self._public_json, None, self._wakeup)
+        except BaseException:
+            self._rollback()
+            raise
+        result = StepResult(self._seq, etype, Caller.system(self.id), self._time, data,
+                            error=StepError(failed) if failed is not None else None,
+                            view_parts=(self._public_json, self._buckets, self._value_json),
+                            message=mark)
+        if self.record_steps:
+            self._log.append(result)
+        return result
 
     def connect(self, caller: Caller) -> StepResult | None:
         """Tell the actor ``caller`` connected: sends ``CONNECT`` if the chart handles it."""
@@ -514,7 +624,8 @@ class Actor:
 
     def _step(self, caller: Caller, at: float, event: ActorEvent | None, *,
               initialize: bool = False, sent: bool = False,
-              skip_unhandled: bool = False) -> StepResult:
+              skip_unhandled: bool = False,
+              message: tuple[int, int] | None = None) -> StepResult:
         interp, evaluator = self._interp, self._evaluator
         now = max(at, self._time)
         seq = self._seq + 1 if self._committed or self._unsaved is not None else 0
@@ -548,6 +659,11 @@ class Actor:
                 if self._timers and steps:
                     self._drop_left_timers()
                 public_json, buckets = self._check_context()
+                if ctx._told:  # they leave with the step's commit, or not at all
+                    self._outbox += [{"seq": seq, "index": i, **m}
+                                     for i, m in enumerate(ctx._told)]
+                if message is not None and caller.type == "actor":
+                    self._inbox[caller.id] = list(message)
                 self._commit(seq, now, steps, public_json, buckets, interp.wakeup)
             except StepError:
                 raise
@@ -582,7 +698,7 @@ class Actor:
         result = StepResult(seq, event.name if event is not None else None, caller, now,
                             event.data if event is not None else None, tuple(ctx._outputs),
                             view_parts=(self._public_json, self._buckets, self._value_json),
-                            handled=not sent or _took_event(steps, event))
+                            handled=not sent or _took_event(steps, event), message=message)
         if self.record_steps:
             self._log.append(result)
         return result
@@ -694,6 +810,8 @@ class Actor:
         self._seq, self._time, self._wakeup = seq, now, wakeup
         # The state's size, from the parts serialised anyway (see _measure).
         size = len(public_json) + len(private_json) + len(value_json) + len(self._input_json)
+        messages = self._messages_json()
+        size += sum(map(len, messages.values()))
         try:
             # Every part the next step could change in place is frozen as JSON now; the
             # whole is serialised when someone asks for it (a batch stores only its last).
@@ -708,7 +826,7 @@ class Actor:
             timers = snapshots.canonical([t.to_json() for t in self._timers]) \
                 if self._timers else None
             snap = self._snapshot_dict(value=orjson.Fragment(value_json), context=context,
-                                       frozen=True, timers=timers)
+                                       frozen=True, timers=timers, messages=messages)
             if snap.get("old") or snap["queue"]:  # contract memory, queued event data
                 committed, unsaved = snapshots.dump(snap), None
                 for name in ("queue", "old"):  # sismic's own send() data is not checked
@@ -748,7 +866,14 @@ class Actor:
         timers = snapshots.canonical([t.to_json() for t in self._timers]) if self._timers \
             else b""
         return len(self._public_json) + len(self._private_json) + len(self._value_json) + \
-            len(self._input_json) + sum(map(len, internal)) + len(timers)
+            len(self._input_json) + sum(map(len, internal)) + len(timers) + \
+            sum(map(len, self._messages_json().values()))
+
+    def _messages_json(self) -> dict[str, bytes]:
+        """The outbox and the inbox's records as canonical JSON, those that are not empty
+        (a snapshot without messages has neither key)."""
+        parts = {"outbox": self._outbox, "inbox": self._inbox}
+        return {k: snapshots.canonical(v) for k, v in parts.items() if v}
 
     def _rollback(self) -> None:
         if self._committed or self._unsaved is not None:
@@ -766,7 +891,8 @@ class Actor:
     # -- snapshots ---------------------------------------------------------------------------
 
     def _snapshot_dict(self, *, value: Any = None, context: Any = None,
-                       frozen: bool = False, timers: bytes | None = None) -> dict[str, Any]:
+                       frozen: bool = False, timers: bytes | None = None,
+                       messages: dict[str, bytes] | None = None) -> dict[str, Any]:
         """The snapshot as a dict; ``frozen``: sharing nothing a later step changes in place
         (timers as JSON, ``timers`` if they are serialised already; the interpreter's times
         copied)."""
@@ -792,7 +918,17 @@ class Actor:
             "timers": shown,
             "wakeup": self._wakeup,
             **({} if self._quarantine is None else {"quarantine": self._quarantine}),
+            **self._messages_part(frozen, messages),
         }
+
+    def _messages_part(self, frozen: bool, messages: dict[str, bytes] | None
+                       ) -> dict[str, Any]:
+        """The snapshot's ``outbox`` and ``inbox`` keys (only those not empty); ``frozen``:
+        as JSON (``messages`` if it is serialised already), sharing nothing a step changes."""
+        if messages is None and not frozen:
+            return {k: v for k, v in (("outbox", self._outbox), ("inbox", self._inbox)) if v}
+        parts = self._messages_json() if messages is None else messages
+        return {k: orjson.Fragment(v) for k, v in parts.items()}
 
     def _apply(self, snap: dict[str, Any]) -> None:
         context = snap["context"]
@@ -807,6 +943,8 @@ class Actor:
         self._wakeup = None if snap["wakeup"] is None else float(snap["wakeup"])
         self._final = snap.get("final")
         self._quarantine = snap.get("quarantine")
+        self._outbox = list(snap.get("outbox") or [])
+        self._inbox = dict(snap.get("inbox") or {})
         self._value = self._compute_value()
         self._value_json = self.chart.json_of(self._value)
         self._public_json = snapshots.canonical(context.get("public", {}))

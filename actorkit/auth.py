@@ -102,8 +102,10 @@ def _verify(token: str, signing_key: str, actor_type: str,
     if claims["jti"] != actor_id:
         raise AuthError(f"Expected JTI on accessToken to match actor id: {actor_id}")
     caller = parse_subject(str(claims["sub"]))
-    if caller.type == "system":
-        raise AuthError("system callers are the runtime itself: a token cannot speak for one")
+    if caller.type in ("system", "actor"):
+        # the runtime itself, or an actor telling another: only the runtime speaks for them
+        raise AuthError(f"{caller.type} callers are the runtime's own: a token cannot speak "
+                        f"for one; use a client-<id> or service-<id> subject")
     return caller, float(claims["exp"])
 
 

@@ -264,7 +264,8 @@ class Cell:
         them put it in quarantine once its batch is stored."""
         quarantines, key = self.system.quarantines, self.key
         for r in steps:
-            if r.caller.type == "system" and r.type not in SYSTEM_EVENTS:  # a timer step
+            if r.caller.type == "system" and r.type not in SYSTEM_EVENTS and \
+                    r.message is None:  # a timer step
                 if r.error is None:
                     quarantines.succeeded(key)
                 else:
@@ -396,7 +397,7 @@ class Cell:
         try:
             committing = self.store.commit(actor.type, actor.id, journal, actor.snapshot_json(),
                                            version=actor.chart.version, seq=actor.seq,
-                                           wake=actor.next_deadline)
+                                           wake=actor.next_wake)
             if getattr(self.store, "commits_outlive_cancel", False):
                 await committing
             else:  # in a task of its own, so that a caller giving up does not interrupt it
@@ -411,7 +412,7 @@ class Cell:
             if before:
                 self.reset(before)
             raise
-        self.system.wake_at(self.key, actor.next_deadline)
+        self.system.wake_at(self.key, actor.next_wake)
 
     def reset(self, snapshot: bytes) -> None:
         """Make the actor the one in ``snapshot``."""
@@ -458,7 +459,7 @@ class Cell:
             self.system.put_away_quarantined(self)
             return
         self.published(steps_of(missed, self.actor.view_parts()))
-        self.system.wake_at(self.key, self.actor.next_deadline)
+        self.system.wake_at(self.key, self.actor.next_wake)
 
     async def create(self) -> None:
         """Store a freshly spawned actor: its creation entry and first snapshot."""
@@ -628,8 +629,9 @@ def steps_of(journal: list[Entry], parts: ViewParts) -> list[StepResult]:
     views made of ``parts``. Which of them changed a view is not known, only that the span
     did: so another caller's event can match a wait (by its type) only as the last step,
     which is never more than a single server would have told."""
-    steps = [StepResult(e.seq, e.type, e.caller, e.time, e.data) for e in journal
-             if e.kind in ("event", "system", "timer") and e.error is None]
+    steps = [StepResult(e.seq, e.type, e.caller, e.time,
+                        e.data["data"] if e.kind == "message" else e.data) for e in journal
+             if e.kind in ("event", "message", "system", "timer") and e.error is None]
     if steps:
         steps[-1].view_parts = parts
     return steps

@@ -79,6 +79,9 @@ class Chart:
     deadline: float | None = None
     #: bytes an actor's state may take (``None``: the server's default)
     max_state: int | None = None
+    #: the actor types whose ``ctx.tell()`` may spawn an actor of this chart that does not
+    #: exist yet (the chart's ``spawned_by:``)
+    spawned_by: frozenset[str] = frozenset()
     #: the chart file, absolute, and a digest of what was loaded (chart, schemas, hooks):
     #: a worker process loads the chart again and checks it is the same one
     file: str = ""
@@ -259,6 +262,7 @@ class _Builder:
                 source=self.src,
                 deadline=data.get("deadline"),
                 max_state=_size(data.get("max_state")),
+                spawned_by=frozenset(data.get("spawned_by") or ()),
                 file=str(self.file.resolve()),
                 fingerprint=_fingerprint(data, self.schemas_src, hooks_source),
                 semantics=semantics,

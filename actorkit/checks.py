@@ -460,7 +460,8 @@ class ChartModel:
                               in_hooks=None if where.node else (where.line, where.column))
         if schemas is None:
             return  # the schemas file could not be read: AK105 (or AK001) says why
-        names = set(schemas.client) | set(schemas.service) | set(schemas.internal)
+        names = set(schemas.client) | set(schemas.service) | set(schemas.actor) | \
+            set(schemas.internal)
         declared = set(SYSTEM_EVENTS) | set(sent) | names | schemas.invalid_events
         for t in self.transitions():
             if t.event is None:
@@ -481,7 +482,7 @@ class ChartModel:
                         if self.scxml else "is not declared and the chart does not send it")
                 yield Finding("AK301", (*t.path, "event"),
                               f"event {event!r} {what}: {fix}")
-        for section in ("client", "service"):
+        for section in ("client", "service", "actor"):
             for name in getattr(schemas, section):
                 if not self.handles(name):
                     yield Finding("AK302", ("schemas", section, name),

@@ -376,8 +376,8 @@ def _token(args: argparse.Namespace) -> int:
         return 2
     try:
         caller = Caller.parse(args.caller)
-        if caller.type == "system":
-            raise ValueError("tokens are for client or service callers, not system")
+        if caller.type in ("system", "actor"):
+            raise ValueError(f"tokens are for client or service callers, not {caller.type}")
         print(create_access_token(secret, args.id, args.type, caller.id, caller.type,
                                   expires_in=_duration(args.expires)))
     except ValueError as e:

@@ -1,7 +1,8 @@
 """Callers and the event objects the statechart sees.
 
 A :class:`Caller` is who sent an event: a ``client`` (a browser, an end user), a ``service`` (a
-trusted backend) or the ``system`` (the actorkit runtime itself). Hooks and inline code receive
+trusted backend), an ``actor`` (another actor, by ``ctx.tell()``: its id is ``"<type>/<id>"``)
+or the ``system`` (the actorkit runtime itself). Hooks and inline code receive
 sismic ``Event`` objects; the ones actorkit creates also carry the ``caller``.
 """
 
@@ -14,8 +15,8 @@ from sismic.model import Event, InternalEvent
 
 __all__ = ["CALLER_TYPES", "WATCHER", "ActorEvent", "ActorInternalEvent", "Caller", "CallerType"]
 
-CallerType = Literal["client", "service", "system"]
-CALLER_TYPES: tuple[CallerType, ...] = ("client", "service", "system")
+CallerType = Literal["client", "service", "actor", "system"]
+CALLER_TYPES: tuple[CallerType, ...] = ("client", "service", "actor", "system")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,19 @@ class Caller:
     def system(cls, id: str) -> Caller:
         """The runtime itself (timers, lifecycle events)."""
         return cls("system", id)
+
+    @classmethod
+    def actor(cls, actor_type: str, actor_id: str) -> Caller:
+        """Another actor, sending with ``ctx.tell()``: its id is ``"<type>/<id>"``."""
+        return cls("actor", f"{actor_type}/{actor_id}")
+
+    @property
+    def sender(self) -> tuple[str, str] | None:
+        """For an ``actor`` caller, the sending actor's ``(type, id)``; else ``None``."""
+        if self.type != "actor":
+            return None
+        actor_type, _, actor_id = self.id.partition("/")
+        return actor_type, actor_id
 
     @classmethod
     def parse(cls, text: str) -> Caller:

@@ -165,8 +165,8 @@ class Ctx:
 
     __slots__ = (
         "_entering", "_ids", "_input", "_input_json", "_interp", "_mode", "_outputs", "_schemas",
-        "_sent", "_timers", "actor_id", "actor_type", "caller", "context", "initial_caller",
-        "now", "seq", "state",
+        "_sent", "_timers", "_told", "actor_id", "actor_type", "caller", "context",
+        "initial_caller", "now", "seq", "state",
     )
 
     def __init__(
@@ -202,6 +202,7 @@ class Ctx:
         self._mode = _ACTION
         self._sent: list[Event] = []
         self._outputs: list[dict[str, Any]] = []
+        self._told: list[dict[str, Any]] = []
 
     @property
     def input(self) -> dict[str, Any]:
@@ -295,6 +296,29 @@ class Ctx:
             at = f" at {problem[1]}" if problem[1] else ""
             raise OutputError(f"output event {type} breaks its schema{at}: {problem[0]}")
         self._outputs.append({"type": type, **payload})
+
+    def tell(self, actor_type: str, actor_id: str, type: str, *, input: Any = None,
+             **data: Any) -> None:
+        """Send event ``type`` with ``data`` to actor ``actor_id`` of type ``actor_type``.
+
+        It leaves only if this step commits: it waits in this actor's outbox, stored with the
+        step, and is delivered after it, once, in the order told. The receiver checks it
+        against the ``actor:`` section of its schemas and sees this actor as its caller. A
+        receiver that does not exist is spawned with ``input`` if its chart's
+        ``spawned_by:`` names this actor's type (so ``input`` is no event field here). A
+        refused or failing delivery comes back as the system event ``MESSAGE_FAILED``.
+        """
+        self._effect("tell")
+        for what, value in (("actor_type", actor_type), ("actor_id", actor_id), ("type", type)):
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"ctx.tell(): {what} must be a non-empty string, not "
+                                 f"{value!r}")
+        message: dict[str, Any] = {
+            "to": {"type": actor_type, "id": actor_id},
+            "event": {"type": type, **_json(data, f"data of {type} told to {actor_type}")}}
+        if input is not None:
+            message["input"] = _json(input, f"input of {actor_type}/{actor_id}")
+        self._told.append(message)
 
     # -- questions about the chart ------------------------------------------------------------
 

@@ -27,7 +27,8 @@ from .store.base import Entry
 __all__ = ["Done", "Job", "Op", "bring_back", "run"]
 
 #: The operations a cell runs on its actor, by method name.
-OpName = Literal["send", "can", "advance", "connect", "disconnect", "resume"]
+OpName = Literal["send", "can", "advance", "connect", "disconnect", "resume", "receive",
+                 "delivered"]
 
 
 class Op(NamedTuple):
@@ -46,6 +47,8 @@ class Op(NamedTuple):
         """The type of the event it sends (``None`` for timers), for its errors."""
         if self.name in ("send", "can"):
             return str(self.args[0].get("type"))
+        if self.name == "receive":
+            return str(self.args[0]["event"].get("type"))
         return _LIFECYCLE.get(self.name)
 
     @property

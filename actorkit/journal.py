@@ -41,13 +41,18 @@ def entries(steps: Iterable[StepResult]) -> list[Entry]:
     """The journal entries of committed steps, as :meth:`Actor.take_steps` gives them."""
     out = []
     for r in steps:
-        if r.caller.type != "system":
+        data = r.data
+        if r.message is not None:  # a told message taken in, or taken out of the outbox
+            kind = "message" if r.caller.type == "actor" else "system"
+            data = {"data": data, "message": list(r.message)} if kind == "message" \
+                else {**(data or {}), "message": list(r.message)}
+        elif r.caller.type != "system":
             kind = "event"
         elif r.type in SYSTEM_EVENTS:
             kind = "system"
         else:
             kind = "timer"
-        out.append(Entry(r.seq, r.time, kind, r.caller, r.type, r.data,  # type: ignore[arg-type]
+        out.append(Entry(r.seq, r.time, kind, r.caller, r.type, data,  # type: ignore[arg-type]
                          str(r.error) if r.error is not None else None))
     return out
 
@@ -120,6 +125,14 @@ def _apply(actor: Actor, entry: Entry, failed: dict[int, str]) -> None:
     data = dict(entry.data or {})
     if entry.kind == "event":  # journaled, so committed, even if no transition took it
         actor.send({"type": entry.type, **data}, entry.caller, commit_unhandled=True)
+    elif entry.kind == "message":
+        seq, index = data["message"]
+        actor.receive({"seq": seq, "index": index,
+                       "event": {"type": entry.type, **(data.get("data") or {})}}, entry.caller)
+    elif entry.type in ("DELIVERED", "MESSAGE_FAILED") and "message" in data:
+        seq, index = data["message"]
+        actor.delivered(seq, index, data.get("error") if entry.type == "MESSAGE_FAILED"
+                        else None, failed=entry.error)
     elif entry.kind == "timer":
         actor.advance(entry.time, failed=failed)
     elif entry.type == "CONNECT":

@@ -107,6 +107,10 @@ class ActorSystem:
         self._timer_due: float | None = None
         self._sweeper: asyncio.TimerHandle | None = None
         self._claimer: asyncio.TimerHandle | None = None  # the next claim of wake-ups
+        # senders whose outbox this server is delivering now, and those waiting to try again
+        # after trouble of the moment: (tries so far, when to try next)
+        self._delivering: set[Key] = set()
+        self._retry: dict[Key, tuple[int, float]] = {}
         # a store shared by several servers (PostgresStore) hands out the wake-ups to fire
         self._claim: Callable[[float], Awaitable[list[tuple[float, str, str]]]] | None = \
             getattr(self.store, "claim_wakes", None)
@@ -327,7 +331,7 @@ class ActorSystem:
         if journal:
             await cell.commit(journal, b"")  # StoreError: not activated, the store as it was
         else:
-            self.wake_at(cell.key, actor.next_deadline)
+            self.wake_at(cell.key, actor.next_wake)
         return cell
 
     async def _bring_back(self, chart: Chart, snap: dict[str, Any],
@@ -605,11 +609,86 @@ class ActorSystem:
             await self.tick(*key)
         except ActorkitError as e:  # e.g. a stored actor that cannot be brought back
             log.warning("the timers of %s/%s did not run: %s", *key, e)
-        if key not in self._wakes:
+        cell = self._cells.get(key)
+        if cell is not None and cell.actor.outbox_size and key not in self._delivering:
+            await self.deliver(*key)
+        if key not in self._wakes and key not in self._delivering:
             cell = self._cells.get(key)
             if cell is None:
                 return
-            self.wake_at(key, cell.actor.next_deadline)  # woken a hair early: again
+            self.wake_at(key, cell.actor.next_wake)  # woken a hair early: again
+
+    # -- messages between actors ---------------------------------------------------------------
+
+    async def deliver(self, actor_type: str, actor_id: str) -> None:
+        """Deliver the messages in the actor's outbox (see ``ctx.tell()``), oldest first, one
+        at a time: each is a step of its receiver, then (a step of the sender's own) taken
+        out of the outbox, ``DELIVERED`` or, if the receiver refused it or its step failed,
+        ``MESSAGE_FAILED``. Trouble of the moment (the store) is tried again later, waiting
+        longer each time. The sender's lock is never held while its receiver runs."""
+        key = (actor_type, actor_id)
+        if key in self._delivering:
+            return  # the messages are on their way already
+        self._delivering.add(key)
+        try:
+            await self._deliver_all(key)
+        finally:
+            self._delivering.discard(key)
+
+    async def _deliver_all(self, key: Key) -> None:
+        while not self._closing:
+            tries, after = self._retry.get(key, (0, 0.0))
+            if after > self.clock():  # woken early (a commit of the sender's): not yet
+                self.wake_at(key, after)
+                return
+            try:
+                cell = await self.cell(*key, None)
+                message = cell.actor.outbox_head if cell is not None else None
+                if cell is None or message is None:
+                    self._retry.pop(key, None)
+                    return
+                error = await self._hand_over(key, message)
+                if error is not None and not cell.actor.chart.handles("MESSAGE_FAILED"):
+                    log.warning("%s/%s told %s/%s %s, which was refused, and its chart does not "
+                                "handle MESSAGE_FAILED: %s", *key, message["to"]["type"],
+                                message["to"]["id"], message["event"]["type"], error)
+                await cell.run(Op("delivered", (message["seq"], message["index"], error)))
+            except Quarantined:
+                return  # delivered once it is released
+            except Exception as e:  # the store, or a race lost too often: later
+                wait = min(0.05 * 2 ** tries, 30.0)
+                log.warning("a message of %s/%s could not be delivered now (%s: %s); trying "
+                            "again in %.2fs", *key, type(e).__name__, e, wait)
+                self._retry[key] = (tries + 1, self.clock() + wait)
+                self.wake_at(key, self.clock() + wait)
+                return
+            self._retry.pop(key, None)
+
+    async def _hand_over(self, sender: Key, message: dict[str, Any]) -> str | None:
+        """Run ``message`` of the actor ``sender`` as a step of its receiver (spawned first
+        if it does not exist and its chart lets ``sender``'s type spawn it). Returns ``None``
+        once the receiver has it stored (or had it already), else why it refused the
+        message; raises :class:`StoreError` for trouble of the moment."""
+        to_type, to_id = message["to"]["type"], message["to"]["id"]
+        caller = Caller.actor(*sender)
+        chart = self.charts.get(to_type)
+        if chart is None:
+            return (f"no chart is served under actor type {to_type!r}: tell an actor of a "
+                    f"type this server serves")
+        try:
+            cell = await self.cell(to_type, to_id, None)
+            if cell is None:
+                if sender[0] not in chart.spawned_by:
+                    return (f"{to_type}/{to_id} does not exist and chart {to_type!r} does not "
+                            f"let {sender[0]} actors spawn it: add `spawned_by: [{sender[0]}]` "
+                            f"to it, or have the actor made first")
+                cell = await self._cell(to_type, to_id, caller, message.get("input"))
+            await cell.run(Op("receive", (message, caller)))
+        except StoreError:
+            raise
+        except ActorkitError as e:
+            return str(e)
+        return None
 
     def spawn_task(self, coroutine: Any) -> None:
         """Run ``coroutine`` as a task that :meth:`close` waits for."""

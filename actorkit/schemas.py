@@ -8,6 +8,7 @@ A schemas file (YAML or JSON) looks like::
     private: {...}                                 # each caller's context.private bucket
     client:  {ADD_TODO: {properties: {text: {type: string}}, required: [text]}}
     service: {SYNC_TODOS: {...}}
+    actor:   {GAME_OVER: {...}}                    # events other actors send with ctx.tell()
     output:  {TODO_ADDED: {...}}
     internal: [TICK]                               # events only the chart itself sends
     definitions: {todo: {...}}                     # shared, reachable as "#/definitions/todo"
@@ -48,12 +49,13 @@ __all__ = [
 
 #: Events only the runtime sends, with the data each carries.
 SYSTEM_EVENTS: frozenset[str] = frozenset(
-    {"INITIALIZE", "RESUME", "CONNECT", "DISCONNECT", "MIGRATE"}
+    {"INITIALIZE", "RESUME", "CONNECT", "DISCONNECT", "MIGRATE", "MESSAGE_FAILED"}
 )
 #: Fields an event may never carry: actorkit sets them itself.
 RESERVED_FIELDS: frozenset[str] = frozenset({"type", "caller"})
-CALLER_SECTIONS: tuple[Literal["client"], Literal["service"]] = ("client", "service")
-EVENT_SECTIONS = ("client", "service", "output")
+CALLER_SECTIONS: tuple[Literal["client"], Literal["service"], Literal["actor"]] = (
+    "client", "service", "actor")
+EVENT_SECTIONS = ("client", "service", "actor", "output")
 
 _EMPTY_OBJECT: dict[str, Any] = {"type": "object", "properties": {}, "additionalProperties": False}
 
@@ -190,6 +192,8 @@ class ActorSchemas:
     private: Validator | None = None
     client: dict[str, Validator] = field(default_factory=dict)
     service: dict[str, Validator] = field(default_factory=dict)
+    #: events other actors may send with ``ctx.tell()``
+    actor: dict[str, Validator] = field(default_factory=dict)
     output: dict[str, Validator] = field(default_factory=dict)
     internal: frozenset[str] = frozenset()
     #: the file's shared schemas, by name (``#/definitions/<name>`` in every schema above)
@@ -203,6 +207,8 @@ class ActorSchemas:
             return self.client
         if caller_type == "service":
             return self.service
+        if caller_type == "actor":
+            return self.actor
         return {}
 
     def _where(self, section: str) -> str:
@@ -243,8 +249,9 @@ class ActorSchemas:
             return f"a {caller_type} caller cannot send events from outside the runtime"
         others = [s for s in CALLER_SECTIONS if s != caller_type and etype in self.events_for(s)]
         if others:
-            return (f"{etype} is a {others[0]}-only event; a {caller_type} caller cannot send it "
-                    f"(declare it under {self._where(caller_type)} to allow that)")
+            an = "an" if caller_type == "actor" else "a"
+            return (f"{etype} is a {others[0]}-only event; {an} {caller_type} caller cannot send "
+                    f"it (declare it under {self._where(caller_type)} to allow that)")
         trimmed = etype.strip()
         if trimmed != etype and trimmed in self.events_for(caller_type):
             return (f"unknown event type {etype!r} for {caller_type} callers: event names do "

@@ -273,7 +273,7 @@ def _definition(actor_type: str, name: str) -> str:
 
 def _shared() -> dict[str, Any]:
     caller = {"type": "object", "required": ["type", "id"], "properties": {
-        "type": {"enum": ["client", "service", "system"]}, "id": {"type": "string"}}}
+        "type": {"enum": ["client", "service", "actor", "system"]}, "id": {"type": "string"}}}
     return {
         "Checksum": {"type": "string", "pattern": "^[0-9a-f]{64}$",
                      "description": "SHA-256 of the view's canonical JSON"},
@@ -294,7 +294,7 @@ def _shared() -> dict[str, Any]:
         "JournalEntry": {"type": "object", "properties": {
             "seq": {"type": "integer"}, "time": {"type": "number"},
             "kind": {"enum": ["spawn", "event", "system", "timer", "migrate", "quarantine",
-                              "release"]},
+                              "release", "message"]},
             "caller": _ref("Caller"), "type": {"type": ["string", "null"]},
             "data": {"type": ["object", "null"]}, "error": {"type": ["string", "null"]}}},
         "ActorError": {"type": "object", "required": ["error"], "properties": {

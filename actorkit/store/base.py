@@ -17,8 +17,12 @@ __all__ = ["Entry", "EntryKind", "StepTaken", "Store", "StoreError", "Stored"]
 #: spawn: the actor was made (data: its input); event: a client or service event; system: a
 #: lifecycle event (CONNECT, DISCONNECT, RESUME, MIGRATE); timer: a timer or wake-up step;
 #: migrate: the snapshot was migrated to a new chart version (data: from, to, snapshot);
-#: quarantine: the actor was put in quarantine (data: the reason); release: it was lifted.
-EntryKind = Literal["spawn", "event", "system", "timer", "migrate", "quarantine", "release"]
+#: quarantine: the actor was put in quarantine (data: the reason); release: it was lifted;
+#: message: an event another actor told (data: its fields as ``data`` and the ``message``'s
+#: ``[seq, index]`` in the sender's outbox; the caller is the sending actor). A system entry
+#: DELIVERED or MESSAGE_FAILED took message ``[seq, index]`` out of the actor's outbox.
+EntryKind = Literal["spawn", "event", "system", "timer", "migrate", "quarantine", "release",
+                    "message"]
 
 
 T = TypeVar("T")
