@@ -71,12 +71,15 @@ def _github(d: Diagnostic) -> str:
             f"title={d.code}::{_escape(d.message)}")
 
 
-_CHART_KEY = re.compile(rb"^(actor|statechart)\s*:", re.MULTILINE)
+# A chart's `actor:` names its type on the same line; a schemas file's `actor:` section maps
+# event names (on the lines below, or in braces), and does not make it a chart.
+_CHART_KEY = re.compile(rb"^(statechart\s*:|actor\s*:[ \t]*[^\s{\[#])", re.MULTILINE)
 
 
 def _looks_like_chart(file: Path) -> bool:
-    """Whether a YAML file found in a folder is a chart (has a top-level ``actor:`` or
-    ``statechart:`` key) rather than a schemas file, a CI workflow or other YAML."""
+    """Whether a YAML file found in a folder is a chart (has a top-level ``statechart:`` key,
+    or an ``actor:`` naming its type) rather than a schemas file, a CI workflow or other
+    YAML."""
     try:
         return _CHART_KEY.search(file.read_bytes()) is not None
     except OSError:

@@ -12,6 +12,7 @@ from support import CHARTS, alice
 
 from actorkit import Actor, Caller, EventRejected, HookError, load_chart
 from actorkit.journal import replay, up_to, verify
+from actorkit.lint import chart_files
 from actorkit.runtime import ActorSystem
 from actorkit.store import MemoryStore
 from actorkit.store.sqlite import SqliteStore
@@ -51,6 +52,12 @@ def test_a_tell_leaves_with_its_step_or_not_at_all():
                     alice)
     assert teller.snapshot_json() == before  # the failed step told nothing
     assert Actor.restore(teller.chart, before).outbox == teller.outbox  # stored with the step
+
+
+def test_a_schemas_file_with_an_actor_section_is_not_taken_for_a_chart():
+    found = {p.name for p in chart_files([CHARTS])}
+    assert {"teller.yaml", "tally.yaml"} <= found
+    assert not {p for p in chart_files([CHARTS]) if p.parent.name == "schemas"}
 
 
 def test_a_receiver_takes_a_message_once_and_sees_who_sent_it():
