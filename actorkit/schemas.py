@@ -249,9 +249,8 @@ class ActorSchemas:
             return f"a {caller_type} caller cannot send events from outside the runtime"
         others = [s for s in CALLER_SECTIONS if s != caller_type and etype in self.events_for(s)]
         if others:
-            an = "an" if caller_type == "actor" else "a"
-            return (f"{etype} is a {others[0]}-only event; {an} {caller_type} caller cannot send "
-                    f"it (declare it under {self._where(caller_type)} to allow that)")
+            return (f"{etype} is {_a(others[0])}-only event; {_a(caller_type)} caller cannot "
+                    f"send it (declare it under {self._where(caller_type)} to allow that)")
         trimmed = etype.strip()
         if trimmed != etype and trimmed in self.events_for(caller_type):
             return (f"unknown event type {etype!r} for {caller_type} callers: event names do "
@@ -269,6 +268,11 @@ class ActorSchemas:
                 f"input rejected{where}: {problem[0]} (see {self._where('input')})",
                 pointer=problem[1])
         return value  # type: ignore[no-any-return]
+
+
+def _a(word: str) -> str:
+    """``word`` after its indefinite article: "a client", "an actor"."""
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
 
 
 def _meta_schema() -> Any:
