@@ -77,6 +77,9 @@ RULES: dict[str, Rule] = {
                                              "transition"),
         Rule("AK303", "unhandled-sent-event", _W, "the chart sends itself an event no "
                                                   "transition handles"),
+        Rule("AK304", "tell-target", _W, "a hook tells an actor type no chart beside it serves, "
+                                         "or an event its chart does not declare under "
+                                         "`actor:`"),
     ]
 }
 

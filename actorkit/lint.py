@@ -14,6 +14,7 @@ from pathlib import Path
 from .chart import Chart, inspect_chart
 from .diagnostics import Diagnostic, Severity
 from .errors import ActorkitError, ChartError
+from .tells import check_tells
 
 __all__ = ["FORMATS", "LintReport", "LintUsageError", "chart_files", "lint_files", "lint_paths",
            "load_charts"]
@@ -118,13 +119,40 @@ def lint_paths(paths: Iterable[str | Path]) -> LintReport:
 
 
 def lint_files(files: Iterable[str | Path]) -> LintReport:
-    """Lint each of the chart ``files``, as given (:func:`lint_paths` finds them first)."""
+    """Lint each of the chart ``files``, as given (:func:`lint_paths` finds them first), and
+    the tells of each (AK304) against the charts served beside it: those linted, and those
+    in its folder."""
     report = LintReport()
+    linted: dict[Path, Chart | None] = {}
     for file in files:
         found = inspect_chart(file)
         report.files.append(str(file))
         report.diagnostics.extend(found.diagnostics)
+        linted[Path(file).resolve()] = found.chart
+    known = dict(linted)  # and the charts beside them, built once each when first needed
+    for file, chart in linted.items():
+        if chart is None:
+            continue
+        served = {c.actor_type: c for c in linted.values() if c is not None}
+        for sibling in _siblings(file.parent, known):
+            served.setdefault(sibling.actor_type, sibling)
+        report.diagnostics.extend(check_tells(chart, served))
     return report
+
+
+def _siblings(folder: Path, known: dict[Path, Chart | None]) -> list[Chart]:
+    """The charts in ``folder`` (what a server of it serves); ``known`` holds those built."""
+    charts = []
+    for file in sorted(folder.iterdir()):
+        if file.suffix not in CHART_SUFFIXES or not file.is_file():
+            continue
+        path = file.resolve()
+        if path not in known:
+            known[path] = inspect_chart(file).chart if _looks_like_chart(file) else None
+        chart = known[path]
+        if chart is not None:
+            charts.append(chart)
+    return charts
 
 
 def load_charts(paths: Iterable[str | Path]) -> dict[str, Chart]:

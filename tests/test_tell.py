@@ -4,11 +4,12 @@ that come back as MESSAGE_FAILED, spawning by message, and replays of both sides
 from __future__ import annotations
 
 import asyncio
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support import CHARTS, alice
+from support import CHARTS, ROOT, alice, run_actorkit
 
 from actorkit import Actor, Caller, EventRejected, HookError, load_chart
 from actorkit.journal import replay, up_to, verify
@@ -186,3 +187,27 @@ def test_replay_of_the_steps_that_take_messages_out():
     rebuilt = replay(teller.chart, "t1", [*journal, *entries(teller.take_steps())])
     assert rebuilt.outbox == [] and rebuilt.view(alice) == teller.view(alice)
     assert teller.view(alice)["public"]["failures"][0]["error"] == "refused"
+
+
+def test_lint_checks_what_hooks_tell_against_the_charts_beside_them(tmp_path: Path):
+    for part, suffix in (("charts", "yaml"), ("hooks", "py"), ("schemas", "yaml")):
+        (tmp_path / part).mkdir()
+        for name in ("lobby", "room"):
+            shutil.copy(ROOT / part / f"{name}.{suffix}", tmp_path / part)
+    hooks = tmp_path / "hooks" / "lobby.py"
+    hooks.write_text(hooks.read_text()
+                     + '\n\ndef more(ctx, event):\n    ctx.tell("rooom", "r", "START")\n'
+                     + '    ctx.tell("room", "r", "STRAT")\n'
+                     + '    ctx.tell("room", ctx.actor_id, ctx.public["next"])  # computed\n')
+    run = run_actorkit("lint", "charts", cwd=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    problems = [line for line in run.stdout.splitlines() if "AK304" in line]
+    lines = hooks.read_text().splitlines()
+    at = lines.index('    ctx.tell("rooom", "r", "START")') + 1
+    assert problems[0].startswith(f"hooks/lobby.py:{at}:5: AK304 ctx.tell() to actor type "
+                                  f"'rooom', which no chart here serves (lobby, room)")
+    assert problems[1].startswith(f"hooks/lobby.py:{at + 1}:5: AK304 ctx.tell() of 'STRAT' "
+                                  f"to 'room', which does not declare it under `actor:`")
+    assert len(problems) == 2
+    alone = run_actorkit("lint", "charts/lobby.yaml", cwd=tmp_path)  # room.yaml is beside it
+    assert [line for line in alone.stdout.splitlines() if "AK304" in line] == problems

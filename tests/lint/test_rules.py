@@ -15,6 +15,7 @@ from sismic.exceptions import StatechartError
 
 import actorkit.chart
 from actorkit import RULES, ChartError, Diagnostic, Severity, inspect_chart, load_chart
+from actorkit.lint import lint_files
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]
@@ -157,7 +158,9 @@ def test_errors_stop_loading_and_warnings_do_not(case: Case) -> None:
 
 
 def test_every_rule_has_a_fixture() -> None:
-    covered = {c.code for c in CASES} | {"AK002"}  # AK002: test_non_utf8_chart_is_unreadable
+    # AK002: test_non_utf8_chart_is_unreadable; AK304, a rule across the charts of a folder:
+    # test_a_tell_to_a_type_no_chart_beside_it_serves (and tests/test_tell.py)
+    covered = {c.code for c in CASES} | {"AK002", "AK304"}
     assert covered == set(RULES)
 
 
@@ -316,3 +319,12 @@ statechart:
 
     assert [d.format() for d in found.diagnostics] == []
     assert found.chart is not None
+
+
+def test_a_tell_to_a_type_no_chart_beside_it_serves() -> None:
+    report = lint_files([FIXTURES / "ak304_tell_target.yaml"])
+
+    assert [(Path(d.path).name, d.line, d.column, d.code) for d in report.diagnostics] == [
+        ("ak304.py", 2, 5, "AK304")]
+    assert "actor type 'nowhere', which no chart here serves" in report.diagnostics[0].message
+    assert inspect_chart(FIXTURES / "ak304_tell_target.yaml").diagnostics == []
