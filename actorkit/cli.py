@@ -110,7 +110,8 @@ def _test(args: argparse.Namespace) -> int:
 
         result = check_chart(chart, max_examples=args.max_examples, seed=args.seed,
                              steps=args.steps, invariants=invariants,
-                             steer=not args.no_steer, progress=progress)
+                             steer=not args.no_steer, progress=progress,
+                             peers=[c for _, c in charts])
         if live:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
         failed = failed or not result.ok

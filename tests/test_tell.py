@@ -17,6 +17,8 @@ from actorkit.lint import chart_files
 from actorkit.runtime import ActorSystem
 from actorkit.store import MemoryStore
 from actorkit.store.sqlite import SqliteStore
+from actorkit.testing import PropertyFailure, check_chart
+from actorkit.testing.report import coverage_text, pytest_code, text_report
 
 TELLER = Caller.actor("teller", "t1")
 
@@ -211,3 +213,42 @@ def test_lint_checks_what_hooks_tell_against_the_charts_beside_them(tmp_path: Pa
     assert len(problems) == 2
     alone = run_actorkit("lint", "charts/lobby.yaml", cwd=tmp_path)  # room.yaml is beside it
     assert [line for line in alone.stdout.splitlines() if "AK304" in line] == problems
+
+
+def project_copy(folder: Path) -> Path:
+    """The lobby and room example in ``folder``."""
+    for part, suffix in (("charts", "yaml"), ("hooks", "py"), ("schemas", "yaml")):
+        (folder / part).mkdir()
+        for name in ("lobby", "room"):
+            shutil.copy(ROOT / part / f"{name}.{suffix}", folder / part)
+    return folder
+
+
+def test_the_property_tester_runs_a_pair_of_charts_that_message_each_other():
+    lobby, room = (load_chart(ROOT / "charts" / f"{n}.yaml") for n in ("lobby", "room"))
+    found = check_chart(lobby, peers=[lobby, room], seed=1, max_examples=60)
+    assert found.ok, text_report(found)
+    # rooms it told answer it, as the actors they are: every transition of the lobby ran
+    assert "transitions 4/4" in coverage_text(found)
+    found = check_chart(room, peers=[lobby, room], seed=1, max_examples=60)
+    assert found.ok, text_report(found)
+    assert "START" not in coverage_text(found)  # the lobby (that may spawn it) started it
+
+
+def test_the_property_tester_finds_a_tell_its_receiver_refuses(tmp_path: Path):
+    project = project_copy(tmp_path)
+    schemas = project / "schemas" / "room.yaml"
+    schemas.write_text(schemas.read_text().replace(
+        "  START: {}", "  START: {properties: {mode: {type: string}}, required: [mode]}"))
+    lobby, room = (load_chart(project / "charts" / f"{n}.yaml") for n in ("lobby", "room"))
+    found = check_chart(lobby, peers=[room], seed=1, max_examples=60)
+    assert found.check == "tell-refused", text_report(found)
+    assert "which chart 'room' refuses: " in str(found.failure)
+    assert "'mode' is a required property" in str(found.failure)
+    code = pytest_code(found)
+    assert "peers=[" in code
+    scope: dict = {}
+    exec(compile(code, "scenario", "exec"), scope)
+    test = next(v for k, v in scope.items() if k.startswith("test_"))
+    with pytest.raises(PropertyFailure, match="tell-refused"):
+        test()

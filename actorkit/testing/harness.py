@@ -10,7 +10,7 @@ operation checks the properties every chart must have. A broken property raises
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -106,8 +106,9 @@ class PropertyFailure(AssertionError):
 
 @dataclass(frozen=True)
 class Step:
-    """One operation of a run: ``op`` is spawn, send, invalid, wait, restore, connect or
-    disconnect; the caller as ``type:id``; the event (or spawn input); seconds waited."""
+    """One operation of a run: ``op`` is spawn, send, invalid, wait, restore, connect,
+    disconnect or deliver; the caller as ``type:id``; the event (or spawn input, or for a
+    delivery ``{"refused": why}`` if it was refused); seconds waited."""
 
     op: str
     caller: str | None = None
@@ -128,7 +129,9 @@ class Harness:
     """One actor of ``chart`` under test. ``callers`` are the callers whose views are checked
     after every operation (every caller that takes part is added); ``invariants`` are the
     user's own checks; ``leaks`` turns the private-data leak check on; ``coverage``, if
-    given, counts the states the actor enters and the transitions it takes."""
+    given, counts the states the actor enters and the transitions it takes. ``peers`` are
+    the charts tested with it, by actor type: what it tells one of them must be what that
+    chart's ``actor:`` schemas (and input schema) accept."""
 
     chart: Chart
     callers: list[Caller] = field(default_factory=list)
@@ -137,6 +140,7 @@ class Harness:
     coverage: Coverage | None = None
     actor_id: str = "x"
     trace: list[Step] = field(default_factory=list)
+    peers: Mapping[str, Chart] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.clock = _Clock()
@@ -148,6 +152,9 @@ class Harness:
         self._vocabulary = _schema_strings(self.chart)
         self._default_private = orjson.loads(self.chart.default_private)
         self.failure: PropertyFailure | None = None  # the first property that broke
+        self._messages: dict[str, int] = {}  # how many messages each actor caller sent
+        #: the actors this one told something, as the callers they answer as, in order
+        self.told: list[Caller] = []
 
     # -- operations ----------------------------------------------------------------------------
 
@@ -178,8 +185,9 @@ class Harness:
         predicted = _outcome(actor.can, event, caller)
         if actor.snapshot_json() != before:
             raise self._fail("can", f"can() of {event.get('type')} changed the actor")
-        got = _outcome(actor.send, event, caller)
-        self._same(got, _outcome(twin.send, event, caller), f"sending {event.get('type')}")
+        run = self._runner(caller, event)
+        got = _outcome(run, actor)
+        self._same(got, _outcome(run, twin), f"sending {event.get('type')}")
         if isinstance(got, EventRejected) and done:  # a done actor takes no more events
             self._unchanged(actor, before, "a rejected event")
             self._check()
@@ -198,7 +206,9 @@ class Harness:
             raise self._fail("can", f"can() {said} of {_short(event)} from {caller}, but "
                                     f"send() {'took' if got.handled else 'took no'} "
                                     f"transition on it")
-        if not got.handled and not got.timers and actor.snapshot_json() != before:
+        # (a message another actor told is committed, taken or not: the receiver notes it)
+        if not got.handled and not got.timers and actor.snapshot_json() != before and \
+                caller.type != "actor":
             raise self._fail("can", f"{_short(event)} from {caller} was not handled and "
                                     f"changed the actor")
         self._check()
@@ -210,8 +220,9 @@ class Harness:
         self._record(Step("invalid", str(caller), event))
         self._join(caller)
         before = actor.snapshot_json()
-        got = _outcome(actor.send, event, caller)
-        _outcome(twin.send, event, caller)
+        run = self._runner(caller, event)
+        got = _outcome(run, actor)
+        _outcome(run, twin)
         if not isinstance(got, EventRejected):
             raise self._fail("invalid-accepted", f"{caller} sent {_short(event)}, which "
                                                       f"breaks its schema, and it was not "
@@ -236,6 +247,35 @@ class Harness:
                                                       f"{result.error}")
         self._check()
         return got  # type: ignore[no-any-return]
+
+    def deliver(self, refused: str | None = None) -> None:
+        """The oldest message the actor told (``ctx.tell``) is delivered, or its receiver
+        refused it (``refused`` says why: the chart gets ``MESSAGE_FAILED``); either way it
+        leaves the outbox, and the step must not fail."""
+        actor, twin = self._actors()
+        self._record(Step("deliver", event=None if refused is None else {"refused": refused}))
+        head = actor.outbox_head
+        if head is None:
+            raise self._fail("deliver", "there is no message to deliver")
+        got = _outcome(actor.delivered, head["seq"], head["index"], refused)
+        self._same(got, _outcome(twin.delivered, head["seq"], head["index"], refused),
+                   "delivering")
+        if isinstance(got, BaseException) or got is None or got.error is not None:
+            why = got.error if got is not None and not isinstance(got, BaseException) else got
+            raise self._fail("step-failed", f"{got.type if got is not None else 'the'} step "
+                                            f"of the message to {head['to']['type']}/"
+                                            f"{head['to']['id']} failed: "
+                                            f"{type(why).__name__}: {why}")
+        self._check()
+
+    def _runner(self, caller: Caller, event: dict[str, Any]) -> Callable[[Actor], Any]:
+        """How ``caller`` sends ``event`` to an actor: another actor's is a told message
+        (each one after the last that caller sent); anyone else's an event."""
+        if caller.type != "actor":
+            return lambda actor: actor.send(event, caller)
+        seq = self._messages[caller.id] = self._messages.get(caller.id, 0) + 1
+        message = {"seq": seq, "index": 0, "event": event}
+        return lambda actor: actor.receive(message, caller)
 
     def restore(self) -> None:
         """Snapshot the twin and continue with a fresh actor restored from it."""
@@ -275,6 +315,8 @@ class Harness:
             raise self._fail("restore-differs", f"the actor restored from a snapshot differs "
                                                      f"from the one never restored at "
                                                      f"{_differs(restored, original)}")
+        if actor.outbox_size:
+            self._check_told(actor.outbox)
         public, buckets, value = actor.view_parts()
         views = Views(public, buckets, value, self.chart.default_private)
         context = actor.context
@@ -288,6 +330,25 @@ class Harness:
                 raise self._fail(f"invariant:{name}", str(e) or "assertion failed") from e
             if held is False:
                 raise self._fail(f"invariant:{name}", "returned False")
+
+    def _check_told(self, outbox: list[dict[str, Any]]) -> None:
+        """What the actor told a chart under test must be what that chart takes."""
+        for message in outbox:
+            to_type, to_id = message["to"]["type"], message["to"]["id"]
+            receiver = Caller.actor(to_type, to_id)
+            if receiver not in self.told:
+                self.told.append(receiver)
+            peer = self.peers.get(to_type)
+            if peer is None:
+                continue
+            try:
+                peer.schemas.validate_event("actor", message["event"])
+                if "input" in message:
+                    peer.schemas.validate_input(message["input"])
+            except EventRejected as e:
+                raise self._fail("tell-refused", f"the actor told {to_type}/{to_id} "
+                                                 f"{_short(message['event'])}, which chart "
+                                                 f"{to_type!r} refuses: {e}") from None
 
     def _check_view(self, actor: Actor, caller: Caller, view: View, context: dict[str, Any],
                     secrets: dict[str, list[str]]) -> None:
@@ -445,7 +506,7 @@ def _schema_strings(chart: Chart) -> frozenset[str]:
     schemas = chart.schemas
     found: set[str] = set()
     parts = [schemas.input, schemas.public, schemas.private, *schemas.client.values(),
-             *schemas.service.values(), *schemas.output.values()]
+             *schemas.service.values(), *schemas.actor.values(), *schemas.output.values()]
     for validator in parts:
         if validator is not None:
             found.update(_strings(validator.schema))

@@ -3,7 +3,10 @@
 :func:`machine_for` builds a :class:`~hypothesis.stateful.RuleBasedStateMachine` whose rules
 spawn the actor, send it valid events (mostly ones an active state can handle: a stream of any
 declared event mostly hits nothing), let time pass so timers fire, send events that break their
-schema, snapshot and restore, and connect and disconnect callers. Every rule runs through a
+schema, snapshot and restore, and connect and disconnect callers. A chart that takes messages
+from other actors (``actor:`` in its schemas) gets them from the actors that may spawn it or
+that the charts tested with it tell, and answers from the actors it told; what it tells
+(``ctx.tell``) is delivered, or refused, in order. Every rule runs through a
 :class:`~actorkit.testing.Harness`, which checks the chart's properties after each step.
 """
 
@@ -24,11 +27,12 @@ from ..chart import Chart
 from ..coverage import Coverage
 from ..descriptors import descriptors, matches_any
 from ..events import Caller
+from ..tells import tells_in
 from .harness import Harness, Invariant, PropertyFailure, Step, as_chart, chart_source, named
 from .steering import Steering
 from .strategies import caller_pool, events, inputs, invalid_events
 
-__all__ = ["ChartMachine", "RunFailure", "machine_for"]
+__all__ = ["ChartMachine", "MessagingMachine", "RunFailure", "machine_for"]
 
 #: How long the machine lets pass, besides "until the next deadline".
 WAITS = (1.0, 10.0, 60.0, 600.0, 3600.0)
@@ -53,6 +57,7 @@ class ChartMachine(RuleBasedStateMachine):
     #: called with each new run's harness (the runner counts examples and keeps the last)
     on_run: ClassVar[Callable[[Harness], None] | None] = None
     senders: ClassVar[tuple[Caller, ...]]  # the callers that may send some event
+    peers: ClassVar[Mapping[str, Chart]] = {}  # the charts tested with it, by actor type
     #: what every run so far reached (each run adds its own when it ends)
     coverage: ClassVar[Coverage]
     #: the weights of the events sends choose among (``None``: none preferred). Hypothesis
@@ -69,7 +74,7 @@ class ChartMachine(RuleBasedStateMachine):
         cls = type(self)
         self.reached = cls.coverage.blank()  # this run's
         self.harness = Harness(cls.chart, callers=list(cls.callers), invariants=cls.checks,
-                               leaks=cls.leaks, coverage=self.reached)
+                               leaks=cls.leaks, coverage=self.reached, peers=cls.peers)
         if cls.on_run is not None:
             cls.on_run(self.harness)
 
@@ -148,7 +153,8 @@ class ChartMachine(RuleBasedStateMachine):
         try:
             yield
         except PropertyFailure as e:
-            raise RunFailure(e, self.chart, self.harness.trace) from None
+            raise RunFailure(e, self.chart, self.harness.trace,
+                             [chart_source(p) for p in self.peers.values()]) from None
 
     # -- strategies, made once per class -------------------------------------------------------
 
@@ -241,18 +247,45 @@ class ChartMachine(RuleBasedStateMachine):
         return found
 
 
+class MessagingMachine(ChartMachine):
+    """The state machine of a chart that takes messages from other actors or tells them
+    some: two more rules. (Only such charts have them: more rules change which runs a seed
+    makes, and other charts' runs stay what they were.)"""
+
+    @precondition(lambda self: bool(self.chart.schemas.actor) and bool(self.harness.told))
+    @rule(data=st.data())
+    def answer(self, data: st.DataObject) -> None:
+        """An actor this one told something sends it an event of its ``actor:`` section."""
+        caller = data.draw(st.sampled_from(self.harness.told), label="answerer")
+        event = data.draw(self._strategy(("answer",), lambda: st.sampled_from(
+            sorted(self.chart.schemas.actor)).flatmap(lambda e: self._events("actor", e))),
+            label="answer")
+        with self._reported():
+            self.harness.send(caller, event)
+
+    @precondition(lambda self: self.harness.actor is not None and
+                  bool(self.harness.actor.outbox_size))
+    @rule(data=st.data())
+    def deliver(self, data: st.DataObject) -> None:
+        """The oldest message told is delivered (mostly) or refused."""
+        refused = data.draw(st.integers(0, 4), label="refused") == 0
+        with self._reported():
+            self.harness.deliver("refused by the property tester" if refused else None)
+
+
 class RunFailure(PropertyFailure):
     """A :class:`PropertyFailure` raised in a state machine's run, with the run (``trace``)
     and a Scenario test that repeats it in its message; ``failure`` is the original."""
 
-    def __init__(self, failure: PropertyFailure, chart: Chart, trace: list[Step]) -> None:
+    def __init__(self, failure: PropertyFailure, chart: Chart, trace: list[Step],
+                 peers: list[str] | None = None) -> None:
         from .report import run_text, scenario_code
 
         super().__init__(failure.check, failure.message)
         self.failure = failure
         self.trace = list(trace)
         code = scenario_code(chart.actor_type, chart_source(chart), failure.check, self.trace,
-                             "the run that broke it")
+                             "the run that broke it", peers=peers)
         self.args = (f"{failure}\n\n" + run_text(self.trace, f"the run, {len(trace)} steps",
                                                   "to repeat it in a test", code),)
 
@@ -261,6 +294,7 @@ def machine_for(chart: Chart | str | Path, *,
                 invariants: Iterable[Invariant | tuple[str, Invariant]] = (),
                 events: Mapping[str, st.SearchStrategy[dict[str, Any]]] | None = None,
                 clients: int = 3, services: int = 1, leaks: bool = True,
+                peers: Iterable[Chart] = (),
                 ) -> type[ChartMachine]:
     """A state machine class for ``chart`` (a :class:`~actorkit.Chart` or a chart file).
 
@@ -268,16 +302,21 @@ def machine_for(chart: Chart | str | Path, *,
     return ``False`` or raise ``AssertionError`` when broken (named by their ``__name__``, or
     give ``(name, function)`` pairs). ``events`` replaces the generated events of some types
     with your strategies (of whole events, or of payloads without ``type``). The callers are
-    ``clients`` client ids and ``services`` service ids; ``leaks=False`` turns off the check
-    that no caller sees another's private data. The class's ``coverage`` adds up what every
-    run reached, and its ``steering`` (none at first) weighs events. In pytest: ``TestTodo =
-    machine_for("charts/todo.yaml").TestCase``; its settings leave out hypothesis's explain
-    phase (keep that with ``hypothesis.settings(TestTodo.settings, max_examples=...)``), and
-    a broken property fails with the run and a Scenario test that repeats it.
+    ``clients`` client ids and ``services`` service ids, and, if the chart takes messages
+    from other actors, an actor of each type that may spawn it or that one of ``peers`` (the
+    charts tested with it) tells; what it tells ``peers`` must be what they take.
+    ``leaks=False`` turns off the check that no caller sees another's private data. The
+    class's ``coverage`` adds up what every run reached, and its ``steering`` (none at
+    first) weighs events. In pytest: ``TestTodo = machine_for("charts/todo.yaml").TestCase``;
+    its settings leave out hypothesis's explain phase (keep that with
+    ``hypothesis.settings(TestTodo.settings, max_examples=...)``), and a broken property
+    fails with the run and a Scenario test that repeats it.
     """
     loaded = as_chart(chart)
-    pool = tuple(caller_pool(clients, services))
+    others = {p.actor_type: p for p in peers if p.actor_type != loaded.actor_type}
+    pool = tuple(caller_pool(clients, services)) + _tellers(loaded, others.values())
     attrs = {
+        "peers": others,
         "chart": loaded,
         "callers": pool,
         "senders": tuple(c for c in pool if loaded.schemas.events_for(c.type)),
@@ -291,9 +330,33 @@ def machine_for(chart: Chart | str | Path, *,
         "_weights": None,
     }
     name = "".join(part.capitalize() for part in loaded.actor_type.split("-")) + "Machine"
-    machine: type[ChartMachine] = type(name, (ChartMachine,), attrs)
+    messages = bool(loaded.schemas.actor) or ".tell(" in _hooks_source(loaded)
+    machine: type[ChartMachine] = type(name, (MessagingMachine if messages else ChartMachine,),
+                                       attrs)
     # hypothesis's explain phase replays a failing run hundreds of times to say which lines
     # only failing runs reach: minutes for a chart, and the RunFailure says more
     machine.TestCase.settings = hypothesis.settings(
         machine.TestCase.settings, phases=[p for p in Phase if p is not Phase.explain])
     return machine
+
+
+def _tellers(chart: Chart, peers: Iterable[Chart]) -> tuple[Caller, ...]:
+    """The actors that send ``chart`` messages in a run, if it takes any: one of each type
+    its ``spawned_by:`` names or whose hooks tell it (``"peer"`` if none is known)."""
+    if not chart.schemas.actor:
+        return ()
+    types = set(chart.spawned_by)
+    for peer in peers:
+        source = _hooks_source(peer)
+        if any(t.actor_type == chart.actor_type for t in tells_in(source)):
+            types.add(peer.actor_type)
+    return tuple(Caller.actor(t, "p1") for t in sorted(types or {"peer"}))
+
+
+def _hooks_source(chart: Chart) -> str:
+    if chart.hooks_file is None:
+        return ""
+    try:
+        return Path(chart.hooks_file).read_text("utf-8")
+    except OSError:
+        return ""

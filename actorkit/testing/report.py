@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .harness import Step
@@ -29,6 +30,9 @@ def describe(step: Step) -> str:
         return f"{step.seconds:g} s pass"
     if step.op == "restore":
         return "the actor is snapshotted and restored"
+    if step.op == "deliver":
+        refused = f" is refused: {step.event['refused']}" if step.event else " is delivered"
+        return f"the oldest message the actor told{refused}"
     return f"{step.caller} {step.op}s"
 
 
@@ -49,7 +53,7 @@ def pytest_code(result: Result) -> str:
     else:
         found = f"found by: actorkit test {result.source}{steer} --seed {result.seed}"
     return scenario_code(result.chart.actor_type, result.source, result.check, result.trace,
-                         found, imports)
+                         found, imports, peers=result.peers)
 
 
 def _importable(result: Result, name: str) -> tuple[str, str] | None:
@@ -65,17 +69,20 @@ def _importable(result: Result, name: str) -> tuple[str, str] | None:
 
 
 def scenario_code(actor_type: str, source: str, check: str, trace: list[Step],
-                  comment: str, imports: list[str] | None = None) -> str:
+                  comment: str, imports: list[str] | None = None,
+                  peers: Sequence[str] | None = None) -> str:
     """A test function that replays ``trace`` on the chart at ``source`` and so breaks
-    ``check`` again; ``imports`` are lines to put after the Scenario import."""
+    ``check`` again; ``imports`` are lines to put after the Scenario import; ``peers`` the
+    charts tested with it (named only when what it told them broke the check)."""
     name = re.sub(r"\W+", "_", actor_type).strip("_") or "chart"
     lines = ["from actorkit.testing import Scenario", *(imports or []), "", "",
              f"def test_{name}_{check.replace(':', '_').replace('-', '_')}():",
              f"    # {comment}"]
+    given = f", peers={list(peers)!r}" if peers and check == "tell-refused" else ""
     if check.startswith("invariant:"):  # the user's own function: import it
         lines.append(f"    s = Scenario({source!r}, invariants=[{check.partition(':')[2]}])")
     else:
-        lines.append(f"    s = Scenario({source!r})")
+        lines.append(f"    s = Scenario({source!r}{given})")
     for step in trace:
         if step.op == "spawn":
             given = f", input={step.event!r}" if step.event is not None else ""
@@ -87,6 +94,9 @@ def scenario_code(actor_type: str, source: str, check: str, trace: list[Step],
             lines.append(f"    s.wait({step.seconds!r})")
         elif step.op == "restore":
             lines.append("    s.restore()")
+        elif step.op == "deliver":
+            refused = f"refused={step.event['refused']!r}" if step.event else ""
+            lines.append(f"    s.deliver({refused})")
         else:
             lines.append(f"    s.{step.op}({step.caller!r})")
     return "\n".join(lines) + "\n"

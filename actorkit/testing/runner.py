@@ -56,6 +56,8 @@ class Result:
     steer: bool = True
     #: the user's invariants, by name
     invariants: tuple[tuple[str, Invariant], ...] = ()
+    #: the charts tested with it (which it may message), as their sources
+    peers: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -73,10 +75,12 @@ def check_chart(chart: Chart | str | Path, *, max_examples: int = 100, seed: int
                 steps: int = 50, invariants: Iterable[Invariant | tuple[str, Invariant]] = (),
                 events: Mapping[str, st.SearchStrategy[dict[str, Any]]] | None = None,
                 leaks: bool = True, steer: bool = True,
-                progress: Callable[[Result], None] | None = None) -> Result:
+                progress: Callable[[Result], None] | None = None,
+                peers: Iterable[Chart] = ()) -> Result:
     """Property-test ``chart``: up to ``max_examples`` runs of up to ``steps`` steps each,
     from ``seed`` (random if not given: the result has it, to repeat the run).
-    ``invariants``, ``events`` and ``leaks`` are :func:`machine_for`'s. Unless ``steer`` is
+    ``invariants``, ``events``, ``leaks`` and ``peers`` (the charts tested with it, which
+    it may message) are :func:`machine_for`'s. Unless ``steer`` is
     false, the runs are made in rounds (:data:`ROUNDS`), and each round sends more often the
     events that lead towards the states and transitions the rounds before did not reach (see
     :class:`~actorkit.testing.steering.Steering`). ``progress``
@@ -85,8 +89,10 @@ def check_chart(chart: Chart | str | Path, *, max_examples: int = 100, seed: int
     loaded = as_chart(chart)
     result = Result(loaded, chart_source(loaded),
                     seed if seed is not None else random.randrange(2**32), max_examples)
-    machine = machine_for(loaded, invariants=invariants, events=events, leaks=leaks)
+    machine = machine_for(loaded, invariants=invariants, events=events, leaks=leaks,
+                          peers=peers)
     result.coverage, result.steer, result.invariants = machine.coverage, steer, machine.checks
+    result.peers = tuple(chart_source(p) for p in machine.peers.values())
     last: list[Harness] = []
 
     def started(harness: Harness) -> None:

@@ -27,15 +27,18 @@ __all__ = ["Scenario"]
 
 
 class Scenario:
-    """An actor of ``chart`` driven step by step; ``invariants`` and ``leaks`` as for
+    """An actor of ``chart`` driven step by step; ``invariants``, ``leaks`` and ``peers`` (the
+    charts it tells, whose schemas what it tells must pass) as for
     :func:`~actorkit.testing.machine_for`. Callers are given as ``"client:alice"`` strings or
     :class:`~actorkit.Caller` objects."""
 
     def __init__(self, chart: Chart | str | Path, *,
                  invariants: Iterable[Invariant | tuple[str, Invariant]] = (),
-                 leaks: bool = True) -> None:
+                 leaks: bool = True, peers: Iterable[Chart | str | Path] = ()) -> None:
+        loaded = [as_chart(p) for p in peers]
         self.harness = Harness(as_chart(chart), callers=caller_pool(),
-                               invariants=named(invariants), leaks=leaks)
+                               invariants=named(invariants), leaks=leaks,
+                               peers={p.actor_type: p for p in loaded})
 
     @property
     def actor(self) -> Actor:
@@ -67,6 +70,12 @@ class Scenario:
     def restore(self) -> Scenario:
         """Snapshot the actor and go on with one restored from the snapshot."""
         self.harness.restore()
+        return self
+
+    def deliver(self, refused: str | None = None) -> Scenario:
+        """Deliver the oldest message the actor told, or (``refused``: why) have its
+        receiver refuse it."""
+        self.harness.deliver(refused)
         return self
 
     def connect(self, caller: str | Caller) -> Scenario:
