@@ -59,6 +59,8 @@ ViewParts = tuple[bytes, Mapping[str, bytes], bytes]
 
 # Shared by every actor without private buckets: it is replaced, never changed, on a commit.
 _NO_BUCKETS: dict[str, bytes] = {}
+# Shared by every actor with no messages told or taken: never changed.
+_NO_MESSAGES: dict[str, bytes] = {}
 
 _guard = deadline.guard
 
@@ -872,6 +874,8 @@ class Actor:
     def _messages_json(self) -> dict[str, bytes]:
         """The outbox and the inbox's records as canonical JSON, those that are not empty
         (a snapshot without messages has neither key)."""
+        if not self._outbox and not self._inbox:  # most actors: nothing made per step
+            return _NO_MESSAGES
         parts = {"outbox": self._outbox, "inbox": self._inbox}
         return {k: snapshots.canonical(v) for k, v in parts.items() if v}
 

@@ -647,6 +647,8 @@ class ActorSystem:
                 if cell is None or message is None:
                     self._retry.pop(key, None)
                     return
+                if message["seq"] > cell.seq_published:
+                    return  # told by a step not stored yet: its commit wakes the actor again
                 error = await self._hand_over(key, message)
                 if error is not None and not cell.actor.chart.handles("MESSAGE_FAILED"):
                     log.warning("%s/%s told %s/%s %s, which was refused, and its chart does not "
