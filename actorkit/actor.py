@@ -386,6 +386,12 @@ class Actor:
                                 f"(an actor's arrive by ctx.tell()); send as a client or "
                                 f"service caller")
         etype, payload = self.chart.schemas.validate_event(caller.type, event)
+        return self._event(caller, etype, payload, skip_unhandled=not commit_unhandled)
+
+    def _event(self, caller: Caller, etype: str, payload: dict[str, Any], *,
+               skip_unhandled: bool = False,
+               message: tuple[int, int] | None = None) -> StepResult:
+        """The step of a checked event from a caller, after the timers already due."""
         if self.chart.semantics == "scxml" and etype.startswith("done.state."):
             raise EventRejected(f"{etype} is raised by the chart itself when a state is done "
                                 f"(semantics: scxml); no caller may send it: remove it from "
@@ -398,7 +404,7 @@ class Actor:
         now = self._now()
         fired = self.advance(now)
         result = self._step(caller, now, ActorEvent(etype, payload, caller), sent=True,
-                            skip_unhandled=not commit_unhandled)
+                            skip_unhandled=skip_unhandled, message=message)
         return replace(result, timers=tuple(fired)) if fired else result
 
     def can(self, event: Mapping[str, Any], caller: Caller) -> bool:
@@ -464,16 +470,7 @@ class Actor:
         if last is not None and (last[0], last[1]) >= mark:
             return None
         etype, payload = self.chart.schemas.validate_event("actor", message["event"])
-        if self._quarantine is not None:
-            raise Quarantined.of(self.type, self.id, self._quarantine)
-        if self._final is not None:
-            raise EventRejected(f"the actor reached its final state {self._final!r} and takes "
-                                f"no more events", event_type=etype)
-        now = self._now()
-        fired = self.advance(now)
-        result = self._step(sender, now, ActorEvent(etype, payload, sender), sent=True,
-                            message=mark)
-        return replace(result, timers=tuple(fired)) if fired else result
+        return self._event(sender, etype, payload, message=mark)
 
     def delivered(self, seq: int, index: int, error: str | None = None,
                   failed: str | None = None) -> StepResult | None:

@@ -12,14 +12,14 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from servers import Server, servers, start_server
+from servers import Server, servers
 from support import ROOT
+from test_cluster_serve import Cluster, cluster  # noqa: F401  (its fixture, on this project)
 
 COUNT = 200
 
@@ -115,34 +115,8 @@ def test_sigkill_while_delivering_on_sqlite_loses_and_repeats_nothing(project: P
         check_once_in_order(second, project, str(launcher.db))
 
 
-class Cluster:
-    """Three ``actorkit serve`` of ``project`` on the PostgreSQL database at ``url``."""
-
-    def __init__(self, project: Path, url: str, tmp: Path) -> None:
-        self.nodes = [start_server(project, tmp / f"unused-{i}.db",
-                                   extra_env={"ACTORKIT_STORE": url}, cli=[])
-                      for i in range(3)]
-
-    def logs(self) -> str:
-        return "\n".join(f"--- node {i} (port {n.port}) ---\n{n.read_log()}"
-                         for i, n in enumerate(self.nodes))
-
-
-@pytest.fixture
-def cluster(project: Path, postgres_url: str, tmp_path: Path) -> Iterator[Cluster]:
-    made = Cluster(project, postgres_url, tmp_path)
-    try:
-        yield made
-    except BaseException:
-        print(made.logs())
-        raise
-    finally:
-        for node in made.nodes:
-            node.stop()
-
-
 def test_the_server_delivering_killed_on_postgres_the_others_deliver_the_rest_once(
-        cluster: Cluster, project: Path, postgres_url: str):
+        cluster: Cluster, project: Path, postgres_url: str):  # noqa: F811
     import asyncpg
 
     delivering, other, _ = cluster.nodes
