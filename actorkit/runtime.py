@@ -13,6 +13,7 @@ import asyncio
 import heapq
 import inspect
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,7 +26,7 @@ from . import deadline
 from .actor import Actor, StepResult
 from .cell import CATCH_UP, Cell, Connection
 from .chart import Chart
-from .errors import ActorkitError, Quarantined, SnapshotError, StepError
+from .errors import ActorkitError, BoundError, HookError, Quarantined, SnapshotError, StepError
 from .events import WATCHER, Caller
 from .jobs import Done, Job, Op, bring_back
 from .limits import Limits
@@ -688,7 +689,21 @@ class ActorSystem:
             await cell.run(Op("receive", (message, caller)))
         except StoreError:
             raise
-        except ActorkitError as e:
+        except Quarantined as e:
+            return e.brief
+        except StepError as e:
+            if isinstance(e, BoundError):  # the message's fault; it names no value
+                return str(e)
+            # The receiver's code failed: its details (a hook's file and line, what it
+            # raised) are for the server's log, not for another actor's context.
+            ref = secrets.token_hex(4)
+            log.error("%s/%s failed to take %s from %s/%s (reference %s): %s: %s", to_type,
+                      to_id, message["event"]["type"], *sender, ref, type(e).__name__, e)
+            hook = f" in hook {e.hook}" if isinstance(e, HookError) and e.hook else ""
+            return (f"the step of {to_type}/{to_id} on {message['event']['type']} failed: "
+                    f"{type(e).__name__}{hook} (reference {ref}); the server's log has the "
+                    f"details under that reference")
+        except ActorkitError as e:  # refused: what it says is about the message itself
             return str(e)
         return None
 
