@@ -253,3 +253,21 @@ def test_the_property_tester_finds_a_tell_its_receiver_refuses(tmp_path: Path):
     test = next(v for k, v in scope.items() if k.startswith("test_"))
     with pytest.raises(PropertyFailure, match="tell-refused"):
         test()
+
+
+def test_a_message_to_a_quarantined_actor_comes_back_refused(tmp_path: Path):
+    async def go() -> None:
+        s = ActorSystem(charts(), store=SqliteStore(tmp_path / "a.db"))
+        cell = await s.cell("tally", "q", alice)
+        async with cell.hold():
+            await s.quarantine(cell, "its hooks are broken (on purpose, in this test)")
+        await s.send("teller", "t1", alice, {"type": "TELL", "to": "tally", "id": "q",
+                                              "event": "NUMBER", "fields": {"n": 1}})
+        await until(lambda: bool(public(s, "teller", "t1")["failures"]), "the refusal back")
+        [failure] = public(s, "teller", "t1")["failures"]
+        assert "tally/q is quarantined since" in failure["error"]
+        assert "on purpose" not in failure["error"]  # why is the operator's to read
+        assert not s.get("teller", "t1").outbox
+        await s.close()
+
+    asyncio.run(go())
