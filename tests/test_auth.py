@@ -68,6 +68,7 @@ def forge(**overrides) -> str:
     (forge(jti="list-2"), "JTI on accessToken to match actor id: list-1"),
     (forge(sub="admin-alice"), "must look like"),
     (forge(sub="system-list-1"), "system callers"),
+    (forge(sub="actor-lobby/main"), "actor callers are the runtime's own"),
     (forge(exp=None), "no `exp` claim"),
     (forge(jti=None), "no `jti` claim"),
     (jwt.encode({"jti": "list-1", "sub": "client-a", "aud": "todo"}, None, algorithm="none"),
