@@ -2,9 +2,10 @@
 # ruff: noqa: E501
 """Types of the actor ``auction``: its events, input, context, state value and caller snapshot."""
 
-from typing import Literal, NotRequired, TypeAlias, TypedDict
+from typing import Literal, Never, NotRequired, TypeAlias, TypedDict
 
 __all__ = [
+    "ActorEvent",
     "Amount",
     "Bid",
     "CallerId",
@@ -310,6 +311,10 @@ ClientEvent: TypeAlias = ClientCancelEvent | ClientPauseEvent | ClientPlaceBidEv
 
 # Every event a service caller may send.
 ServiceEvent: TypeAlias = ServiceCancelEvent | ServiceOpenEvent | ServicePauseEvent | ServiceResumeAuctionEvent
+
+
+# Every event other actors may send with ctx.tell.
+ActorEvent: TypeAlias = Never
 
 
 # Every output event hooks emit with ctx.emit.

@@ -5,6 +5,7 @@
 from typing import Literal, Never, TypeAlias, TypedDict
 
 __all__ = [
+    "ActorEvent",
     "CallerSnapshot",
     "ClientAddTodoData",
     "ClientAddTodoEvent",
@@ -140,6 +141,10 @@ ClientEvent: TypeAlias = ClientAddTodoEvent | ClientRemoveTodoEvent | ClientSetF
 
 # Every event a service caller may send.
 ServiceEvent: TypeAlias = ServiceSyncTodosEvent
+
+
+# Every event other actors may send with ctx.tell.
+ActorEvent: TypeAlias = Never
 
 
 # Every output event hooks emit with ctx.emit.

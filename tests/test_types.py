@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from support import run_actorkit
+from support import ROOT, run_actorkit
 
 from actorkit import load_chart
 from actorkit.codegen import generate_types
@@ -266,6 +266,10 @@ def test_the_same_chart_gives_the_same_bytes_whatever_the_order_of_its_schemas(
     ("charts/todo.yaml", "python", "hooks/todo_types.py"),
     ("charts/auction.yaml", "ts", "types/auction.ts"),
     ("charts/auction.yaml", "python", "hooks/auction_types.py"),
+    ("charts/lobby.yaml", "ts", "types/lobby.ts"),
+    ("charts/lobby.yaml", "python", "hooks/lobby_types.py"),
+    ("charts/room.yaml", "ts", "types/room.ts"),
+    ("charts/room.yaml", "python", "hooks/room_types.py"),
 ])
 def test_the_committed_types_of_the_example_charts_are_current(chart: str, lang: str,
                                                                file: str) -> None:
@@ -328,3 +332,15 @@ def test_cli_exit_codes_for_a_broken_chart_and_wrong_usage(tmp_path: Path) -> No
                               tmp_path / "no" / "such" / "kinds.ts")
     assert unwritable.returncode == 2
     assert "actorkit types: cannot write" in unwritable.stderr
+
+
+def test_events_other_actors_may_send_are_typed_apart() -> None:
+    room = load_chart(ROOT / "charts" / "room.yaml")
+    ts = generate_types(room, "ts")
+    py = generate_types(room, "python")
+
+    assert "export type ActorStartEvent = {\n  type: \"START\";" in ts
+    assert "export type ActorEvent = ActorStartEvent;" in ts
+    assert "ActorStartEvent" not in ts.split("export type Machine")[1]  # not Actor Kit's
+    assert "class ActorStartEvent(ActorStartData):" in py
+    assert "ActorEvent: TypeAlias = ActorStartEvent" in py

@@ -183,6 +183,9 @@ export type ClientEvent = ClientCancelEvent | ClientPauseEvent | ClientPlaceBidE
 /** Every event a service caller may send. */
 export type ServiceEvent = ServiceCancelEvent | ServiceOpenEvent | ServicePauseEvent | ServiceResumeAuctionEvent;
 
+/** Every event other actors may send with ctx.tell. */
+export type ActorEvent = never;
+
 /** Every output event hooks emit with ctx.emit. */
 export type OutputEvent = OutputAuctionClosedEvent | OutputAuctionExtendedEvent | OutputAuctionOpenedEvent | OutputAuctionPausedEvent | OutputAuctionResumedEvent | OutputBidPlacedEvent | OutputBidRejectedEvent | OutputLotCalledEvent | OutputOutbidEvent;
 

@@ -82,6 +82,9 @@ export type ClientEvent = ClientAddTodoEvent | ClientRemoveTodoEvent | ClientSet
 /** Every event a service caller may send. */
 export type ServiceEvent = ServiceSyncTodosEvent;
 
+/** Every event other actors may send with ctx.tell. */
+export type ActorEvent = never;
+
 /** Every output event hooks emit with ctx.emit. */
 export type OutputEvent = OutputTodoAddedEvent | OutputTodoRemovedEvent | OutputTodoToggledEvent;
 

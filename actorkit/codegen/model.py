@@ -116,8 +116,9 @@ class Decl:
 
 @dataclass(frozen=True)
 class Event:
-    """An event of one section (``client``, ``service``, ``output``): its ``type`` string,
-    and the name of its payload without ``type`` (what a hook's ``event.data`` holds)."""
+    """An event of one section (``client``, ``service``, ``actor``, ``output``): its ``type``
+    string, and the name of its payload without ``type`` (what a hook's ``event.data``
+    holds)."""
 
     section: str
     type: str
@@ -137,12 +138,13 @@ class TypeModel:
 
 
 #: Names the model itself gives; definitions and nested objects never take them.
-FIXED = ("CallerSnapshot", "ClientEvent", "Input", "Machine", "OutputEvent", "PrivateContext",
-         "PublicContext", "ServiceEvent", "StateValue")
-SECTIONS = ("client", "service", "output")
+FIXED = ("ActorEvent", "CallerSnapshot", "ClientEvent", "Input", "Machine", "OutputEvent",
+         "PrivateContext", "PublicContext", "ServiceEvent", "StateValue")
+SECTIONS = ("client", "service", "actor", "output")
 #: The union of each section's events: its name and what it says.
 UNIONS = {"client": ("ClientEvent", "Every event a client caller may send."),
           "service": ("ServiceEvent", "Every event a service caller may send."),
+          "actor": ("ActorEvent", "Every event other actors may send with ctx.tell."),
           "output": ("OutputEvent", "Every output event hooks emit with ctx.emit.")}
 
 
