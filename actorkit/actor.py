@@ -809,8 +809,11 @@ class Actor:
         self._seq, self._time, self._wakeup = seq, now, wakeup
         # The state's size, from the parts serialised anyway (see _measure).
         size = len(public_json) + len(private_json) + len(value_json) + len(self._input_json)
-        messages = self._messages_json()
-        size += sum(map(len, messages.values()))
+        if self._outbox or self._inbox:
+            messages = self._messages_json()
+            size += sum(map(len, messages.values()))
+        else:  # most steps of most actors: nothing more to make or count
+            messages = _NO_MESSAGES
         try:
             # Every part the next step could change in place is frozen as JSON now; the
             # whole is serialised when someone asks for it (a batch stores only its last).
@@ -919,7 +922,7 @@ class Actor:
             "timers": shown,
             "wakeup": self._wakeup,
             **({} if self._quarantine is None else {"quarantine": self._quarantine}),
-            **self._messages_part(frozen, messages),
+            **(self._messages_part(frozen, messages) if self._outbox or self._inbox else {}),
         }
 
     def _messages_part(self, frozen: bool, messages: dict[str, bytes] | None

@@ -394,10 +394,11 @@ class Cell:
         fails, put the actor back to ``before`` (what the store has; empty for a cell that is
         dropped on failure: a new actor, a migration) and raise StoreError."""
         actor = self.actor
+        wake = actor.next_wake  # the actor stays as it is until this returns
         try:
             committing = self.store.commit(actor.type, actor.id, journal, actor.snapshot_json(),
                                            version=actor.chart.version, seq=actor.seq,
-                                           wake=actor.next_wake)
+                                           wake=wake)
             if getattr(self.store, "commits_outlive_cancel", False):
                 await committing
             else:  # in a task of its own, so that a caller giving up does not interrupt it
@@ -412,7 +413,7 @@ class Cell:
             if before:
                 self.reset(before)
             raise
-        self.system.wake_at(self.key, actor.next_wake)
+        self.system.wake_at(self.key, wake)
 
     def reset(self, snapshot: bytes) -> None:
         """Make the actor the one in ``snapshot``."""
