@@ -174,4 +174,4 @@ def test_the_default_run_of_the_project_charts_still_passes_quietly():
                           "--max-examples", "10"], cwd=ROOT, capture_output=True, text=True,
                          timeout=600, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.count("  coverage: states ") == 4  # auction, lobby, room, todo
+    assert run.stdout.count("  coverage: states ") == 5  # auction, checkout, lobby, room, todo

@@ -52,8 +52,9 @@ def test_actorkit_serve_in_development_opens_the_inspector_without_asking(tmp_pa
         token = page_token(page.text)
         types = httpx.get(f"{server.url}/_inspect/api/types",
                           headers={"Authorization": f"Bearer {token}"}).json()
-        assert [t["type"] for t in types["types"]] == ["auction", "lobby", "room", "todo"]
-        todo = types["types"][3]
+        assert [t["type"] for t in types["types"]] == [
+            "auction", "checkout", "lobby", "room", "todo"]
+        todo = types["types"][4]
         assert todo["graph"]["root"]["name"] == "root"
         assert set(todo["events"]["client"]) == {"ADD_TODO", "TOGGLE_TODO", "REMOVE_TODO",
                                                  "SET_FILTER"}
@@ -198,7 +199,7 @@ def test_an_app_of_ones_own_mounts_the_inspector_with_create_router(tmp_path):
         auth = {"Authorization": f"Bearer {inspector_token()}"}
         assert httpx.get(f"{base}/_inspect/api/types").status_code == 401
         types = httpx.get(f"{base}/_inspect/api/types", headers=auth).json()["types"]
-        assert [t["type"] for t in types] == ["auction", "lobby", "room", "todo"]
+        assert [t["type"] for t in types] == ["auction", "checkout", "lobby", "room", "todo"]
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -44,7 +44,7 @@ def test_docs_page_is_served_from_the_document(server: Server):
 
 def test_every_actor_route_of_every_chart_is_listed(document):
     charts = load_charts([ROOT / "charts"])
-    assert set(charts) == {"todo", "auction", "lobby", "room"}
+    assert set(charts) == {"todo", "auction", "checkout", "lobby", "room"}
     for actor_type in charts:
         for tail, methods in ROUTES.items():
             path = document["paths"].get(f"/api/{actor_type}{tail}")

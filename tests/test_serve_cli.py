@@ -55,7 +55,7 @@ def test_serve_in_development_makes_and_announces_a_secret_that_token_uses(tmp_p
     finally:
         server.terminate()
         out, _ = server.communicate(timeout=10)
-    assert "actorkit serving auction, lobby, room, todo at" in out
+    assert "actorkit serving auction, checkout, lobby, room, todo at" in out
     assert "development secret" in out and ".actorkit/dev-secret" in out
     assert secret not in out  # announced, not printed
 

@@ -223,7 +223,8 @@ def test_cli_passes_the_project_charts():
     assert run.returncode == 0, run.stdout + run.stderr
     lines = [line for line in run.stdout.splitlines() if not line.startswith(" ")]
     assert [line.split(":")[0] for line in lines] == [
-        "charts/auction.yaml", "charts/lobby.yaml", "charts/room.yaml", "charts/todo.yaml"]
+        "charts/auction.yaml", "charts/checkout.yaml", "charts/lobby.yaml", "charts/room.yaml",
+        "charts/todo.yaml"]
     assert all(re.search(r"every property held in 1\d\d runs", line) for line in lines), lines
 
 
