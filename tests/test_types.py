@@ -270,6 +270,8 @@ def test_the_same_chart_gives_the_same_bytes_whatever_the_order_of_its_schemas(
     ("charts/lobby.yaml", "python", "hooks/lobby_types.py"),
     ("charts/room.yaml", "ts", "types/room.ts"),
     ("charts/room.yaml", "python", "hooks/room_types.py"),
+    ("charts/checkout.yaml", "ts", "types/checkout.ts"),
+    ("charts/checkout.yaml", "python", "hooks/checkout_types.py"),
 ])
 def test_the_committed_types_of_the_example_charts_are_current(chart: str, lang: str,
                                                                file: str) -> None:
