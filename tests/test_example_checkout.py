@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from servers import Server, servers
-from support import ROOT, run_actorkit
+from support import ROOT, FakeClock, run_actorkit
 
 from actorkit import Actor, Caller, EventRejected, inspect_chart, load_chart
 from actorkit.actor import StepResult
@@ -31,14 +31,6 @@ HOME = {"street": "Damrak 1, Amsterdam", "country": "NL"}
 ABROAD = {"street": "1 Rue de Rivoli, Paris", "country": "FR"}
 
 
-class Clock:
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture(scope="module")
 def chart():
     return load_chart(CHART)
@@ -46,7 +38,7 @@ def chart():
 
 def checkout(chart: Any, **items: int) -> Actor:
     """An order in Details, its cart holding ``items``."""
-    actor = Actor.spawn(chart, "order-1", caller=ANN, input={}, clock=Clock())
+    actor = Actor.spawn(chart, "order-1", caller=ANN, input={}, clock=FakeClock(T0))
     for sku, quantity in items.items():
         actor.send({"type": "SET_ITEM", "sku": sku, "quantity": quantity}, ANN)
     assert actor.send({"type": "CHECKOUT"}, ANN).handled
@@ -93,7 +85,7 @@ def test_under_sismic_lint_names_each_xstate_idiom_the_chart_uses(tmp_path):
 # -- guarded transitions: the first whose guard holds, the last one the fallback ------------------
 
 def test_an_empty_cart_cannot_check_out(chart):
-    actor = Actor.spawn(chart, "order-1", caller=ANN, input={}, clock=Clock())
+    actor = Actor.spawn(chart, "order-1", caller=ANN, input={}, clock=FakeClock(T0))
     assert actor.send({"type": "CHECKOUT"}, ANN).handled is False
     assert actor.value == "Cart"
 
@@ -219,7 +211,7 @@ def test_restore_mid_details_continues_identically(chart):
     actor = checkout(chart, lamp=1, tee=1)
     pay(actor, GOOD_CARD)
     saved = actor.snapshot_json()
-    restored = Actor.restore(load_chart(CHART), json.loads(saved), clock=Clock())
+    restored = Actor.restore(load_chart(CHART), json.loads(saved), clock=FakeClock(T0))
     for one in (actor, restored):
         address(one, ABROAD)
         one.send({"type": "SET_ITEM", "sku": "mug", "quantity": 1}, ANN)  # not in Details
