@@ -25,7 +25,7 @@ ANN = Caller.client("ann")
 BEN = Caller.client("ben")
 SHOP = Caller.service("shop")
 
-GOOD_CARD = {"card": "4242424242424242", "expires": "12/30"}
+GOOD_CARD = {"card": "4242424242424242", "expires": "12/99"}   # valid through 2099
 OLD_CARD = {"card": "4000056655665556", "expires": "11/25"}
 HOME = {"street": "Damrak 1, Amsterdam", "country": "NL"}
 ABROAD = {"street": "1 Rue de Rivoli, Paris", "country": "FR"}
