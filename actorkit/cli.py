@@ -157,24 +157,34 @@ def _run(args: argparse.Namespace) -> int:
     return 1 if args.check and session.failures else 0
 
 
+def _one_chart(command: str, path: str) -> Chart | int:
+    """The chart a command names, or its exit code after saying why it cannot have it: 2 for
+    no such file, 1 for a chart with errors."""
+    from .chart import load_chart
+    from .errors import ChartError
+
+    if not Path(path).is_file():
+        print(f"actorkit {command}: no chart file {path}: name a chart's YAML file (e.g. "
+              f"charts/todo.yaml)", file=sys.stderr)
+        return 2
+    try:
+        return load_chart(path)
+    except ChartError as e:
+        print(e, file=sys.stderr)
+        print(f"actorkit {command}: {path} has errors: fix them first (actorkit lint "
+              f"{path})", file=sys.stderr)
+        return 1
+
+
 def _graph(args: argparse.Namespace) -> int:
     import json
 
     from . import graph
-    from .chart import load_chart
-    from .errors import ChartError, GraphError
+    from .errors import GraphError
 
-    if not Path(args.chart).is_file():
-        print(f"actorkit graph: no chart file {args.chart}: name a chart's YAML file (e.g. "
-              f"charts/todo.yaml)", file=sys.stderr)
-        return 2
-    try:
-        chart = load_chart(args.chart)
-    except ChartError as e:
-        print(e, file=sys.stderr)
-        print(f"actorkit graph: {args.chart} has errors: fix them first (actorkit lint "
-              f"{args.chart})", file=sys.stderr)
-        return 1
+    chart = _one_chart("graph", args.chart)
+    if isinstance(chart, int):
+        return chart
     try:
         model = graph.graph(chart)
         active = graph.active_states(model, args.state) if args.state is not None else set()
@@ -214,25 +224,15 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _types(args: argparse.Namespace) -> int:
-    from .chart import load_chart
     from .codegen import generate_types, same_types, write_types
-    from .errors import ChartError
 
     if args.check and args.output is None:
         print("actorkit types: --check compares with a file: name it with -o FILE",
               file=sys.stderr)
         return 2
-    if not Path(args.chart).is_file():
-        print(f"actorkit types: no chart file {args.chart}: name a chart's YAML file (e.g. "
-              f"charts/todo.yaml)", file=sys.stderr)
-        return 2
-    try:
-        chart = load_chart(args.chart)
-    except ChartError as e:
-        print(e, file=sys.stderr)
-        print(f"actorkit types: {args.chart} has errors: fix them first (actorkit lint "
-              f"{args.chart})", file=sys.stderr)
-        return 1
+    chart = _one_chart("types", args.chart)
+    if isinstance(chart, int):
+        return chart
     data = generate_types(chart, args.lang).encode()
     if args.output is None:
         sys.stdout.buffer.write(data)
