@@ -421,6 +421,11 @@ class ActorSystem:
         is never older than what another server already acknowledged."""
         cell = await self._cell(actor_type, actor_id, caller, input)
         await cell.freshen()
+        if self._cells.get(cell.key) is not cell:
+            # put away while it caught up (its store told this server of a newer step and
+            # nobody here watched it): what it shows may be behind; read it from the store
+            cell = await self._cell(actor_type, actor_id, caller, input)
+            await cell.freshen()
         return cell
 
     async def send(self, actor_type: str, actor_id: str, caller: Caller,

@@ -264,3 +264,27 @@ def test_a_copy_nobody_watches_is_put_away_when_another_node_moves_on(postgres_u
             await b.close()
 
     asyncio.run(go())
+
+
+def test_a_read_racing_the_put_away_of_its_copy_still_shows_what_was_acknowledged(
+        postgres_url, clock):
+    """A read on b finds b's copy behind and catches up; meanwhile b hears of the commit and
+    puts the copy away, as nobody watches it there: the read is answered from the store,
+    not from the copy it was put away from."""
+    async def go() -> None:
+        a, b = await node(postgres_url, clock), await node(postgres_url, clock)
+        try:
+            await add(a, "r", "first")
+            assert await texts(b, "r") == ["first"]  # b holds r now
+            b.store._following.cancel()  # type: ignore[attr-defined]  (told below, by hand)
+            await asyncio.sleep(0)
+            await add(a, "r", "second")
+            reading = asyncio.ensure_future(texts(b, "r"))
+            await asyncio.sleep(0)  # the read is asking the store which step r is at
+            b._committed("todo", "r", 2)  # the notification of a's commit comes in now
+            assert await reading == ["first", "second"]
+        finally:
+            await a.close()
+            await b.close()
+
+    asyncio.run(go())
