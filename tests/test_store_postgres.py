@@ -206,3 +206,31 @@ def test_a_server_holding_an_actor_commits_it_alone_until_it_lets_go(postgres_ur
             "x", "from a", "from b", "from a again"]
 
     run(go())
+
+
+def test_a_hold_whose_connection_the_database_drops_is_a_store_error(postgres_url, stores):
+    """The database ends the connection of a hold while it waits (a restart, an
+    administrator): the hold fails as the store's error (503 to a client: try again), not as
+    a driver error about a connection given back, and the next hold works."""
+    async def go() -> None:
+        a = open_store(stores, postgres_url)
+        b = open_store(stores, postgres_url)
+        await commit(a, [event(0)])
+        async with b.hold("todo", "a"):
+            waiting = asyncio.ensure_future(a.hold("todo", "a").__aenter__())
+            admin = await asyncpg.connect(postgres_url)
+            try:
+                for _ in range(100):  # until a's hold waits on b's, then end its connection
+                    if await admin.fetchval(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                            "datname = current_database() AND wait_event_type = 'Lock'"):
+                        break
+                    await asyncio.sleep(0.02)
+            finally:
+                await admin.close()
+            with pytest.raises(StoreError, match="could not hold todo/a"):
+                await asyncio.wait_for(waiting, 5)
+        async with a.hold("todo", "a"):  # and the next one holds it
+            await commit(a, [event(1, "held")])
+
+    run(go())

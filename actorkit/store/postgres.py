@@ -24,6 +24,7 @@ us of wall time and 71 against 187 us of client CPU per commit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -362,8 +363,7 @@ class PostgresStore:
             try:
                 await db.execute(HOLD, actor_type, actor_id, timeout=self.wait)
             except Exception as e:
-                db.terminate()  # its hold, if it came, goes with it
-                await self._holding.release(db)
+                await self._drop(db)  # its hold, if it came, goes with it
                 raise self._failed(f"hold {actor_type}/{actor_id}", e) from e
             held = self._held[key] = _Held(db)
         try:
@@ -383,9 +383,20 @@ class PostgresStore:
             try:
                 await held.db.execute(UNHOLD, *key, timeout=self.wait)
             except Exception:
-                held.db.terminate()  # and the hold with it
+                await self._drop(held.db)  # and the hold with it
+                return
         if self._holding is not None:
             await self._holding.release(held.db)
+
+    async def _drop(self, db: asyncpg.Connection) -> None:
+        """Close a holding connection that failed, and give it back to its pool. A
+        connection the database ended was given back already (asyncpg does that when it
+        sees it closed): nothing more to do then."""
+        with contextlib.suppress(Exception):
+            db.terminate()
+        if self._holding is not None:
+            with contextlib.suppress(Exception):
+                await self._holding.release(db)
 
     async def journal(self, actor_type: str, actor_id: str, *, after: int = -1,
                       limit: int = 100, max_bytes: int | None = None) -> list[Entry]:
