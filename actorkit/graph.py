@@ -39,6 +39,13 @@ browser. The model, ``format`` 1 (later versions only add keys)::
       "line": 48                    # the line of the transition in the chart file
     }
 
+A chart under ``semantics: scxml`` adds four keys: each state's ``"initials"`` (every
+state entered by default: its ``initial:`` list, or its first child when it names none; for
+other states ``[]``) and ``"memories"`` (a history state's default states), and each
+transition's ``"targets"`` (all of them, in the chart's order; ``target`` is the first) and
+``"type"`` (``internal`` or ``external``, as the chart's ``type:`` says). ``initial`` is then
+the first of ``initials``.
+
 ``kind`` says what sets a transition off: ``timer`` an eventless transition whose guard calls
 ``after()`` or ``idle()`` (time passing fires it); ``eventless`` any other transition
 without an event (tried after every step); ``internal`` a transition with an event and no
@@ -92,23 +99,36 @@ def graph(chart: Chart) -> dict[str, Any]:
         raise ValueError(f"the chart {chart.path} was not loaded from a file: load it with "
                          f"load_chart")
     source = chart.source
-    model = ChartModel(source.data["statechart"])
+    scxml = chart.semantics == "scxml"
+    model = ChartModel(source.data["statechart"], semantics=chart.semantics)
+
+    def initials(info: StateInfo) -> list[str]:
+        if info.kind != "compound":
+            return []
+        if info.initials or not scxml:
+            return list(info.initials)
+        # under scxml a compound state without initial: starts at its first child
+        return [c for c in info.children if not model.states[c].kind.endswith("history")][:1]
 
     def state(info: StateInfo) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "name": info.name,
             "kind": _KINDS[info.kind],
-            "initial": info.initial if info.kind == "compound" else None,
+            "initial": next(iter(initials(info)), None),
             "memory": info.memory if info.kind.endswith("history") else None,
             "entry": _code(info.raw.get("on entry")),
             "exit": _code(info.raw.get("on exit")),
             "line": source.at(info.path)[0],
             "children": [state(model.states[child]) for child in info.children],
         }
+        if scxml:
+            found["initials"] = initials(info)
+            found["memories"] = list(info.memories) if info.kind.endswith("history") else []
+        return found
 
     def transition(t: TransitionInfo) -> dict[str, Any]:
         guard = _code(t.guard)
-        return {
+        found: dict[str, Any] = {
             "key": transition_key(t.source, t.target, t.event, t.index),
             "source": t.source,
             "index": t.index,
@@ -120,6 +140,10 @@ def graph(chart: Chart) -> dict[str, Any]:
             "kind": _kind(t.event, t.target, guard),
             "line": source.at(t.path)[0],
         }
+        if scxml:
+            found["targets"] = list(t.targets)
+            found["type"] = "internal" if t.internal else "external"
+        return found
 
     return {
         "format": FORMAT,
@@ -320,18 +344,41 @@ class _Look:
             at = self.parents[at]
         return out
 
-    def nested(self, transition: Mapping[str, Any]) -> bool:
+    def nested(self, source: str, target: str) -> bool:
         """Whether one end of a transition holds the other (or it loops on a state that
         holds others)."""
-        source, target = transition["source"], transition["target"]
-        if target is None:
-            return False
         if source == target:
             return bool(self.states[source]["children"])
         return target in self.ancestors(source) or source in self.ancestors(target)
 
     def internal(self, transition: Mapping[str, Any]) -> bool:
         return transition["target"] is None
+
+    def stays(self, transition: Mapping[str, Any]) -> bool:
+        """Whether a transition with targets leaves its source in place: under ``semantics:
+        scxml``, ``type: internal`` from a compound state to states it holds."""
+        source = transition["source"]
+        return transition.get("type") == "internal" and self.states[source]["kind"] == \
+            "compound" and all(source in self.ancestors(t) for t in _targets(transition))
+
+
+def _targets(transition: Mapping[str, Any]) -> list[str]:
+    """Every target of a transition (several only under ``semantics: scxml``)."""
+    return list(transition.get("targets") or [transition["target"]])
+
+
+def _initials(state: Mapping[str, Any]) -> list[str]:
+    """Every state a state enters by default (several only under ``semantics: scxml``)."""
+    if "initials" in state:
+        return list(state["initials"])
+    return [] if state["initial"] is None else [state["initial"]]
+
+
+def _memories(state: Mapping[str, Any]) -> list[str]:
+    """A history state's default states (several only under ``semantics: scxml``)."""
+    if state.get("memories"):
+        return list(state["memories"])
+    return [] if state["memory"] is None else [state["memory"]]
 
 
 # -- Mermaid ---------------------------------------------------------------------------------
@@ -349,6 +396,7 @@ _MERMAID_STYLE = {
     "unreachedGroup": "fill:#ffebee,stroke:#c62828,stroke-dasharray:4 3",
     "history": "fill:#eceff1,stroke:#607d8b,font-style:italic",
     "internal": "fill:#fffde7,stroke:#9e9e9e,stroke-dasharray:3 3,font-style:italic",
+    "regions": "fill:none,stroke:#9e9e9e,stroke-dasharray:3 3",
 }
 # What Mermaid would read as syntax in a label, and a character that looks the same
 _MERMAID_SAFE = str.maketrans({";": "\ufe54", "<": "\uff1c", ">": "\uff1e", '"': "\uff02",
@@ -364,7 +412,8 @@ def _mermaid_ids(model: Mapping[str, Any]) -> dict[str, str]:
         plain = re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) and name.lower() not in _MERMAID_WORDS
         base = name if plain else "s_" + re.sub(r"\W", "_", name)
         candidate, n = base, 1
-        while candidate.lower() in taken or candidate.lower().endswith("__internal"):
+        while candidate.lower() in taken or candidate.lower().endswith(("__internal",
+                                                                         "__regions")):
             n += 1
             candidate = f"{base}_{n}"
         ids[name] = candidate
@@ -386,7 +435,8 @@ def to_mermaid(model: Mapping[str, Any], active: Collection[str] = (),
     never entered red, and each transition's label ends with the times it fired (``· 3
     times`` or ``· never``). Internal transitions are listed inside their state, marked
     ``↺``, and so are those between a state and one it holds (``reset → p1``): Mermaid draws
-    no arrow between them."""
+    no arrow between them. A transition with several targets is an arrow to each, and the
+    history states of a parallel state stand beside a box of its regions."""
     look = _Look(model, active, coverage)
     ids = _mermaid_ids(model)
     inside: dict[str, list[str]] = {}
@@ -398,11 +448,14 @@ def to_mermaid(model: Mapping[str, Any], active: Collection[str] = (),
         text = _counted(label(t), t["key"], coverage, "transitions")
         if look.internal(t):
             inside.setdefault(t["source"], []).append(f"↺ {text}")
-        elif look.nested(t):
-            # Mermaid cannot draw an arrow between a state and one it holds: it is listed
-            inside.setdefault(t["source"], []).append(f"{text} → {t['target']}")
-        else:
-            out.append(f"    {ids[t['source']]} --> {ids[t['target']]} : {_mermaid_text(text)}")
+            continue
+        # a transition with several targets is an arrow to each, each with its label
+        for target in _targets(t):
+            if look.nested(t["source"], target):
+                # Mermaid cannot draw an arrow between a state and one it holds: it is listed
+                inside.setdefault(t["source"], []).append(f"{text} → {target}")
+            else:
+                out.append(f"    {ids[t['source']]} --> {ids[target]} : {_mermaid_text(text)}")
     classes: dict[str, list[str]] = {}
 
     def line(depth: int, text: str) -> None:
@@ -420,17 +473,29 @@ def to_mermaid(model: Mapping[str, Any], active: Collection[str] = (),
         if s["children"]:
             line(depth, f"state {sid} {{" if shown == sid
                  else f'state "{_mermaid_text(shown)}" as {sid} {{')
-            if s["initial"] is not None:
-                line(depth + 1, f"[*] --> {ids[s['initial']]}")
+            for initial in _initials(s):
+                line(depth + 1, f"[*] --> {ids[initial]}")
             if name in inside:
                 listed(depth + 1, f"{sid}__internal", f"internal transitions of {name}",
                        inside[name])
                 classes.setdefault("internal", []).append(f"{sid}__internal")
-            for i, child in enumerate(s["children"]):
+            children, inner = s["children"], depth + 1
+            history = [c for c in children if c["kind"].endswith("history")]
+            if kind == "parallel" and history:
+                # a history state of a parallel state is no region: it stands beside a box
+                # of the regions (Mermaid makes a region of every part a parallel state holds)
+                for child in history:
+                    state(child, inner)
+                children = [c for c in children if c not in history]
+                line(inner, f'state "regions of {_mermaid_text(name)}" as {sid}__regions {{')
+                classes.setdefault("regions", []).append(f"{sid}__regions")
+                inner += 1
+            for i, child in enumerate(children):
                 if kind == "parallel" and i:
-                    line(depth + 1, "--")
-                state(child, depth + 1)
-            line(depth, "}")
+                    line(inner, "--")
+                state(child, inner)
+            for at in range(inner - 1, depth - 1, -1):
+                line(at, "}")
         elif name in inside:
             listed(depth, sid, shown, inside[name])
         else:
@@ -484,16 +549,22 @@ def to_dot(model: Mapping[str, Any], active: Collection[str] = (),
     """The chart as a Graphviz ``digraph``: a state holding others is a box around them,
     the regions of a parallel state dashed boxes side by side. Eventless transitions are
     dashed, timers dashed blue; internal ones are listed inside their state,
-    marked ``↺``. ``active`` states are filled yellow; with ``coverage`` the states entered
-    are green and those never entered red, and so are the transitions (with their counts)."""
+    marked ``↺``, and so are those of ``type: internal`` to states their source holds
+    (``INNER → y``: the source is not left). A transition with several targets is an arrow
+    to each. ``active`` states are filled yellow; with ``coverage`` the states entered are
+    green and those never entered red, and so are the transitions (with their counts)."""
     look = _Look(model, active, coverage)
     ids = {s["name"]: f"s{i}" for i, (s, _) in enumerate(_tree(model))}
     inside: dict[str, list[tuple[str, bool | None]]] = {}
     for t in model["transitions"]:
+        text = _counted(label(t), t["key"], coverage, "transitions")
         if look.internal(t):
-            inside.setdefault(t["source"], []).append(
-                (_counted(label(t), t["key"], coverage, "transitions"),
-                 look.reached("transitions", t["key"])))
+            text = f"↺ {text}"
+        elif look.stays(t):
+            text = f"{text} → {', '.join(_targets(t))}"
+        else:
+            continue
+        inside.setdefault(t["source"], []).append((text, look.reached("transitions", t["key"])))
     anchor: dict[str, str] = {}  # a state drawn as a box around others -> a node inside it
     out = [f"digraph {_quoted(str(model['name']))} {{",
            '    graph [compound=true, fontname="Helvetica", fontsize=12, nodesep=0.35, '
@@ -510,7 +581,7 @@ def to_dot(model: Mapping[str, Any], active: Collection[str] = (),
                 f"</td></tr>"]
         for text, reached in inside.get(name, []):
             colour = "" if reached is None else f' color="{_GREEN if reached else _RED}"'
-            rows.append(f'<tr><td align="left"><font point-size="9"{colour}>↺ '
+            rows.append(f'<tr><td align="left"><font point-size="9"{colour}>'
                         f"{_html(text)}</font></td></tr>")
         rule = "<hr/>" if len(rows) > 1 else ""
         return f'<<table border="0" cellborder="0" cellspacing="1">{rows[0]}{rule}' \
@@ -530,7 +601,7 @@ def to_dot(model: Mapping[str, Any], active: Collection[str] = (),
             if style == "active":
                 attrs.append('penwidth=3, color="#7a5c00"')
             line(depth + 1, f'graph [style="{",".join(styles)}", {", ".join(attrs)}];')
-            if s["initial"] is not None:
+            if _initials(s):
                 anchor[name] = f"{sid}_start"
                 line(depth + 1, f'{sid}_start [shape=point, width=0.12, label="", '
                                 f'fillcolor="black", color="black"];')
@@ -577,15 +648,16 @@ def to_dot(model: Mapping[str, Any], active: Collection[str] = (),
         line(1, f"{end(source)} -> {end(target)} [{', '.join(attrs)}];")
 
     for s, _ in _tree(model):
-        if s["initial"] is not None and s["initial"] in anchor:
-            line(1, f"{ids[s['name']]}_start -> {end(s['initial'])} "
-                    f"[lhead=cluster_{ids[s['initial']]}];")
-        elif s["initial"] is not None:
-            line(1, f"{ids[s['name']]}_start -> {ids[s['initial']]};")
-        if s["memory"] is not None:
-            edge(s["name"], s["memory"], ['style="dotted"', "arrowhead=vee"])
+        for initial in _initials(s):
+            if initial in anchor:
+                line(1, f"{ids[s['name']]}_start -> {end(initial)} "
+                        f"[lhead=cluster_{ids[initial]}];")
+            else:
+                line(1, f"{ids[s['name']]}_start -> {ids[initial]};")
+        for memory in _memories(s):
+            edge(s["name"], memory, ['style="dotted"', "arrowhead=vee"])
     for t in model["transitions"]:
-        if look.internal(t):
+        if look.internal(t) or look.stays(t):
             continue
         text = _counted(label(t), t["key"], coverage, "transitions")
         attrs = [f"label={_quoted(_wrapped(text))}", _DOT_EDGE[t["kind"]]]
@@ -594,7 +666,9 @@ def to_dot(model: Mapping[str, Any], active: Collection[str] = (),
             colour = _GREEN if reached else _RED
             attrs.append(f'color="{colour}", fontcolor="{colour}"'
                          + (", penwidth=2" if reached else ""))
-        edge(t["source"], t["target"], attrs)
+        # a transition with several targets is an arrow to each, each with its label
+        for target in _targets(t):
+            edge(t["source"], target, list(attrs))
     out.append("}")
     return "\n".join(out) + "\n"
 

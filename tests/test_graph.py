@@ -15,9 +15,9 @@ from xml.etree import ElementTree
 import debian
 import mermaid
 import pytest
-from support import run_actorkit
+from support import FakeClock, alice, run_actorkit
 
-from actorkit import load_chart
+from actorkit import Actor, load_chart
 from actorkit.graph import active_states, graph, label, to_dot, to_mermaid
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +67,8 @@ def test_eventless_timer_and_internal_transitions_are_told_apart():
 # -- every chart renders, in a real Mermaid and a real Graphviz ----------------------------------
 
 SISMIC = ROOT / "tests" / "sismic"
+#: the charts under semantics: scxml: those of tests/test_scxml.py and those drawn here
+SCXML = ROOT / "tests"
 #: sismic's charts that lint refuses (see test_sismic_charts): nothing to draw
 REFUSED = {"tests/yaml/parallel.yaml", "tests/yaml/nondeterministic.yaml"}
 
@@ -83,11 +85,13 @@ def sismic_chart(tmp: Path, source: Path) -> Path:
 @pytest.fixture(scope="module")
 def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     """The model of every chart the project has: the shipped ones, the test charts (history,
-    parallel regions, final states, timers, eventless and internal transitions) and sismic's."""
+    parallel regions, final states, timers, eventless and internal transitions), those under
+    semantics: scxml (several targets, history in a parallel state) and sismic's."""
     tmp = tmp_path_factory.mktemp("sismic")
     files = {str(p.relative_to(ROOT)): p for p in [*sorted((ROOT / "charts").glob("*.yaml")),
                                                      *sorted((ROOT / "tests" / "charts")
-                                                             .glob("*.yaml"))]}
+                                                             .glob("*.yaml")),
+                                                     *sorted(SCXML.glob("*/charts/*.yaml"))]}
     for p in sorted(SISMIC.rglob("*.yaml")):
         chart = str(p.relative_to(SISMIC))
         if not p.name.endswith(".schemas.yaml") and chart not in REFUSED:
@@ -125,14 +129,18 @@ def shown(texts: list[str]) -> set[str]:
     return {t.translate(_READ_BACK) for t in texts}
 
 
-def nested(model: dict[str, Any], t: dict[str, Any]) -> bool:
+def nested(model: dict[str, Any], source: str, target: str) -> bool:
     """Whether one end of a transition holds the other, or it loops on a state holding
     others: Mermaid lists these in the source state, as it lists internal ones."""
     by_name = states(model["root"])
-    if t["source"] == t["target"]:
-        return bool(by_name[t["source"]]["children"])
-    return t["target"] in states(by_name[t["source"]]) or \
-        t["source"] in states(by_name[t["target"]])
+    if source == target:
+        return bool(by_name[source]["children"])
+    return target in states(by_name[source]) or source in states(by_name[target])
+
+
+def targets(t: dict[str, Any]) -> list[str]:
+    """Every target of a transition (several only under semantics: scxml)."""
+    return t.get("targets") or [t["target"]]
 
 
 def test_every_chart_renders_in_mermaid_with_its_states_and_labels(models, tmp_path):
@@ -149,10 +157,12 @@ def test_every_chart_renders_in_mermaid_with_its_states_and_labels(models, tmp_p
             if expected not in seen:
                 missing.append((name, expected))
         for t in model["transitions"]:
-            text = f"↺ {label(t)}" if t["target"] is None else \
-                f"{label(t)} → {t['target']}" if nested(model, t) else label(t)
-            if text not in seen:
-                missing.append((name, text))
+            for target in targets(t) if t["target"] is not None else [None]:
+                text = f"↺ {label(t)}" if target is None else \
+                    f"{label(t)} → {target}" if nested(model, t["source"], target) \
+                    else label(t)
+                if text not in seen:
+                    missing.append((name, text))
     assert not missing
 
 
@@ -334,3 +344,162 @@ def test_the_readme_shows_what_actorkit_graph_prints():
     assert f"--state '{BIDDING}'" in section  # the value the test above highlights
     auction = graph(load_chart(ROOT / AUCTION))
     assert "Draft -> Live on OPEN#0" in {t["key"] for t in auction["transitions"]}
+
+
+# -- charts under semantics: scxml (tests/graph/charts) ----------------------------------------
+
+DRAWN = ROOT / "tests" / "graph" / "charts"
+
+
+def drawn(name: str) -> dict[str, Any]:
+    return graph(load_chart(DRAWN / f"{name}.yaml"))
+
+
+def spawned(name: str, *events: str) -> Actor:
+    """An actor of the chart ``name`` sent ``events``: what the chart does."""
+    actor = Actor.spawn(load_chart(DRAWN / f"{name}.yaml"), "a", caller=alice, clock=FakeClock())
+    for event in events:
+        actor.send({"type": event}, alice)
+    return actor
+
+
+def arrows(svg: bytes) -> list[tuple[str, str, str]]:
+    """The arrows of a Graphviz SVG as ``(from, to, label)``, each end named by the state it
+    shows (an arrow to or from a box around states ends at a point inside that box)."""
+    root = ElementTree.fromstring(svg)
+    names = {}
+    for group in root.iter(f"{SVG}g"):
+        title, text = group.find(f"{SVG}title"), next(group.iter(f"{SVG}text"), None)
+        if group.get("class") in ("node", "cluster") and title is not None and text is not None:
+            names[str(title.text).removeprefix("cluster_")] = str(text.text)
+    found = []
+    for group in root.iter(f"{SVG}g"):
+        if group.get("class") == "edge":
+            ends = str(group.find(f"{SVG}title").text).split("->")
+            ends = [re.sub(r"_(start|anchor)$", "", end) for end in ends]
+            texts = [str(t.text) for t in group.iter(f"{SVG}text") if t.text]
+            found.append((names[ends[0]], names[ends[1]], " ".join(texts)))
+    return found
+
+
+def block(mermaid_text: str, state: str) -> list[str]:
+    """The lines of Mermaid's ``state NAME {`` block, without the lines of blocks in it."""
+    lines = mermaid_text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == f"state {state} {{")
+    depth, own = 0, []
+    for line in lines[start + 1:]:
+        if line.strip().endswith("{"):
+            depth += 1
+        elif line.strip() == "}":
+            if depth == 0:
+                return own
+            depth -= 1
+        elif depth == 0:
+            own.append(line.strip())
+    raise AssertionError(f"state {state} is not closed")
+
+
+def test_a_transition_with_several_targets_is_an_arrow_to_each():
+    # GO enters a2 and b2, RESET (from p, which holds them) a1 and b1
+    assert spawned("targets", "GO").value == {"p": {"r1": "a2", "r2": "b2"}}
+    assert spawned("targets", "GO", "RESET").value == {"p": {"r1": "a1", "r2": "b1"}}
+    run = run_actorkit("graph", DRAWN / "targets.yaml")
+    assert run.returncode == 0, run.stderr
+    assert {"idle --> a2 : GO", "idle --> b2 : GO"} <= {line.strip()
+                                                       for line in run.stdout.splitlines()}
+    assert {"p__internal : RESET → a1", "p__internal : RESET → b1"} <= {
+        line.strip() for line in run.stdout.splitlines()}
+    debian.ensure("dot", "graphviz")
+    svg = run_actorkit("graph", DRAWN / "targets.yaml", "--format", "svg").stdout.encode()
+    assert {("idle", "a2", "GO"), ("idle", "b2", "GO"), ("p", "a1", "RESET"),
+            ("p", "b1", "RESET")} <= set(arrows(svg))
+    model = drawn("targets")
+    go = next(t for t in model["transitions"] if t["event"] == "GO")
+    assert (go["target"], go["targets"], go["key"]) == ("a2", ["a2", "b2"], "idle -> a2 on GO#0")
+
+
+def test_coverage_colours_every_arrow_of_a_transition_with_several_targets(tmp_path):
+    debian.ensure("dot", "graphviz")
+    file = tmp_path / "coverage.json"
+    tested = run_actorkit("test", DRAWN / "targets.yaml", "--max-examples", "10", "--seed", "1",
+                          "--coverage", file)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    times = json.loads(file.read_text())["charts"]["targets"]["transitions"]["idle -> a2 on GO#0"]
+    assert times > 1
+    run = subprocess.run([sys.executable, "-m", "actorkit", "graph", DRAWN / "targets.yaml",
+                          "--format", "dot", "--coverage", file], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, check=False)
+    assert (run.returncode, run.stderr) == (0, "")
+    go = [line for line in run.stdout.splitlines() if f'label="GO · {times} times"' in line]
+    assert len(go) == 2 and all('color="#2e7d32"' in line for line in go)
+    shown = run_actorkit("graph", DRAWN / "targets.yaml", "--coverage", file).stdout
+    assert shown.count(f": GO · {times} times") == 2
+
+
+def test_a_history_state_in_a_parallel_state_is_no_region(tmp_path):
+    # BACK resumes both regions of p where they were
+    assert spawned("entries", "GO", "NEXT", "OUT", "NEXT", "BACK").value == \
+        {"p": {"r1": "a2", "r2": "b2"}}
+    shown = run_actorkit("graph", DRAWN / "entries.yaml").stdout
+    # in p: the H* and a box of the regions beside it, the regions split by one --
+    assert block(shown, "p") == ['state "H*" as ph']
+    assert 'state "regions of p" as p__regions {' in shown
+    assert block(shown.replace('state "regions of p" as p__regions', "state p__regions"),
+                 "p__regions") == ["--"]
+    assert "s --> ph : BACK" in shown
+    result, = mermaid.render([shown], tmp_path)
+    assert "error" not in result, result["error"]
+    debian.ensure("dot", "graphviz")
+    svg = run_actorkit("graph", DRAWN / "entries.yaml", "--format", "svg").stdout
+    # in Graphviz the H* is a circle in p, beside the dashed boxes of its two regions
+    assert svg.count('stroke-dasharray="5,2"') == 4  # r1, r2 and m, n of q
+
+
+def test_a_compound_state_without_initial_starts_at_its_first_child():
+    assert spawned("entries").value == "first"
+    shown = run_actorkit("graph", DRAWN / "entries.yaml").stdout.splitlines()
+    assert shown[shown.index('    state "root" as s_root {') + 1] == "        [*] --> first"
+    debian.ensure("dot", "graphviz")
+    svg = run_actorkit("graph", DRAWN / "entries.yaml", "--format", "svg").stdout.encode()
+    assert ("root", "first", "") in arrows(svg)
+    model = drawn("entries")
+    assert (model["root"]["initial"], model["root"]["initials"]) == ("first", ["first"])
+
+
+def test_an_initial_list_points_at_every_state_it_names():
+    assert spawned("entries", "NEXT").value == {"s": {"q": {"m": "m2", "n": "n2"}}}
+    shown = run_actorkit("graph", DRAWN / "entries.yaml").stdout
+    assert block(shown, "s") == ["[*] --> m2", "[*] --> n2"]
+    debian.ensure("dot", "graphviz")
+    svg = run_actorkit("graph", DRAWN / "entries.yaml", "--format", "svg").stdout.encode()
+    assert {("s", "m2", ""), ("s", "n2", "")} <= set(arrows(svg))
+    model = drawn("entries")
+    s = states(model["root"])["s"]
+    assert (s["initial"], s["initials"]) == ("m2", ["m2", "n2"])
+
+
+def test_an_internal_transition_to_a_state_inside_is_listed_in_its_source_not_as_a_loop():
+    # INNER stays in box, OUTER leaves and enters it again: both end in y
+    assert spawned("internal", "INNER").value == {"box": "y"}
+    shown = run_actorkit("graph", DRAWN / "internal.yaml").stdout
+    assert {"box__internal : INNER → y", "box__internal : ↺ TICK"} <= {
+        line.strip() for line in shown.splitlines()}
+    debian.ensure("dot", "graphviz")
+    svg = run_actorkit("graph", DRAWN / "internal.yaml", "--format", "svg").stdout.encode()
+    texts = svg_texts(svg)
+    assert "INNER → y" in texts and "↺ TICK" in texts and "↺ INNER" not in texts
+    edges = arrows(svg)
+    assert ("box", "y", "OUTER") in edges and not any(e[2] == "INNER" for e in edges)
+    model = drawn("internal")
+    by_event = {t["event"]: t for t in model["transitions"]}
+    assert (by_event["INNER"]["type"], by_event["INNER"]["kind"]) == ("internal", "event")
+    assert (by_event["OUTER"]["type"], by_event["TICK"]["kind"]) == ("external", "internal")
+
+
+def test_done_and_descriptor_events_label_their_transitions_as_written():
+    model = drawn("internal")
+    assert [label(t) for t in model["transitions"] if t["target"] in ("failed", "over", "box")
+            ] == ["error.*", "done.state.box", "*"]
+    shown = run_actorkit("graph", DRAWN / "internal.yaml").stdout
+    assert {"box --> failed : error.*", "box --> s_over : done.state.box",
+            "failed --> box : *"} <= {line.strip() for line in shown.splitlines()}
