@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time as _time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any, NoReturn
 
@@ -44,6 +44,7 @@ from .ids import check_actor_id
 from .schemas import Problem, pointer
 from .scxml import ScxmlInterpreter
 from .statevalue import StateValue
+from .stepresult import StepResult, ViewParts, final_state, took_event, took_transition
 
 __all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult", "ViewParts"]
 
@@ -53,48 +54,12 @@ MAX_MACRO_STEPS = 1000
 #: Timer steps one call to :meth:`Actor.advance` may run.
 MAX_TIMER_STEPS = 10_000
 
-#: What every caller's view of a state is made of, as canonical JSON: the public part, the
-#: private buckets by caller id and the state value (see :meth:`Actor.view_parts`).
-ViewParts = tuple[bytes, Mapping[str, bytes], bytes]
-
 # Shared by every actor without private buckets: it is replaced, never changed, on a commit.
 _NO_BUCKETS: dict[str, bytes] = {}
 # Shared by every actor with no messages told or taken: never changed.
 _NO_MESSAGES: dict[str, bytes] = {}
 
 _guard = deadline.guard
-
-
-@dataclass(slots=True)  # made for every step: a frozen dataclass costs 5x as much to make
-class StepResult:
-    """What one committed step did.
-
-    ``type`` is the event's type (``None`` for a wake-up of ``after()``/``idle()`` guards or a
-    delayed sismic event) and ``data`` its payload; ``outputs`` are the events emitted with
-    ``ctx.emit()``, ``timers`` the timer steps :meth:`Actor.send` ran first because they were
-    due, and ``error`` the failure of a timer step that :meth:`Actor.advance` rolled back and
-    dropped. ``handled`` is false for a client or service event that took no transition (none
-    for it in the active states, or every guard false): nothing changed, so nothing was
-    committed (``seq`` is that of the last committed step) and nothing is journaled.
-    ``view_parts`` are :meth:`Actor.view_parts` as the step left them (what every
-    caller's view was made of right after it; ``None`` for a failed step).
-    ``message`` is the ``(seq, index)`` of a told message the step took in (a receiver's
-    step, from an ``actor`` caller) or took out of the outbox (the sender's ``DELIVERED``
-    or ``MESSAGE_FAILED`` step); ``None`` for any other step.
-    """
-
-    seq: int
-    type: str | None
-    caller: Caller
-    time: float
-    data: dict[str, Any] | None = None
-    outputs: tuple[dict[str, Any], ...] = ()
-    timers: tuple[StepResult, ...] = ()
-    error: StepError | None = None
-    view_parts: ViewParts | None = field(
-        default=None, repr=False, compare=False)
-    handled: bool = True
-    message: tuple[int, int] | None = None
 
 
 class Actor:
@@ -645,7 +610,7 @@ class Actor:
                     _guard.user = False  # first, before any call: see deadline.enter()
                     if _guard.async_sent:
                         deadline.take_back()
-                if skip_unhandled and event is not None and not _took_transition(steps):
+                if skip_unhandled and event is not None and not took_transition(steps):
                     # Nothing a replay needs changed: no state, context (a guard's changes
                     # are undone too), timer, nor sismic's entry or idle times, which only
                     # transitions move. So nothing is committed: the actor is put back
@@ -697,7 +662,7 @@ class Actor:
         result = StepResult(seq, event.name if event is not None else None, caller, now,
                             event.data if event is not None else None, tuple(ctx._outputs),
                             view_parts=(self._public_json, self._buckets, self._value_json),
-                            handled=not sent or _took_event(steps, event), message=message)
+                            handled=not sent or took_event(steps, event), message=message)
         if self.record_steps:
             self._log.append(result)
         return result
@@ -886,7 +851,7 @@ class Actor:
     def _compute_value(self, steps: list[MacroStep] | None = None) -> StateValue:
         interp = self._interp
         if self._final is None and steps is not None and interp.final:
-            self._final = _final_state(steps, interp.statechart.root)
+            self._final = final_state(steps, interp.statechart.root)
         if self._final is not None:
             return self._final
         value: StateValue = self.chart.value_of(interp._configuration)
@@ -983,28 +948,6 @@ def _context_error(problem: Problem, what: str, schema: str, where: str) -> Cont
 
 def _copy(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))
-
-
-def _final_state(steps: list[MacroStep], root: str | None) -> str:
-    for macro in reversed(steps):
-        for micro in reversed(macro.steps):
-            exited = micro.exited_states
-            if len(exited) >= 2 and exited[-1] == root:
-                return exited[0]  # type: ignore[no-any-return]
-    return root or "final"
-
-
-def _took_transition(steps: list[MacroStep]) -> bool:
-    """Whether any of ``steps`` took a transition or entered or left a state."""
-    return any(micro.transition is not None or micro.entered_states or micro.exited_states
-               for macro in steps for micro in macro.steps)
-
-
-def _took_event(steps: list[MacroStep], event: ActorEvent | None) -> bool:
-    """Whether a transition of ``steps`` was taken on ``event`` itself (not only eventless
-    transitions, or transitions on events the chart sent itself)."""
-    return any(micro.transition is not None and micro.event is event
-               for macro in steps for micro in macro.steps)
 
 
 def _contract_message(e: SismicContractError) -> str:
