@@ -13,7 +13,7 @@ import time as _time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
-from typing import Any, NoReturn
+from typing import Any
 
 import orjson
 from sismic.exceptions import CodeEvaluationError, ConflictingTransitionsError
@@ -24,6 +24,7 @@ from sismic.model import MacroStep
 from . import deadline, jsonvalue
 from . import snapshot as snapshots
 from .chart import Chart
+from .context import check_context, checked_json, refuse_non_json
 from .deadline import Interrupted
 from .engine import ActorInterpreter, StepClock
 from .errors import (
@@ -41,7 +42,7 @@ from .errors import (
 from .events import ActorEvent, Caller
 from .hooks import Ctx, HookEvaluator, PrivateBuckets, Timer
 from .ids import check_actor_id
-from .schemas import Problem, pointer
+from .schemas import pointer
 from .scxml import ScxmlInterpreter
 from .statevalue import StateValue
 from .stepresult import StepResult, ViewParts, final_state, took_event, took_transition
@@ -622,7 +623,8 @@ class Actor:
                                                   self._value_json), handled=False)
                 if self._timers and steps:
                     self._drop_left_timers()
-                public_json, buckets = self._check_context()
+                public_json, buckets = check_context(evaluator._context, self.chart,
+                                                     self._public_json, self._buckets)
                 if ctx._told:  # they leave with the step's commit, or not at all
                     self._outbox += [{"seq": seq, "index": i, **m}
                                      for i, m in enumerate(ctx._told)]
@@ -705,64 +707,6 @@ class Actor:
                 interp.wakeup = None
                 return steps
 
-    def _check_context(self) -> tuple[bytes, dict[str, bytes] | None]:
-        """Check the context a step left; return the public part's canonical JSON and the
-        private buckets' (``None`` if no bucket changed)."""
-        context = self._evaluator._context
-        schemas = self.chart.schemas
-        public = context.get("public")
-        if not isinstance(public, dict):
-            raise ContextError("context.public must stay an object", pointer="/public")
-        public_json = self._canonical(public, "/public")
-        if schemas.public is not None and public_json != self._public_json:
-            problem = schemas.public.error(public, bounds_first=True)
-            if problem is not None:
-                raise _context_error(problem, "context.public", "public", "/public")
-        private = context.get("private")
-        if not isinstance(private, PrivateBuckets):
-            if not isinstance(private, dict):
-                raise ContextError("context.private must stay an object of buckets by caller id",
-                                   pointer="/private")
-            private = context["private"] = PrivateBuckets(private, self.chart.default_private)
-            private.touched = None
-        touched = private.keys() if private.touched is None else private.touched
-        if not touched:
-            return public_json, None
-        buckets = dict(self._buckets)
-        changed = False
-        for key in touched:
-            bucket = dict.get(private, key)
-            if bucket is None:
-                changed |= buckets.pop(key, None) is not None
-                continue
-            where = pointer(["private", key])
-            if not isinstance(bucket, dict):
-                raise ContextError(f"private bucket {key!r} must be an object", pointer=where)
-            bucket_json = self._canonical(bucket, where)
-            if buckets.get(key) == bucket_json:
-                continue
-            if schemas.private is not None:
-                problem = schemas.private.error(bucket, bounds_first=True)
-                if problem is not None:
-                    raise _context_error(problem, f"private bucket {key!r}", "private", where)
-            buckets[key] = bucket_json
-            changed = True
-        return public_json, buckets if changed else None
-
-    @staticmethod
-    def _canonical(value: Any, where: str) -> bytes:
-        """``value``'s canonical JSON, or a ContextError naming the pointer (under ``where``)
-        of what JSON cannot carry exactly: orjson refuses some of it (an object, an integer
-        past 64 bits) and writes NaN and the infinities as null, which would show and store
-        a value other than the one the actor holds."""
-        try:
-            data = snapshots.canonical(value)
-        except TypeError as e:
-            _not_json(value, where, str(e))
-        if jsonvalue.not_json(value, data, where) is not None:
-            _not_json(value, where, "")
-        return data
-
     def _commit(self, seq: int, now: float, steps: list[MacroStep], public_json: bytes,
                 buckets: dict[str, bytes] | None, wakeup: float | None) -> None:
         value = self._compute_value(steps)
@@ -785,7 +729,7 @@ class Actor:
             for key, part in context.items():
                 data = snapshots.canonical(part)
                 if jsonvalue.not_json(part, data, "") is not None:
-                    _not_json(part, pointer([key]), "")
+                    refuse_non_json(part, pointer([key]), "")
                 context[key] = orjson.Fragment(data)
                 size += len(data)
             context["public"] = orjson.Fragment(public_json)
@@ -798,7 +742,7 @@ class Actor:
                 committed, unsaved = snapshots.dump(snap), None
                 for name in ("queue", "old"):  # sismic's own send() data is not checked
                     if snap.get(name) and jsonvalue.not_json(snap[name], committed, ""):
-                        _not_json(snap[name], f"/{name}", "")
+                        refuse_non_json(snap[name], f"/{name}", "")
             else:
                 committed, unsaved = b"", snap
                 size += len(timers or b"")
@@ -813,7 +757,7 @@ class Actor:
             if isinstance(e, TypeError):
                 internal = {k: v for k, v in self._evaluator._context.items()
                             if k not in ("public", "private")}
-                self._canonical(internal, "")  # says where the context stopped being JSON
+                checked_json(internal, "")  # says where the context stopped being JSON
             raise
         self._committed, self._unsaved = committed, unsaved
         self._size = size
@@ -920,30 +864,6 @@ class Actor:
         self._buckets = {k: snapshots.canonical(v)
                          for k, v in context["private"].copy().items()} or _NO_BUCKETS
         self._private_json = snapshots.join(self._buckets)
-
-
-def _not_json(value: Any, where: str, error: str) -> NoReturn:
-    at, bad = jsonvalue.non_json(value, where)
-    why = jsonvalue.describe(bad) if at else f"{error}; store only dicts, lists, strings, " \
-        f"numbers, booleans and None"
-    raise ContextError(f"the context is not plain JSON at {at or where}: {why}",
-                       pointer=at or where) from None
-
-
-def _context_error(problem: Problem, what: str, schema: str, where: str) -> ContextError:
-    """The error of a context part that breaks its schema. Past a bound (the todo list at
-    its ``maxItems``) the event cannot apply to the actor as it is: a :class:`BoundError`,
-    which names no value, since the part may be another caller's bucket. Any other break
-    is the chart's: a :class:`ContextError` with the schema's message."""
-    at = problem.pointer or "/"
-    beyond = problem.past_bound()
-    if beyond is not None:
-        what = "a private bucket" if schema == "private" else what
-        return BoundError(f"{what} at {at} would {beyond} in the `{schema}` schema: the "
-                          f"event cannot apply to the actor as it is, and changed nothing",
-                          pointer=where + problem.pointer)
-    return ContextError(f"{what} breaks the `{schema}` schema at {at}: {problem.message}",
-                        pointer=where + problem.pointer)
 
 
 def _copy(value: Any) -> Any:

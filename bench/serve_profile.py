@@ -40,7 +40,7 @@ PARTS: list[tuple[str, list[str]]] = [
     ("token check (JWT, token cache)", ["TokenVerifier", "parse_access_token", "(jwt/"]),
     ("event schema check", ["validate_event"]),
     ("statechart step (sismic, engine, hooks)", ["Actor._execute"]),
-    ("context schema check after the step", ["Actor._check_context"]),
+    ("context schema check after the step", ["check_context (actorkit/context.py)"]),
     ("commit: canonical JSON of the state", ["Actor._commit"]),
     ("rest of Actor.send / _step (Ctx, result)", ["Actor.send", "Actor._step"]),
     ("frames: diff and frame JSON", ["Frames.frame"]),
