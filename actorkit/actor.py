@@ -42,6 +42,7 @@ from .errors import (
 from .events import ActorEvent, Caller
 from .hooks import Ctx, HookEvaluator, PrivateBuckets, Timer
 from .ids import check_actor_id
+from .messages import NO_MESSAGES, Messages
 from .schemas import pointer
 from .scxml import ScxmlInterpreter
 from .statevalue import StateValue
@@ -57,13 +58,10 @@ MAX_TIMER_STEPS = 10_000
 
 # Shared by every actor without private buckets: it is replaced, never changed, on a commit.
 _NO_BUCKETS: dict[str, bytes] = {}
-# Shared by every actor with no messages told or taken: never changed.
-_NO_MESSAGES: dict[str, bytes] = {}
-
 _guard = deadline.guard
 
 
-class Actor:
+class Actor(Messages):
     """One actor of a chart, identified by ``(chart.actor_type, id)``.
 
     Make one with :meth:`spawn` or :meth:`restore`; drive it with :meth:`send` (client and
@@ -96,9 +94,7 @@ class Actor:
         self._wakeup: float | None = None
         self._final: str | None = None
         self._quarantine: dict[str, Any] | None = None
-        # Messages told (ctx.tell) and not yet taken out by their delivery, oldest first:
-        # {"seq", "index", "to", "event"[, "input"]}. And per sending actor (caller id), the
-        # [seq, index] of the last message taken in: what is at or below it is a duplicate.
+        # The outbox and the inbox (see Messages).
         self._outbox: list[dict[str, Any]] = []
         self._inbox: dict[str, list[int]] = {}
         self._value: StateValue = {}
@@ -282,23 +278,6 @@ class Actor:
             return self._time if due is None else min(due, self._time)
         return due
 
-    @property
-    def outbox(self) -> list[dict[str, Any]]:
-        """The messages told with ``ctx.tell()`` and not delivered yet, oldest first: each
-        ``{"seq", "index", "to": {"type", "id"}, "event": {"type", ...}}`` (and ``"input"``
-        if told with one), ``seq`` the step that told it and ``index`` its place there."""
-        return _copy(self._outbox)  # type: ignore[no-any-return]
-
-    @property
-    def outbox_size(self) -> int:
-        """How many messages wait in the :attr:`outbox`."""
-        return len(self._outbox)
-
-    @property
-    def outbox_head(self) -> dict[str, Any] | None:
-        """The oldest message of the :attr:`outbox` (a copy), the next to deliver."""
-        return _copy(self._outbox[0]) if self._outbox else None
-
     def take_steps(self) -> list[StepResult]:
         """The steps committed since the last call, oldest first, while :attr:`record_steps`
         is on (a journal uses it): every step, including timer steps run before an event that
@@ -421,68 +400,6 @@ class Actor:
             results.append(self._fire(due, failed.get(self._seq + 1) if failed else None))
         raise StepLimitError(f"more than {MAX_TIMER_STEPS} timer steps were due at once: a "
                              f"timer keeps rescheduling itself with no delay")
-
-    def receive(self, message: Mapping[str, Any], sender: Caller) -> StepResult | None:
-        """Take in a message another actor told with ``ctx.tell()``: ``message`` as the
-        sender's :attr:`outbox` holds it, ``sender`` the sending actor
-        (:meth:`Caller.actor`). A step like :meth:`send`'s, with ``sender`` as its caller and
-        the event checked against the ``actor:`` schemas; it is committed even if no
-        transition takes it, and records the message as the last taken from ``sender``. A
-        message at or below that record was taken already: ``None``, nothing runs."""
-        if sender.type != "actor":
-            raise EventRejected(f"messages come from actor callers, not {sender.type}")
-        mark = (int(message["seq"]), int(message["index"]))
-        last = self._inbox.get(sender.id)
-        if last is not None and (last[0], last[1]) >= mark:
-            return None
-        etype, payload = self.chart.schemas.validate_event("actor", message["event"])
-        return self._event(sender, etype, payload, message=mark)
-
-    def delivered(self, seq: int, index: int, error: str | None = None,
-                  failed: str | None = None) -> StepResult | None:
-        """Take message ``(seq, index)``, the head of the :attr:`outbox`, out of it: its
-        receiver took it (``error`` is ``None``: a ``DELIVERED`` step, which runs no chart
-        code) or refused it (``error`` says why: a ``MESSAGE_FAILED`` step, which sends the
-        chart ``MESSAGE_FAILED`` with ``{"to", "event", "error"}`` if it handles it; if that
-        fails, the message is taken out all the same and the step's ``error`` says why).
-        ``failed`` (a journal's replay) is that error: the handler is not run again.
-        ``None`` if the head is another message (it was taken out already)."""
-        head = self._outbox[0] if self._outbox else None
-        if head is None or (head["seq"], head["index"]) != (seq, index):
-            return None
-        if self._quarantine is not None:
-            raise Quarantined.of(self.type, self.id, self._quarantine)
-        mark = (seq, index)
-        now = max(self._now(), self._time)
-        system = Caller.system(self.id)
-        if error is None:
-            return self._take_out(now, "DELIVERED", {"to": head["to"]}, mark)
-        data = {"to": head["to"], "event": head["event"], "error": error}
-        if failed is None and self._final is None and self.chart.handles("MESSAGE_FAILED"):
-            self._outbox.pop(0)  # put back by the rollback if the step fails
-            try:
-                return self._step(system, now, ActorEvent("MESSAGE_FAILED", data, system),
-                                  message=mark)
-            except StepError as e:
-                failed = str(e)
-        return self._take_out(now, "MESSAGE_FAILED", data, mark, failed)
-
-    def _take_out(self, now: float, etype: str, data: dict[str, Any], mark: tuple[int, int],
-                  failed: str | None = None) -> StepResult:
-        """Take the head of the outbox out in a step that runs no chart code."""
-        self._outbox.pop(0)
-        try:
-            self._commit(self._seq + 1, now, [], self._public_json, None, self._wakeup)
-        except BaseException:
-            self._rollback()
-            raise
-        result = StepResult(self._seq, etype, Caller.system(self.id), self._time, data,
-                            error=StepError(failed) if failed is not None else None,
-                            view_parts=(self._public_json, self._buckets, self._value_json),
-                            message=mark)
-        if self.record_steps:
-            self._log.append(result)
-        return result
 
     def connect(self, caller: Caller) -> StepResult | None:
         """Tell the actor ``caller`` connected: sends ``CONNECT`` if the chart handles it."""
@@ -722,7 +639,7 @@ class Actor:
             messages = self._messages_json()
             size += sum(map(len, messages.values()))
         else:  # most steps of most actors: nothing more to make or count
-            messages = _NO_MESSAGES
+            messages = NO_MESSAGES
         try:
             # Every part the next step could change in place is frozen as JSON now; the
             # whole is serialised when someone asks for it (a batch stores only its last).
@@ -780,14 +697,6 @@ class Actor:
             len(self._input_json) + sum(map(len, internal)) + len(timers) + \
             sum(map(len, self._messages_json().values()))
 
-    def _messages_json(self) -> dict[str, bytes]:
-        """The outbox and the inbox's records as canonical JSON, those that are not empty
-        (a snapshot without messages has neither key)."""
-        if not self._outbox and not self._inbox:  # most actors: nothing made per step
-            return _NO_MESSAGES
-        parts = {"outbox": self._outbox, "inbox": self._inbox}
-        return {k: snapshots.canonical(v) for k, v in parts.items() if v}
-
     def _rollback(self) -> None:
         if self._committed or self._unsaved is not None:
             self._apply(orjson.loads(self.snapshot_json()))
@@ -833,15 +742,6 @@ class Actor:
             **({} if self._quarantine is None else {"quarantine": self._quarantine}),
             **(self._messages_part(frozen, messages) if self._outbox or self._inbox else {}),
         }
-
-    def _messages_part(self, frozen: bool, messages: dict[str, bytes] | None
-                       ) -> dict[str, Any]:
-        """The snapshot's ``outbox`` and ``inbox`` keys (only those not empty); ``frozen``:
-        as JSON (``messages`` if it is serialised already), sharing nothing a step changes."""
-        if messages is None and not frozen:
-            return {k: v for k, v in (("outbox", self._outbox), ("inbox", self._inbox)) if v}
-        parts = self._messages_json() if messages is None else messages
-        return {k: orjson.Fragment(v) for k, v in parts.items()}
 
     def _apply(self, snap: dict[str, Any]) -> None:
         context = snap["context"]
