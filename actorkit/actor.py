@@ -5,6 +5,11 @@ finds the chart non-deterministic, a contract breaks, the context leaves its sch
 is exactly as before the event, and the caller gets a :class:`~actorkit.StepError` saying what
 and where. After each committed step the actor keeps its state as canonical JSON bytes: that is
 what a rollback restores, what :meth:`Actor.snapshot` returns and what a store would write.
+
+An :class:`Actor` is this module's steps on top of :class:`~actorkit.commit.Commit` (the
+committed state and its snapshot) and :class:`~actorkit.messages.Messages` (its outbox and
+inbox); :mod:`actorkit.context` checks the context a step left, and
+:mod:`actorkit.stepresult` says what a step did.
 """
 
 from __future__ import annotations
@@ -21,15 +26,14 @@ from sismic.exceptions import ContractError as SismicContractError
 from sismic.exceptions import NonDeterminismError as SismicNonDeterminismError
 from sismic.model import MacroStep
 
-from . import deadline, jsonvalue
+from . import deadline
 from . import snapshot as snapshots
 from .chart import Chart
-from .context import check_context, checked_json, refuse_non_json
+from .commit import NO_BUCKETS, Commit
+from .context import check_context
 from .deadline import Interrupted
 from .engine import ActorInterpreter, StepClock
 from .errors import (
-    BoundError,
-    ContextError,
     ContractError,
     EventRejected,
     HookError,
@@ -40,13 +44,11 @@ from .errors import (
     StepLimitError,
 )
 from .events import ActorEvent, Caller
-from .hooks import Ctx, HookEvaluator, PrivateBuckets, Timer
+from .hooks import Ctx, HookEvaluator, PrivateBuckets
 from .ids import check_actor_id
-from .messages import NO_MESSAGES, Messages
-from .schemas import pointer
 from .scxml import ScxmlInterpreter
 from .statevalue import StateValue
-from .stepresult import StepResult, ViewParts, final_state, took_event, took_transition
+from .stepresult import StepResult, ViewParts, took_event, took_transition
 
 __all__ = ["MAX_MACRO_STEPS", "MAX_TIMER_STEPS", "Actor", "StepResult", "ViewParts"]
 
@@ -56,12 +58,10 @@ MAX_MACRO_STEPS = 1000
 #: Timer steps one call to :meth:`Actor.advance` may run.
 MAX_TIMER_STEPS = 10_000
 
-# Shared by every actor without private buckets: it is replaced, never changed, on a commit.
-_NO_BUCKETS: dict[str, bytes] = {}
 _guard = deadline.guard
 
 
-class Actor(Messages):
+class Actor(Commit):
     """One actor of a chart, identified by ``(chart.actor_type, id)``.
 
     Make one with :meth:`spawn` or :meth:`restore`; drive it with :meth:`send` (client and
@@ -70,13 +70,9 @@ class Actor(Messages):
     :meth:`snapshot`.
     """
 
-    __slots__ = (
-        "_buckets", "_clock", "_committed", "_evaluator", "_final", "_inbox", "_initial_caller",
-        "_input_json", "_interp", "_log", "_now", "_outbox", "_private_json", "_public_json",
-        "_quarantine", "_seq", "_size",
-        "_time", "_timers", "_unsaved", "_value", "_value_json", "_wakeup", "chart", "id",
-        "max_state", "on_commit", "record_steps",
-    )
+    # The committed state's slots are Commit's, the outbox's and inbox's Messages'.
+    __slots__ = ("_clock", "_evaluator", "_initial_caller", "_input_json", "_interp", "_log",
+                 "_now", "chart", "id", "max_state", "on_commit", "record_steps")
 
     def __init__(self, chart: Chart, actor_id: str, *, input: dict[str, Any],
                  initial_caller: Caller, clock: Callable[[], float] | None,
@@ -88,26 +84,24 @@ class Actor(Messages):
         self._input_json = snapshots.canonical(input)
         self._initial_caller = initial_caller
         self._now = clock or _time.time
+        # The committed state (see Commit) and the messages (see Messages), before the
+        # first step.
         self._seq = 0
         self._time = at
-        self._timers: list[Timer] = []
-        self._wakeup: float | None = None
-        self._final: str | None = None
-        self._quarantine: dict[str, Any] | None = None
-        # The outbox and the inbox (see Messages).
-        self._outbox: list[dict[str, Any]] = []
-        self._inbox: dict[str, list[int]] = {}
-        self._value: StateValue = {}
-        # The committed state as canonical JSON, made when first asked for: until then (a
-        # step whose state nobody read before the next step replaced it) its parts, frozen.
+        self._timers = []
+        self._wakeup = None
+        self._final = None
+        self._quarantine = None
+        self._outbox = []
+        self._inbox = {}
+        self._value = {}
         self._committed = b""
-        self._unsaved: dict[str, Any] | None = None
-        # The committed view parts as canonical JSON: the commit snapshot is assembled from
-        # them, and views are made from them without serialising anything again.
+        self._unsaved = None
         self._public_json = b""
         self._value_json = b""
         self._private_json = b"{}"
-        self._buckets: dict[str, bytes] = _NO_BUCKETS
+        self._buckets = NO_BUCKETS
+        self._size = 0
         self._log: list[StepResult] = []
         #: keep each committed step for :meth:`take_steps` (a journal); off by default
         self.record_steps = False
@@ -117,7 +111,6 @@ class Actor(Messages):
         #: bytes the state may take; a step that would grow it past them is refused with a
         #: :class:`~actorkit.BoundError` (``None``: no limit). The chart's ``max_state:``.
         self.max_state: int | None = chart.max_state
-        self._size = 0  # bytes of the committed state, as max_state counts them
         self._clock = StepClock(at)
         evaluator = partial(
             HookEvaluator, plans=chart.plans, code_cache=chart.code_cache,
@@ -296,18 +289,6 @@ class Actor(Messages):
         private = self._buckets.get(caller.id, self.chart.default_private)
         return {"public": orjson.loads(self._public_json), "private": orjson.loads(private),
                 "value": orjson.loads(self._value_json)}
-
-    def snapshot(self) -> dict[str, Any]:
-        """The actor's committed state as plain JSON, for :meth:`restore`."""
-        return orjson.loads(self.snapshot_json())  # type: ignore[no-any-return]
-
-    def snapshot_json(self) -> bytes:
-        """:meth:`snapshot` as canonical JSON bytes (sorted keys): equal states, equal bytes;
-        the same object until the next commit."""
-        if self._unsaved is not None:
-            self._committed = snapshots.dump(self._unsaved)
-            self._unsaved = None
-        return self._committed
 
     def __repr__(self) -> str:
         return f"<Actor {self.type}/{self.id} seq={self._seq} value={self._value!r}>"
@@ -623,148 +604,6 @@ class Actor(Messages):
             if skip and not interp.may_step():
                 interp.wakeup = None
                 return steps
-
-    def _commit(self, seq: int, now: float, steps: list[MacroStep], public_json: bytes,
-                buckets: dict[str, bytes] | None, wakeup: float | None) -> None:
-        value = self._compute_value(steps)
-        value_json = self._value_json if value is self._value else self.chart.json_of(value)
-        private_json = self._private_json if buckets is None else snapshots.join(buckets)
-        context = {k: v for k, v in self._evaluator._context.items()
-                   if k not in ("public", "private")}
-        seq_was, time_was, wakeup_was = self._seq, self._time, self._wakeup
-        self._seq, self._time, self._wakeup = seq, now, wakeup
-        # The state's size, from the parts serialised anyway (see _measure).
-        size = len(public_json) + len(private_json) + len(value_json) + len(self._input_json)
-        if self._outbox or self._inbox:
-            messages = self._messages_json()
-            size += sum(map(len, messages.values()))
-        else:  # most steps of most actors: nothing more to make or count
-            messages = NO_MESSAGES
-        try:
-            # Every part the next step could change in place is frozen as JSON now; the
-            # whole is serialised when someone asks for it (a batch stores only its last).
-            for key, part in context.items():
-                data = snapshots.canonical(part)
-                if jsonvalue.not_json(part, data, "") is not None:
-                    refuse_non_json(part, pointer([key]), "")
-                context[key] = orjson.Fragment(data)
-                size += len(data)
-            context["public"] = orjson.Fragment(public_json)
-            context["private"] = orjson.Fragment(private_json)
-            timers = snapshots.canonical([t.to_json() for t in self._timers]) \
-                if self._timers else None
-            snap = self._snapshot_dict(value=orjson.Fragment(value_json), context=context,
-                                       frozen=True, timers=timers, messages=messages)
-            if snap.get("old") or snap["queue"]:  # contract memory, queued event data
-                committed, unsaved = snapshots.dump(snap), None
-                for name in ("queue", "old"):  # sismic's own send() data is not checked
-                    if snap.get(name) and jsonvalue.not_json(snap[name], committed, ""):
-                        refuse_non_json(snap[name], f"/{name}", "")
-            else:
-                committed, unsaved = b"", snap
-                size += len(timers or b"")
-            limit = self.max_state
-            if limit is not None and size > limit and size > self._size:
-                raise BoundError(f"the actor's state would be {size:,} bytes, past its limit "
-                                 f"of {limit:,} (the chart's `max_state:`, else the server's "
-                                 f"ACTORKIT_MAX_STATE): the event cannot apply to the actor "
-                                 f"as it is, and changed nothing")
-        except (ContextError, TypeError) as e:
-            self._seq, self._time, self._wakeup = seq_was, time_was, wakeup_was
-            if isinstance(e, TypeError):
-                internal = {k: v for k, v in self._evaluator._context.items()
-                            if k not in ("public", "private")}
-                checked_json(internal, "")  # says where the context stopped being JSON
-            raise
-        self._committed, self._unsaved = committed, unsaved
-        self._size = size
-        self._value, self._value_json = value, value_json
-        self._public_json, self._private_json = public_json, private_json
-        if buckets is not None:
-            self._buckets = buckets
-        if steps and self.on_commit is not None:
-            self.on_commit(steps)
-
-    def _measure(self) -> int:
-        """The state's size as :attr:`max_state` counts it: its context, state value, timers
-        and input as JSON, all of the snapshot but a few hundred bytes of its frame (and
-        sismic's queued events). :meth:`_commit` counts the same from what it serialises."""
-        internal = [snapshots.canonical(v) for k, v in self._evaluator._context.items()
-                    if k not in ("public", "private")]
-        timers = snapshots.canonical([t.to_json() for t in self._timers]) if self._timers \
-            else b""
-        return len(self._public_json) + len(self._private_json) + len(self._value_json) + \
-            len(self._input_json) + sum(map(len, internal)) + len(timers) + \
-            sum(map(len, self._messages_json().values()))
-
-    def _rollback(self) -> None:
-        if self._committed or self._unsaved is not None:
-            self._apply(orjson.loads(self.snapshot_json()))
-
-    def _compute_value(self, steps: list[MacroStep] | None = None) -> StateValue:
-        interp = self._interp
-        if self._final is None and steps is not None and interp.final:
-            self._final = final_state(steps, interp.statechart.root)
-        if self._final is not None:
-            return self._final
-        value: StateValue = self.chart.value_of(interp._configuration)
-        return value
-
-    # -- snapshots ---------------------------------------------------------------------------
-
-    def _snapshot_dict(self, *, value: Any = None, context: Any = None,
-                       frozen: bool = False, timers: bytes | None = None,
-                       messages: dict[str, bytes] | None = None) -> dict[str, Any]:
-        """The snapshot as a dict; ``frozen``: sharing nothing a later step changes in place
-        (timers as JSON, ``timers`` if they are serialised already; the interpreter's times
-        copied)."""
-        shown: Any
-        if timers is not None:
-            shown = orjson.Fragment(timers)
-        else:
-            listed = [t.to_json() for t in self._timers]
-            shown = orjson.Fragment(snapshots.canonical(listed)) if frozen and listed \
-                else listed
-        return {
-            "format": snapshots.FORMAT,
-            "actor": {"type": self.chart.actor_type, "id": self.id,
-                      "version": self.chart.version},
-            "seq": self._seq,
-            "time": self._time,
-            "input": orjson.Fragment(self._input_json),
-            "initialCaller": self._initial_caller.to_json(),
-            "value": self._value if value is None else value,
-            "final": self._final,
-            **snapshots.capture(self.chart, self._interp, copy=frozen),
-            "context": self._evaluator._context if context is None else context,
-            "timers": shown,
-            "wakeup": self._wakeup,
-            **({} if self._quarantine is None else {"quarantine": self._quarantine}),
-            **(self._messages_part(frozen, messages) if self._outbox or self._inbox else {}),
-        }
-
-    def _apply(self, snap: dict[str, Any]) -> None:
-        context = snap["context"]
-        context["private"] = PrivateBuckets(context.get("private") or {},
-                                            self.chart.default_private)
-        self._evaluator._context = context
-        snapshots.apply(self.chart, self._interp, snap)
-        self._clock.now = self._interp._time
-        self._seq = int(snap["seq"])
-        self._time = float(snap["time"])
-        self._timers = [Timer.from_json(t) for t in snap["timers"]]
-        self._wakeup = None if snap["wakeup"] is None else float(snap["wakeup"])
-        self._final = snap.get("final")
-        self._quarantine = snap.get("quarantine")
-        self._outbox = list(snap.get("outbox") or [])
-        self._inbox = dict(snap.get("inbox") or {})
-        self._value = self._compute_value()
-        self._value_json = self.chart.json_of(self._value)
-        self._public_json = snapshots.canonical(context.get("public", {}))
-        self._buckets = {k: snapshots.canonical(v)
-                         for k, v in context["private"].copy().items()} or _NO_BUCKETS
-        self._private_json = snapshots.join(self._buckets)
-
 
 def _copy(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value))

@@ -28,20 +28,21 @@ NO_MESSAGES: dict[str, bytes] = {}
 
 
 class Messages:
-    """The part of an :class:`~actorkit.Actor` that holds its messages (a base class of it:
-    the slots are the actor's)."""
+    """The part of an :class:`~actorkit.Actor` that holds its messages (a base class of it,
+    holding the slots of the outbox and the inbox)."""
 
-    __slots__ = ()
+    __slots__ = ("_inbox", "_outbox")
+
+    # Messages told (ctx.tell) and not yet taken out by their delivery, oldest first:
+    # {"seq", "index", "to", "event"[, "input"]}. And per sending actor (caller id), the
+    # [seq, index] of the last message taken in: what is at or below it is a duplicate.
+    _outbox: list[dict[str, Any]]
+    _inbox: dict[str, list[int]]
 
     if TYPE_CHECKING:  # the actor's, which these methods read and step
         chart: Chart
         id: str
         record_steps: bool
-        # Messages told (ctx.tell) and not yet taken out by their delivery, oldest first:
-        # {"seq", "index", "to", "event"[, "input"]}. And per sending actor (caller id), the
-        # [seq, index] of the last message taken in: what is at or below it is a duplicate.
-        _outbox: list[dict[str, Any]]
-        _inbox: dict[str, list[int]]
         _quarantine: dict[str, Any] | None
         _final: str | None
         _seq: int
