@@ -41,7 +41,7 @@ PARTS: list[tuple[str, list[str]]] = [
     ("event schema check", ["validate_event"]),
     ("statechart step (sismic, engine, hooks)", ["Actor._execute"]),
     ("context schema check after the step", ["check_context (actorkit/context.py)"]),
-    ("commit: canonical JSON of the state", ["Actor._commit"]),
+    ("commit: canonical JSON of the state", ["Commit._commit"]),
     ("rest of Actor.send / _step (Ctx, result)", ["Actor.send", "Actor._step"]),
     ("frames: diff and frame JSON", ["Frames.frame"]),
     ("views: caller views, checksums, view cache", ["Cell.view"]),
