@@ -85,10 +85,10 @@ class Messages:
     def receive(self, message: Mapping[str, Any], sender: Caller) -> StepResult | None:
         """Take in a message another actor told with ``ctx.tell()``: ``message`` as the
         sender's :attr:`outbox` holds it, ``sender`` the sending actor
-        (:meth:`Caller.actor`). A step like :meth:`send`'s, with ``sender`` as its caller and
-        the event checked against the ``actor:`` schemas; it is committed even if no
-        transition takes it, and records the message as the last taken from ``sender``. A
-        message at or below that record was taken already: ``None``, nothing runs."""
+        (:meth:`Caller.actor`). A step like :meth:`Actor.send`'s, with ``sender`` as its
+        caller and the event checked against the ``actor:`` schemas; it is committed even if
+        no transition takes it, and records the message as the last taken from ``sender``.
+        A message at or below that record was taken already: ``None``, nothing runs."""
         if sender.type != "actor":
             raise EventRejected(f"messages come from actor callers, not {sender.type}")
         mark = (int(message["seq"]), int(message["index"]))
